@@ -1,0 +1,35 @@
+# The two commands of the README are the contract: `make run` and `make test`.
+SHELL := /bin/bash
+NODE_MODULES_STAMP := node_modules/.installed
+
+.PHONY: run test build lint bench deps peers clean
+
+run: build
+	./bin/dicom-edge start
+
+test: build peers lint
+	@set -o pipefail; npx mocha 2>&1 | tee test-output.log
+
+build: $(NODE_MODULES_STAMP)
+	npx tsc -p tsconfig.json
+
+lint: $(NODE_MODULES_STAMP)
+	npx eslint .
+	npx prettier --check .
+
+bench: build peers
+	node dist/scripts/bench-store.js
+
+# npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --foreground-scripts=false
+	@touch $@
+
+deps: $(NODE_MODULES_STAMP)
+
+# Interop peers from Debian's packages (DCMTK, Orthanc) and socat, when missing and root.
+peers:
+	@scripts/install-peers.sh
+
+clean:
+	rm -rf dist node_modules/.installed

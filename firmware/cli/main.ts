@@ -1,0 +1,43 @@
+// The command line: one file per command; this file only dispatches.
+import { ConfigError } from '../config/config';
+import { echoCommand } from './echo';
+import { reindexCommand } from './reindex';
+import { startCommand } from './start';
+import { storeCommand } from './store';
+import { UsageError } from './args';
+
+const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  start: startCommand,
+  echo: echoCommand,
+  store: storeCommand,
+  reindex: reindexCommand,
+};
+
+const USAGE = `usage: dicom-edge <command> [options]
+  start [--config F]                         run the appliance
+  echo HOST PORT [--aet A] [--aec B]         C-ECHO; exit 0 only on Success
+  store HOST PORT FILE|DIR... [--aet --aec]  C-STORE files; exit 1 if any failed
+  reindex [--config F]                       rebuild the index from the cache files
+`;
+
+export function main(argv: readonly string[]): void {
+  const [name, ...rest] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(USAGE);
+    process.exitCode = name === undefined || name === 'help' || name === '--help' ? 0 : 2;
+    return;
+  }
+  command(rest).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      const expected = err instanceof UsageError || err instanceof ConfigError;
+      process.stderr.write(
+        `dicom-edge ${name}: ${expected ? err.message : (err.stack ?? err.message)}\n`,
+      );
+      process.exitCode = expected ? 2 : 1;
+    },
+  );
+}

@@ -1,0 +1,24 @@
+// `dicom-edge start [--config F]`: the appliance.
+import { startAppliance } from '../appliance';
+import { loadConfig } from '../config/load';
+import { log } from '../log';
+import { one, parseArgs } from './args';
+
+export async function startCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, ['--config']);
+  const { config, file } = loadConfig(
+    args.options.has('--config') ? one(args, '--config', '') : undefined,
+  );
+  log.info('starting', { config: file ?? '(embedded defaults)', storageDir: config.storageDir });
+  const box = await startAppliance(config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info('stopping', { signal });
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await box.stop();
+  return 0;
+}

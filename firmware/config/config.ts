@@ -1,0 +1,131 @@
+// The box's configuration: embedded defaults, one JSON file, validated as a whole before
+// anything is applied. A bad file is refused with the key and what is wrong with it.
+export interface NodeConfig {
+  readonly name: string;
+  readonly ae: string;
+  readonly host: string;
+  readonly port: number;
+  readonly forward: boolean;
+}
+
+export interface Config {
+  readonly ae: string;
+  readonly port: number;
+  /** Listening address; all interfaces by default. */
+  readonly host: string;
+  readonly storageDir: string;
+  readonly acceptUnknownCallers: boolean;
+  /** Reject an A-ASSOCIATE-RQ whose called AE title is not ours (default: accept any). */
+  readonly strictCalledAe: boolean;
+  /** Our Maximum Length Received for P-DATA-TF (PS3.8 D.1). */
+  readonly maxPduLength: number;
+  readonly maxAssociations: number;
+  /** ARTIM timer (PS3.8 §9.1.5), seconds. */
+  readonly artimTimeout: number;
+  readonly nodes: readonly NodeConfig[];
+}
+
+export const DEFAULTS: Config = {
+  ae: 'DICOM_EDGE',
+  port: 11112,
+  host: '0.0.0.0',
+  storageDir: './var',
+  acceptUnknownCallers: true,
+  strictCalledAe: false,
+  maxPduLength: 262144,
+  maxAssociations: 32,
+  artimTimeout: 30,
+  nodes: [],
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`config key "${key}": ${problem}`);
+  }
+}
+
+/** AE titles: 1-16 characters of the default repertoire, no backslash or control characters (PS3.5 §6.2). */
+export function aeTitleProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (value.trim().length === 0) return 'must not be empty or all spaces';
+  if (value.length > 16) return 'must be at most 16 characters';
+  if (!/^[\x20-\x7e]+$/.test(value) || value.includes('\\')) {
+    return 'may only hold printable ASCII characters other than backslash';
+  }
+  return undefined;
+}
+
+function requireType(key: string, value: unknown, type: 'string' | 'boolean'): void {
+  if (typeof value !== type) throw new ConfigError(key, `must be a ${type}`);
+}
+
+function requireInt(key: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(key, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+const KEYS = new Set(Object.keys(DEFAULTS));
+
+/** Validates a parsed JSON document and merges it over the defaults. Throws ConfigError. */
+export function validateConfig(raw: unknown): Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('(top level)', 'must be a JSON object');
+  }
+  const input = raw as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!KEYS.has(key)) throw new ConfigError(key, 'is not a known setting');
+  }
+  const c: Record<string, unknown> = { ...DEFAULTS, ...input };
+  const aeProblem = aeTitleProblem(c.ae);
+  if (aeProblem) throw new ConfigError('ae', aeProblem);
+  requireInt('port', c.port, 1, 65535);
+  requireType('host', c.host, 'string');
+  requireType('storageDir', c.storageDir, 'string');
+  if ((c.storageDir as string).length === 0)
+    throw new ConfigError('storageDir', 'must not be empty');
+  requireType('acceptUnknownCallers', c.acceptUnknownCallers, 'boolean');
+  requireType('strictCalledAe', c.strictCalledAe, 'boolean');
+  requireInt('maxPduLength', c.maxPduLength, 4096, 16 * 1024 * 1024);
+  requireInt('maxAssociations', c.maxAssociations, 1, 1000);
+  if (typeof c.artimTimeout !== 'number' || !(c.artimTimeout > 0) || c.artimTimeout > 3600) {
+    throw new ConfigError('artimTimeout', 'must be a number of seconds above 0 and at most 3600');
+  }
+  if (!Array.isArray(c.nodes)) throw new ConfigError('nodes', 'must be an array');
+  const names = new Set<string>();
+  const nodes = (c.nodes as unknown[]).map((n, i): NodeConfig => {
+    const at = `nodes[${i}]`;
+    if (typeof n !== 'object' || n === null || Array.isArray(n))
+      throw new ConfigError(at, 'must be an object');
+    const node = n as Record<string, unknown>;
+    for (const key of Object.keys(node)) {
+      if (!['name', 'ae', 'host', 'port', 'forward'].includes(key))
+        throw new ConfigError(`${at}.${key}`, 'is not a known setting');
+    }
+    if (typeof node.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(node.name)) {
+      throw new ConfigError(`${at}.name`, 'must be 1-64 letters, digits, "_", "." or "-"');
+    }
+    if (names.has(node.name))
+      throw new ConfigError(`${at}.name`, `"${node.name}" is used by another node`);
+    names.add(node.name);
+    const p = aeTitleProblem(node.ae);
+    if (p) throw new ConfigError(`${at}.ae`, p);
+    if (typeof node.host !== 'string' || node.host.length === 0)
+      throw new ConfigError(`${at}.host`, 'must be a host name or address');
+    const port = requireInt(`${at}.port`, node.port, 1, 65535);
+    if (node.forward !== undefined) requireType(`${at}.forward`, node.forward, 'boolean');
+    return {
+      name: node.name,
+      ae: node.ae as string,
+      host: node.host,
+      port,
+      forward: node.forward === true,
+    };
+  });
+  return { ...(c as unknown as Config), nodes };
+}

@@ -1,0 +1,222 @@
+// An incremental, structural walk over a data set as it streams in (PS3.5 §7).
+// It keeps only the values of a few wanted top-level attributes; every other value,
+// including Pixel Data, is skipped by counting bytes, never copied. Walking to the end
+// (rather than stopping at Pixel Data) is what lets it say "this data set was cut off
+// mid-element" — the difference between a stored instance and a corrupt one.
+//
+// Handles Implicit VR LE, Explicit VR LE and BE, defined- and undefined-length sequences
+// and items, encapsulated pixel data (PS3.5 A.4), and UN of undefined length, whose
+// content is Implicit VR Little Endian (PS3.5 §6.2.2, CP-246).
+import { DatasetParseError } from '../errors';
+
+export interface Encoding {
+  readonly explicitVr: boolean;
+  readonly littleEndian: boolean;
+}
+
+const UNDEFINED_LENGTH = 0xffffffff;
+const ITEM = 0xfffee000;
+const ITEM_DELIMITATION = 0xfffee00d;
+const SEQUENCE_DELIMITATION = 0xfffee0dd;
+/** VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 Table 7.1-1). */
+const LONG_VRS = new Set([
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'SQ',
+  'SV',
+  'UC',
+  'UN',
+  'UR',
+  'UT',
+  'UV',
+]);
+/** VRs that may have an undefined length in explicit VR (SQ, UN, and encapsulated OB/OW). */
+const UNDEFINED_LENGTH_VRS = new Set(['SQ', 'UN', 'OB', 'OW']);
+const MAX_DEPTH = 32;
+
+interface Container {
+  readonly kind: 'sequence' | 'item';
+  readonly tag: number;
+  readonly encoding: Encoding;
+}
+
+export function formatTag(tag: number): string {
+  const h = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  return `(${h.slice(0, 4)},${h.slice(4)})`;
+}
+
+export class DatasetScanner {
+  /** Values of the wanted top-level attributes, raw bytes as sent. */
+  readonly values = new Map<number, Buffer>();
+  private pos = 0;
+  private skip = 0;
+  private collecting: { tag: number; parts: Buffer[]; remaining: number; length: number } | null =
+    null;
+  private readonly header = Buffer.alloc(12);
+  private headerFill = 0;
+  private headerNeed = 8;
+  private readonly stack: Container[] = [];
+  private lastTag = 0;
+
+  constructor(
+    private readonly base: Encoding,
+    private readonly wanted: ReadonlySet<number>,
+    private readonly maxValueLength = 1024,
+  ) {}
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  write(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.skip > 0) {
+        const k = Math.min(this.skip, chunk.length - off);
+        this.skip -= k;
+        off += k;
+        this.pos += k;
+        continue;
+      }
+      const c = this.collecting;
+      if (c) {
+        const k = Math.min(c.remaining, chunk.length - off);
+        c.parts.push(Buffer.from(chunk.subarray(off, off + k)));
+        c.remaining -= k;
+        off += k;
+        this.pos += k;
+        if (c.remaining === 0) {
+          this.values.set(c.tag, Buffer.concat(c.parts, c.length));
+          this.collecting = null;
+        }
+        continue;
+      }
+      const k = Math.min(this.headerNeed - this.headerFill, chunk.length - off);
+      chunk.copy(this.header, this.headerFill, off, off + k);
+      this.headerFill += k;
+      off += k;
+      this.pos += k;
+      if (this.headerFill === this.headerNeed) this.onHeaderBytes();
+    }
+  }
+
+  /** Declares the data set complete. Throws if it ended inside an element or sequence. */
+  end(): Map<number, Buffer> {
+    if (this.headerFill > 0) {
+      throw new DatasetParseError(
+        `data set ends inside an element header after ${formatTag(this.lastTag)}`,
+        this.pos,
+      );
+    }
+    if (this.skip > 0 || this.collecting) {
+      throw new DatasetParseError(
+        `data set ends inside the value of ${formatTag(this.lastTag)} (${this.skip || this.collecting!.remaining} bytes missing)`,
+        this.pos,
+      );
+    }
+    if (this.stack.length > 0) {
+      const open = this.stack[this.stack.length - 1]!;
+      throw new DatasetParseError(
+        `data set ends inside an undefined-length ${open.kind} of ${formatTag(open.tag)}`,
+        this.pos,
+      );
+    }
+    return this.values;
+  }
+
+  private get encoding(): Encoding {
+    return this.stack.length ? this.stack[this.stack.length - 1]!.encoding : this.base;
+  }
+
+  private onHeaderBytes(): void {
+    const enc = this.encoding;
+    const h = this.header;
+    const group = enc.littleEndian ? h.readUInt16LE(0) : h.readUInt16BE(0);
+    const elem = enc.littleEndian ? h.readUInt16LE(2) : h.readUInt16BE(2);
+    const tag = ((group << 16) | elem) >>> 0;
+    let vr = '';
+    let length: number;
+    if (group === 0xfffe || !enc.explicitVr) {
+      length = enc.littleEndian ? h.readUInt32LE(4) : h.readUInt32BE(4);
+    } else {
+      vr = h.toString('latin1', 4, 6);
+      if (!/^[A-Z]{2}$/.test(vr)) {
+        throw new DatasetParseError(
+          `invalid VR bytes 0x${h.subarray(4, 6).toString('hex')} for ${formatTag(tag)}`,
+          this.pos - 8,
+        );
+      }
+      if (LONG_VRS.has(vr)) {
+        if (this.headerNeed === 8) {
+          this.headerNeed = 12;
+          return;
+        }
+        length = enc.littleEndian ? h.readUInt32LE(8) : h.readUInt32BE(8);
+      } else {
+        length = enc.littleEndian ? h.readUInt16LE(6) : h.readUInt16BE(6);
+      }
+    }
+    const headerStart = this.pos - this.headerNeed;
+    this.headerFill = 0;
+    this.headerNeed = 8;
+    this.lastTag = tag;
+    this.onElement(tag, vr, length, headerStart);
+  }
+
+  private onElement(tag: number, vr: string, length: number, at: number): void {
+    const top = this.stack[this.stack.length - 1];
+    if (top?.kind === 'sequence') {
+      // Inside an undefined-length sequence (or encapsulated pixel data): items only.
+      if (tag === ITEM) {
+        if (length === UNDEFINED_LENGTH)
+          this.push({ kind: 'item', tag: top.tag, encoding: top.encoding }, at);
+        else this.skip = length;
+        return;
+      }
+      if (tag === SEQUENCE_DELIMITATION) {
+        this.stack.pop();
+        return;
+      }
+      throw new DatasetParseError(
+        `${formatTag(tag)} where an item of ${formatTag(top.tag)} was expected`,
+        at,
+      );
+    }
+    if (tag === ITEM_DELIMITATION) {
+      if (top?.kind !== 'item') throw new DatasetParseError('item delimiter outside an item', at);
+      this.stack.pop();
+      return;
+    }
+    if (tag === ITEM || tag === SEQUENCE_DELIMITATION) {
+      throw new DatasetParseError(`${formatTag(tag)} outside a sequence`, at);
+    }
+    if (length === UNDEFINED_LENGTH) {
+      if (vr !== '' && !UNDEFINED_LENGTH_VRS.has(vr)) {
+        throw new DatasetParseError(
+          `${formatTag(tag)} with VR ${vr} cannot have an undefined length`,
+          at,
+        );
+      }
+      const encoding = vr === 'UN' ? { explicitVr: false, littleEndian: true } : this.encoding;
+      this.push({ kind: 'sequence', tag, encoding }, at);
+      return;
+    }
+    if (top === undefined && this.wanted.has(tag) && length <= this.maxValueLength) {
+      if (length === 0) this.values.set(tag, Buffer.alloc(0));
+      else this.collecting = { tag, parts: [], remaining: length, length };
+      return;
+    }
+    this.skip = length;
+  }
+
+  private push(c: Container, at: number): void {
+    if (this.stack.length >= MAX_DEPTH)
+      throw new DatasetParseError(`sequences nested deeper than ${MAX_DEPTH}`, at);
+    this.stack.push(c);
+  }
+}

@@ -1,0 +1,183 @@
+// DIMSE messages over an established association (PS3.7 §9, PS3.8 Annex E).
+// Incoming: command fragments are joined (a command set is small and bounded); the data
+// set is handed out as a Readable while it arrives, so a service can stream it to disk.
+// When the consumer falls behind, reading from the socket pauses (backpressure).
+// Outgoing: a command and an optional data set (a buffer or a stream of chunks) are cut
+// into PDVs no larger than the peer accepts; messages never interleave.
+import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
+import type { AcceptedContext, Association } from '../association';
+import { CommandDecodeError } from '../errors';
+import type { Pdv } from '../pdu';
+import { AbortReason } from '../pdu';
+import { decodeCommandSet, encodeCommandSet, type CommandSet } from './command-set';
+
+/** A command set larger than this is not a command set: abort rather than buffer it. */
+const MAX_COMMAND_LENGTH = 64 * 1024;
+
+export interface IncomingMessage {
+  readonly context: AcceptedContext;
+  readonly command: CommandSet;
+  /** The data set as it arrives, or null when the command says there is none. */
+  readonly dataset: Readable | null;
+}
+
+export type DimseChannelEvents = {
+  message: [message: IncomingMessage];
+  'protocol-error': [error: Error];
+};
+
+/** Reads a stream to its end, discarding it (a data set nobody will use must still be read). */
+export async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const chunk of stream) void chunk;
+}
+
+export class DimseChannel extends EventEmitter<DimseChannelEvents> {
+  private commandParts: Buffer[] = [];
+  private commandLength = 0;
+  private contextId = -1;
+  private dataset: DatasetStream | null = null;
+  private sendQueue: Promise<void> = Promise.resolve();
+  private nextMessageId = 1;
+
+  constructor(readonly association: Association) {
+    super();
+    association.on('pdvs', (pdvs) => {
+      for (const pdv of pdvs) {
+        if (!this.onPdv(pdv)) return;
+      }
+    });
+    association.on('closed', () => {
+      // A data set cut off by an abort must not look complete to its consumer.
+      this.dataset?.destroy(new Error('association ended before the data set was complete'));
+      this.dataset = null;
+    });
+  }
+
+  /** Message IDs for requests we originate (PS3.7 §9.1.1.1: unique on the association). */
+  allocateMessageId(): number {
+    const id = this.nextMessageId;
+    this.nextMessageId = (this.nextMessageId % 0xffff) + 1;
+    return id;
+  }
+
+  /**
+   * Sends a message. Messages are queued so that two senders never interleave their PDVs.
+   * Resolves when the last PDV has been handed to the socket (after its buffer drained).
+   */
+  send(
+    contextId: number,
+    command: CommandSet,
+    dataset?: Buffer | AsyncIterable<Buffer>,
+  ): Promise<void> {
+    const job = this.sendQueue.then(() => this.sendNow(contextId, command, dataset));
+    this.sendQueue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async sendNow(
+    contextId: number,
+    command: CommandSet,
+    dataset?: Buffer | AsyncIterable<Buffer>,
+  ): Promise<void> {
+    const a = this.association;
+    const max = a.maxPdvDataLength;
+    const cmd = encodeCommandSet({ ...command, hasDataSet: dataset !== undefined });
+    for (let off = 0; off < cmd.length; off += max) {
+      const end = Math.min(off + max, cmd.length);
+      if (!a.writePdv(contextId, true, end === cmd.length, cmd.subarray(off, end)))
+        await a.drained();
+    }
+    if (dataset === undefined) return;
+    if (Buffer.isBuffer(dataset)) {
+      if (dataset.length === 0) {
+        a.writePdv(contextId, false, true, dataset);
+        return;
+      }
+      for (let off = 0; off < dataset.length; off += max) {
+        const end = Math.min(off + max, dataset.length);
+        if (!a.writePdv(contextId, false, end === dataset.length, dataset.subarray(off, end)))
+          await a.drained();
+      }
+      return;
+    }
+    // A stream: hold back one piece so the last PDV can carry the "last fragment" bit.
+    let held: Buffer | null = null;
+    for await (const chunk of dataset) {
+      for (let off = 0; off < chunk.length; off += max) {
+        const piece = chunk.subarray(off, Math.min(off + max, chunk.length));
+        if (held && !a.writePdv(contextId, false, false, held)) await a.drained();
+        held = piece;
+      }
+    }
+    if (!a.writePdv(contextId, false, true, held ?? Buffer.alloc(0))) await a.drained();
+  }
+
+  /** Returns false when the association was aborted and the rest of the PDU must be dropped. */
+  private onPdv(pdv: Pdv): boolean {
+    const context = this.association.info?.contexts.get(pdv.contextId);
+    if (!context)
+      return this.violation(`PDV on presentation context ${pdv.contextId}, which was not accepted`);
+    if (this.contextId !== -1 && pdv.contextId !== this.contextId) {
+      return this.violation(
+        `PDV on context ${pdv.contextId} inside a message on context ${this.contextId}`,
+      );
+    }
+    if (pdv.isCommand) {
+      if (this.dataset)
+        return this.violation('command fragment while a data set was being received');
+      this.contextId = pdv.contextId;
+      this.commandLength += pdv.data.length;
+      if (this.commandLength > MAX_COMMAND_LENGTH)
+        return this.violation(`command set longer than ${MAX_COMMAND_LENGTH} bytes`);
+      this.commandParts.push(pdv.data);
+      if (!pdv.isLast) return true;
+      let command: CommandSet;
+      try {
+        command = decodeCommandSet(Buffer.concat(this.commandParts, this.commandLength));
+      } catch (err) {
+        return this.violation((err as Error).message);
+      }
+      this.commandParts = [];
+      this.commandLength = 0;
+      let dataset: DatasetStream | null = null;
+      if (command.hasDataSet) {
+        dataset = new DatasetStream(this.association);
+        this.dataset = dataset;
+      } else {
+        this.contextId = -1;
+      }
+      this.emit('message', { context, command, dataset });
+      return true;
+    }
+    // A data fragment.
+    if (!this.dataset) return this.violation('data set fragment without a command announcing one');
+    const ds = this.dataset;
+    if (pdv.data.length > 0 && !ds.push(pdv.data)) this.association.pauseReading();
+    if (pdv.isLast) {
+      ds.push(null);
+      this.dataset = null;
+      this.contextId = -1;
+    }
+    return true;
+  }
+
+  private violation(message: string): false {
+    this.emit('protocol-error', new CommandDecodeError(message));
+    this.dataset?.destroy(new CommandDecodeError(message));
+    this.dataset = null;
+    this.association.abort(AbortReason.NotSpecified);
+    return false;
+  }
+}
+
+/** The Readable a data set arrives through. Reading from it resumes the socket. */
+class DatasetStream extends Readable {
+  constructor(private readonly association: Association) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _read(): void {
+    this.association.resumeReading();
+  }
+}

@@ -1,0 +1,82 @@
+// Sends DIMSE requests and waits for their responses (PS3.7 §9.1: a response carries the
+// Message ID Being Responded To; Pending responses precede the final one).
+import type { Association } from '../association';
+import { AssociationClosedError } from '../errors';
+import type { CommandSet } from './command-set';
+import { DimseChannel, type IncomingMessage } from './dimse-channel';
+import { isResponse } from './command-field';
+import { statusCategory } from './status';
+
+export interface DimseResponse {
+  readonly command: CommandSet;
+  /** The response's data set, already read (identifiers are small). */
+  readonly dataset?: Buffer;
+}
+
+interface Waiter {
+  onPending?: (r: DimseResponse) => void;
+  resolve: (r: DimseResponse) => void;
+  reject: (e: Error) => void;
+}
+
+export class DimseRequestor {
+  readonly channel: DimseChannel;
+  private readonly waiting = new Map<number, Waiter>();
+
+  constructor(readonly association: Association) {
+    this.channel = new DimseChannel(association);
+    this.channel.on('message', (m: IncomingMessage) => void this.onMessage(m));
+    association.on('closed', (reason) => {
+      const error =
+        reason.kind === 'released'
+          ? new AssociationClosedError('association released')
+          : reason.error;
+      for (const w of this.waiting.values()) w.reject(error);
+      this.waiting.clear();
+    });
+  }
+
+  /** Sends a request and resolves with its final (non-pending) response. */
+  async request(
+    contextId: number,
+    command: Omit<CommandSet, 'messageId' | 'hasDataSet'>,
+    dataset?: Buffer | AsyncIterable<Buffer>,
+    onPending?: (r: DimseResponse) => void,
+  ): Promise<DimseResponse> {
+    const messageId = this.channel.allocateMessageId();
+    const response = new Promise<DimseResponse>((resolve, reject) => {
+      this.waiting.set(messageId, { resolve, reject, ...(onPending ? { onPending } : {}) });
+    });
+    try {
+      await this.channel.send(
+        contextId,
+        { ...command, messageId, hasDataSet: dataset !== undefined },
+        dataset,
+      );
+    } catch (err) {
+      this.waiting.delete(messageId);
+      throw err;
+    }
+    return response;
+  }
+
+  private async onMessage(m: IncomingMessage): Promise<void> {
+    let dataset: Buffer | undefined;
+    if (m.dataset) {
+      const parts: Buffer[] = [];
+      for await (const c of m.dataset) parts.push(c as Buffer);
+      dataset = Buffer.concat(parts);
+    }
+    if (!isResponse(m.command.commandField)) return; // requests to us are not this class's business
+    const id = m.command.messageIdBeingRespondedTo ?? -1;
+    const w = this.waiting.get(id);
+    if (!w) return;
+    const r: DimseResponse = { command: m.command, ...(dataset ? { dataset } : {}) };
+    if (statusCategory(m.command.status ?? 0) === 'pending') {
+      w.onPending?.(r);
+      return;
+    }
+    this.waiting.delete(id);
+    w.resolve(r);
+  }
+}

@@ -1,0 +1,115 @@
+// TCP chunks in, whole PDUs out. Chunks are kept as they arrived (a list and an offset
+// into the first); a PDU that lies inside one chunk is handed out as a view of it, and one
+// that spans chunks is assembled once into a buffer of exactly its size. Nothing is
+// re-copied as more data arrives, and the length field is checked against our limits
+// before anything is allocated (PS3.8 §9.3.1, §D.1: maximum length).
+import { PduDecodeError } from './errors';
+import { PDU_HEADER_LENGTH, PduType } from './pdu/pdu-types';
+
+export interface PduReaderLimits {
+  /** The Maximum Length we announced for P-DATA-TF variable fields; 0 = no limit. */
+  maxPDataLength: number;
+  /** Cap for every other PDU (association negotiation), which the standard leaves open. */
+  maxOtherLength: number;
+}
+
+export interface RawPdu {
+  readonly type: number;
+  /** The PDU's variable part (after the 6-byte header). */
+  readonly body: Buffer;
+}
+
+const KNOWN_TYPES = new Set<number>(Object.values(PduType));
+
+export class PduReader {
+  private chunks: Buffer[] = [];
+  private head = 0; // offset into chunks[0]
+  private buffered = 0;
+  private readonly header = Buffer.alloc(PDU_HEADER_LENGTH);
+
+  constructor(public limits: PduReaderLimits) {}
+
+  /** Bytes held but not yet returned as PDUs. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /** The next whole PDU, or undefined when more bytes are needed. Throws PduDecodeError. */
+  next(): RawPdu | undefined {
+    if (this.buffered < PDU_HEADER_LENGTH) return undefined;
+    this.peek(this.header, PDU_HEADER_LENGTH);
+    const type = this.header[0]!;
+    const length = this.header.readUInt32BE(2);
+    if (!KNOWN_TYPES.has(type)) {
+      throw new PduDecodeError(`unrecognized PDU type 0x${type.toString(16).padStart(2, '0')}`, 1);
+    }
+    const limit =
+      type === PduType.PDataTf
+        ? this.limits.maxPDataLength === 0
+          ? 0xffffffff
+          : this.limits.maxPDataLength
+        : this.limits.maxOtherLength;
+    if (length > limit) {
+      throw new PduDecodeError(
+        `PDU type 0x${type.toString(16)} length ${length} exceeds the maximum ${limit}`,
+        6,
+      );
+    }
+    if (this.buffered < PDU_HEADER_LENGTH + length) return undefined;
+    this.consume(PDU_HEADER_LENGTH);
+    return { type, body: this.take(length) };
+  }
+
+  private peek(into: Buffer, n: number): void {
+    let copied = 0;
+    let offset = this.head;
+    for (const c of this.chunks) {
+      const k = Math.min(n - copied, c.length - offset);
+      c.copy(into, copied, offset, offset + k);
+      copied += k;
+      offset = 0;
+      if (copied === n) return;
+    }
+  }
+
+  private consume(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const first = this.chunks[0]!;
+      const left = first.length - this.head;
+      if (n < left) {
+        this.head += n;
+        return;
+      }
+      n -= left;
+      this.chunks.shift();
+      this.head = 0;
+    }
+  }
+
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    if (first.length - this.head >= n) {
+      const view = first.subarray(this.head, this.head + n);
+      this.consume(n);
+      return view;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let copied = 0;
+    while (copied < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(n - copied, c.length - this.head);
+      c.copy(out, copied, this.head, this.head + k);
+      copied += k;
+      this.consume(k);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,241 @@
+// User Information item (0x50) and its sub-items (PS3.8 Annex D and PS3.7 Annex D.3.3):
+// maximum length, implementation identity, asynchronous operations window, SCP/SCU role
+// selection, SOP class (common) extended negotiation and user identity.
+import { PduDecodeError } from '../errors';
+import { ByteReader, decodeUidField, item, u16, u32 } from './byte-io';
+import { ItemType } from './pdu-types';
+
+export interface RoleSelection {
+  readonly sopClassUid: string;
+  readonly scuRole: boolean;
+  readonly scpRole: boolean;
+}
+
+export interface SopClassExtendedNegotiation {
+  readonly sopClassUid: string;
+  readonly applicationInformation: Buffer;
+}
+
+export interface SopClassCommonExtendedNegotiation {
+  readonly sopClassUid: string;
+  readonly serviceClassUid: string;
+  readonly relatedGeneralSopClassUids: readonly string[];
+}
+
+/** User Identity Negotiation, A-ASSOCIATE-RQ side (PS3.7 D.3.3.7.1). */
+export interface UserIdentityRq {
+  /** 1 username, 2 username+passcode, 3 Kerberos, 4 SAML, 5 JWT. */
+  readonly type: number;
+  readonly positiveResponseRequested: boolean;
+  readonly primaryField: Buffer;
+  readonly secondaryField: Buffer;
+}
+
+export interface UserInformation {
+  /** Maximum length of P-DATA-TF PDU variable fields we may receive; 0 = no limit. */
+  readonly maxLength: number;
+  readonly implementationClassUid: string;
+  readonly implementationVersionName?: string;
+  readonly asyncOperationsWindow?: { readonly invoked: number; readonly performed: number };
+  readonly roleSelections: readonly RoleSelection[];
+  readonly extendedNegotiations: readonly SopClassExtendedNegotiation[];
+  readonly commonExtendedNegotiations: readonly SopClassCommonExtendedNegotiation[];
+  readonly userIdentityRq?: UserIdentityRq;
+  /** A-ASSOCIATE-AC: the server response of user identity negotiation (PS3.7 D.3.3.7.2). */
+  readonly userIdentityServerResponse?: Buffer;
+}
+
+function uidBytes(uid: string): Buffer {
+  return Buffer.from(uid, 'latin1');
+}
+
+function withU16Length(b: Buffer): Buffer {
+  return Buffer.concat([u16(b.length), b]);
+}
+
+export function encodeUserInformation(ui: UserInformation): Buffer {
+  const subs: Buffer[] = [item(ItemType.MaximumLength, u32(ui.maxLength))];
+  subs.push(item(ItemType.ImplementationClassUid, uidBytes(ui.implementationClassUid)));
+  if (ui.asyncOperationsWindow) {
+    const { invoked, performed } = ui.asyncOperationsWindow;
+    subs.push(
+      item(ItemType.AsynchronousOperationsWindow, Buffer.concat([u16(invoked), u16(performed)])),
+    );
+  }
+  for (const role of ui.roleSelections) {
+    subs.push(
+      item(
+        ItemType.ScpScuRoleSelection,
+        Buffer.concat([
+          withU16Length(uidBytes(role.sopClassUid)),
+          Buffer.from([role.scuRole ? 1 : 0, role.scpRole ? 1 : 0]),
+        ]),
+      ),
+    );
+  }
+  if (ui.implementationVersionName !== undefined) {
+    subs.push(
+      item(ItemType.ImplementationVersionName, Buffer.from(ui.implementationVersionName, 'latin1')),
+    );
+  }
+  for (const ext of ui.extendedNegotiations) {
+    subs.push(
+      item(
+        ItemType.SopClassExtendedNegotiation,
+        Buffer.concat([withU16Length(uidBytes(ext.sopClassUid)), ext.applicationInformation]),
+      ),
+    );
+  }
+  for (const ext of ui.commonExtendedNegotiations) {
+    const related = Buffer.concat(
+      ext.relatedGeneralSopClassUids.map((u) => withU16Length(uidBytes(u))),
+    );
+    subs.push(
+      item(
+        ItemType.SopClassCommonExtendedNegotiation,
+        Buffer.concat([
+          withU16Length(uidBytes(ext.sopClassUid)),
+          withU16Length(uidBytes(ext.serviceClassUid)),
+          withU16Length(related),
+        ]),
+      ),
+    );
+  }
+  if (ui.userIdentityRq) {
+    const id = ui.userIdentityRq;
+    subs.push(
+      item(
+        ItemType.UserIdentityRq,
+        Buffer.concat([
+          Buffer.from([id.type, id.positiveResponseRequested ? 1 : 0]),
+          withU16Length(id.primaryField),
+          withU16Length(id.secondaryField),
+        ]),
+      ),
+    );
+  }
+  if (ui.userIdentityServerResponse) {
+    subs.push(item(ItemType.UserIdentityAc, withU16Length(ui.userIdentityServerResponse)));
+  }
+  return item(ItemType.UserInformation, Buffer.concat(subs));
+}
+
+/** Decodes the body of a User Information item. Unknown sub-items are skipped (PS3.8 §9.3.1). */
+export function decodeUserInformation(body: ByteReader): UserInformation {
+  let maxLength = 0;
+  let implementationClassUid = '';
+  let implementationVersionName: string | undefined;
+  let asyncOperationsWindow: UserInformation['asyncOperationsWindow'];
+  let userIdentityRq: UserIdentityRq | undefined;
+  let userIdentityServerResponse: Buffer | undefined;
+  const roleSelections: RoleSelection[] = [];
+  const extendedNegotiations: SopClassExtendedNegotiation[] = [];
+  const commonExtendedNegotiations: SopClassCommonExtendedNegotiation[] = [];
+
+  while (body.remaining() > 0) {
+    const type = body.u8('user information sub-item type');
+    body.skip(1, 'user information sub-item reserved');
+    const length = body.u16('user information sub-item length');
+    body.need(length, `user information sub-item 0x${type.toString(16)}`);
+    const sub = new ByteReader(body.buf, body.offset, body.offset + length);
+    body.offset += length;
+    switch (type) {
+      case ItemType.MaximumLength:
+        if (length !== 4) throw new PduDecodeError('maximum length sub-item must be 4 bytes long');
+        maxLength = sub.u32('maximum length');
+        break;
+      case ItemType.ImplementationClassUid:
+        implementationClassUid = decodeUidField(sub.bytes(length, 'implementation class UID'));
+        break;
+      case ItemType.ImplementationVersionName:
+        implementationVersionName = sub
+          .bytes(length, 'implementation version name')
+          .toString('latin1')
+          .trim();
+        break;
+      case ItemType.AsynchronousOperationsWindow:
+        asyncOperationsWindow = {
+          invoked: sub.u16('max operations invoked'),
+          performed: sub.u16('max operations performed'),
+        };
+        break;
+      case ItemType.ScpScuRoleSelection: {
+        const uidLength = sub.u16('role selection UID length');
+        const sopClassUid = decodeUidField(sub.bytes(uidLength, 'role selection SOP class UID'));
+        roleSelections.push({
+          sopClassUid,
+          scuRole: sub.u8('SCU role') === 1,
+          scpRole: sub.u8('SCP role') === 1,
+        });
+        break;
+      }
+      case ItemType.SopClassExtendedNegotiation: {
+        const uidLength = sub.u16('extended negotiation UID length');
+        const sopClassUid = decodeUidField(
+          sub.bytes(uidLength, 'extended negotiation SOP class UID'),
+        );
+        extendedNegotiations.push({
+          sopClassUid,
+          applicationInformation: Buffer.from(
+            sub.bytes(sub.remaining(), 'application information'),
+          ),
+        });
+        break;
+      }
+      case ItemType.SopClassCommonExtendedNegotiation: {
+        const sopClassUid = decodeUidField(
+          sub.bytes(sub.u16('SOP class UID length'), 'SOP class UID'),
+        );
+        const serviceClassUid = decodeUidField(
+          sub.bytes(sub.u16('service class UID length'), 'service class UID'),
+        );
+        const relatedLength = sub.u16('related general SOP class length');
+        const related = new ByteReader(sub.buf, sub.offset, sub.offset + relatedLength);
+        sub.need(relatedLength, 'related general SOP class identification');
+        const relatedGeneralSopClassUids: string[] = [];
+        while (related.remaining() > 0) {
+          relatedGeneralSopClassUids.push(
+            decodeUidField(related.bytes(related.u16('related UID length'), 'related UID')),
+          );
+        }
+        commonExtendedNegotiations.push({
+          sopClassUid,
+          serviceClassUid,
+          relatedGeneralSopClassUids,
+        });
+        break;
+      }
+      case ItemType.UserIdentityRq: {
+        const idType = sub.u8('user identity type');
+        const positiveResponseRequested = sub.u8('positive response requested') === 1;
+        const primaryField = Buffer.from(
+          sub.bytes(sub.u16('primary field length'), 'primary field'),
+        );
+        const secondaryField = Buffer.from(
+          sub.bytes(sub.u16('secondary field length'), 'secondary field'),
+        );
+        userIdentityRq = { type: idType, positiveResponseRequested, primaryField, secondaryField };
+        break;
+      }
+      case ItemType.UserIdentityAc:
+        userIdentityServerResponse = Buffer.from(
+          sub.bytes(sub.u16('server response length'), 'server response'),
+        );
+        break;
+      default:
+        // Unknown sub-item: ignored, as the standard asks of reserved/unknown items.
+        break;
+    }
+  }
+  return {
+    maxLength,
+    implementationClassUid,
+    ...(implementationVersionName !== undefined ? { implementationVersionName } : {}),
+    ...(asyncOperationsWindow ? { asyncOperationsWindow } : {}),
+    roleSelections,
+    extendedNegotiations,
+    commonExtendedNegotiations,
+    ...(userIdentityRq ? { userIdentityRq } : {}),
+    ...(userIdentityServerResponse ? { userIdentityServerResponse } : {}),
+  };
+}

@@ -1,0 +1,140 @@
+// The listening side of the box: accepts TCP connections, decides each A-ASSOCIATE-RQ
+// by the configuration (who may call, which AE title is ours, how many at once), and
+// hands established associations to the services. One bad association never touches
+// another: each has its own socket, state machine and error handling.
+import * as net from 'node:net';
+import type { Config } from './config/config';
+import { Association, type AssociateDecision, type AssociationInfo } from './dicom/association';
+import { negotiateContexts } from './dicom/negotiation';
+import { RejectReason, RejectResult, RejectSource, type AAssociateRq } from './dicom/pdu';
+import { isStorageSopClass } from './dicom/registry/storage-sop-classes';
+import { VERIFICATION_SOP_CLASS } from './dicom/registry/uid';
+import { log } from './log';
+import { serveAssociation, type ServiceTable } from './services/association-handler';
+
+export class ScpServer {
+  private readonly server: net.Server;
+  private readonly live = new Set<Association>();
+
+  constructor(
+    private config: Config,
+    private readonly services: ServiceTable,
+  ) {
+    this.server = net.createServer((socket) => this.onConnection(socket));
+  }
+
+  get associationCount(): number {
+    return this.live.size;
+  }
+
+  listen(): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address() as net.AddressInfo;
+        log.info('listening', {
+          ae: this.config.ae,
+          address: `${address.address}:${address.port}`,
+        });
+        resolve(address);
+      });
+    });
+  }
+
+  /** Stops accepting; aborts associations still open after graceMs. */
+  async close(graceMs = 2000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const deadline = setTimeout(() => this.live.forEach((a) => a.abort()), graceMs);
+    deadline.unref();
+    await Promise.all([...this.live].map((a) => a.closed()));
+    clearTimeout(deadline);
+    await closed;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const started = Date.now();
+    const association = Association.accept(socket, {
+      maxPduLength: this.config.maxPduLength,
+      artimMs: this.config.artimTimeout * 1000,
+      decide: (rq, peer) => this.decide(rq, peer.address),
+    });
+    this.live.add(association);
+    association.on('protocol-error', (err) =>
+      log.warn('protocol error, aborting', { peer: association.peerLabel, reason: err.message }),
+    );
+    association.on('established', (info: AssociationInfo) => {
+      log.info('association accepted', {
+        peer: association.peerLabel,
+        called: info.calledAeTitle,
+        contexts: `${info.contexts.size}/${info.rq.presentationContexts.length}`,
+        maxPdu: info.peerMaxPduLength,
+      });
+      serveAssociation(association, info, this.services);
+    });
+    association.on('closed', (reason) => {
+      this.live.delete(association);
+      const fields = { peer: association.peerLabel, ms: Date.now() - started };
+      if (reason.kind === 'released') log.info('association released', fields);
+      else if (reason.kind === 'rejected') log.info('association rejected', fields);
+      else log.warn('association aborted', { ...fields, reason: reason.error.message });
+    });
+  }
+
+  /** The local user's answer to A-ASSOCIATE indications (PS3.8 §7.1.1.7). */
+  private decide(rq: AAssociateRq, address: string): AssociateDecision {
+    const reject = (
+      result: number,
+      source: number,
+      reason: number,
+      why: string,
+    ): AssociateDecision => {
+      log.warn('association refused', {
+        calling: rq.callingAeTitle,
+        called: rq.calledAeTitle,
+        address,
+        reason: why,
+      });
+      return { accept: false, result, source, reason };
+    };
+    if (this.live.size > this.config.maxAssociations) {
+      return reject(
+        RejectResult.Transient,
+        RejectSource.ServiceProviderPresentation,
+        RejectReason.LocalLimitExceeded,
+        `more than ${this.config.maxAssociations} associations`,
+      );
+    }
+    if (this.config.strictCalledAe && rq.calledAeTitle !== this.config.ae) {
+      return reject(
+        RejectResult.Permanent,
+        RejectSource.ServiceUser,
+        RejectReason.CalledAeNotRecognized,
+        `called AE title ${rq.calledAeTitle} is not ${this.config.ae}`,
+      );
+    }
+    if (!this.config.acceptUnknownCallers) {
+      const known = this.config.nodes.some(
+        (n) => n.ae === rq.callingAeTitle && (!n.host || sameHost(n.host, address)),
+      );
+      if (!known) {
+        return reject(
+          RejectResult.Permanent,
+          RejectSource.ServiceUser,
+          RejectReason.CallingAeNotRecognized,
+          `calling AE title ${rq.callingAeTitle} from ${address} is not a known node`,
+        );
+      }
+    }
+    const presentationContexts = negotiateContexts(
+      rq.presentationContexts,
+      (uid) => uid === VERIFICATION_SOP_CLASS || isStorageSopClass(uid),
+    );
+    return { accept: true, presentationContexts };
+  }
+}
+
+function sameHost(configured: string, address: string): boolean {
+  const a = address.replace(/^::ffff:/, '');
+  return configured === a || (configured === 'localhost' && (a === '127.0.0.1' || a === '::1'));
+}

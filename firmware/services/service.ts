@@ -1,0 +1,38 @@
+// What every SCP handler gets, and how it answers.
+import type { Association, AssociationInfo } from '../dicom/association';
+import type { CommandSet } from '../dicom/dimse/command-set';
+import type { DimseChannel, IncomingMessage } from '../dicom/dimse/dimse-channel';
+
+export interface ServiceContext {
+  readonly association: Association;
+  readonly info: AssociationInfo;
+  readonly channel: DimseChannel;
+}
+
+export type ServiceHandler = (message: IncomingMessage, ctx: ServiceContext) => Promise<void>;
+
+/** Error Comment (0000,0902) is an LO: at most 64 characters (PS3.5 Table 6.2-1). */
+export function errorComment(text: string): string {
+  return text.length <= 64 ? text : `${text.slice(0, 61)}...`;
+}
+
+/** The response to a request: same context, Message ID Being Responded To, status. */
+export function respond(
+  ctx: ServiceContext,
+  message: IncomingMessage,
+  fields: Omit<CommandSet, 'hasDataSet' | 'messageIdBeingRespondedTo'>,
+  dataset?: Buffer,
+): Promise<void> {
+  return ctx.channel.send(
+    message.context.id,
+    {
+      ...fields,
+      messageIdBeingRespondedTo: message.command.messageId ?? 0,
+      hasDataSet: dataset !== undefined,
+      ...(fields.errorComment !== undefined
+        ? { errorComment: errorComment(fields.errorComment) }
+        : {}),
+    },
+    dataset,
+  );
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the interop test peers from Debian's packages when they are missing:
+# DCMTK (storescu, storescp, echoscu, dcmconv, dcmcjpeg, ...), Orthanc, socat.
+set -euo pipefail
+missing=()
+command -v storescu >/dev/null 2>&1 || missing+=(dcmtk)
+command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || missing+=(orthanc)
+command -v socat >/dev/null 2>&1 || missing+=(socat)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-peers: missing ${missing[*]} and not root; install them with apt-get" >&2
+  exit 1
+fi
+echo "install-peers: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's package starts an Orthanc service on port 4242/8042; the tests start their own.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now orthanc >/dev/null 2>&1 || true; fi
+if [ -x /etc/init.d/orthanc ]; then /etc/init.d/orthanc stop >/dev/null 2>&1 || true; fi

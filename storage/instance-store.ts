@@ -1,0 +1,228 @@
+// Receiving one instance into the cache: the data set streams to a temp file behind a
+// Part 10 header while the scanner walks it for the index attributes; only when the data
+// set is complete and well-formed is the file made durable, renamed into place and
+// indexed. Any failure leaves nothing behind: no file, no row.
+import {
+  createDatasetReader,
+  type DatasetHeadReader,
+} from '../firmware/dicom/dataset/dataset-reader';
+import { decodeText } from '../firmware/dicom/dataset/charset';
+import { encodePart10Header } from '../firmware/dicom/dataset/part10';
+import { drain } from '../firmware/dicom/dimse/dimse-channel';
+import { DatasetParseError } from '../firmware/dicom/errors';
+import { Tag } from '../firmware/dicom/registry/tags';
+import { transferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
+import { Cache, InvalidUidError, type TempFile } from './cache';
+import type { Index, InstanceRecord } from './index';
+
+/** Attributes the index keeps, read from the top level of each data set. */
+export const INDEXED_TAGS: ReadonlySet<number> = new Set(
+  Object.values(Tag).filter((t) => t !== Tag.PixelData),
+);
+
+/** The disk or the index could not take the instance (PS3.4 B.2.3: A7xx, out of resources). */
+export class OutOfResourcesError extends Error {
+  override name = 'OutOfResourcesError';
+}
+
+/** The data set is not what it must be to be stored (PS3.4 B.2.3: A9xx / Cxxx). */
+export class InvalidInstanceError extends Error {
+  override name = 'InvalidInstanceError';
+  constructor(
+    message: string,
+    /** 'cannot-understand' when the bytes do not parse, 'mismatch' when required data is absent. */
+    readonly kind: 'cannot-understand' | 'mismatch',
+  ) {
+    super(message);
+  }
+}
+
+export interface IncomingInstance {
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  readonly transferSyntaxUid: string;
+  readonly callingAeTitle: string;
+}
+
+export interface ReceivedInstance {
+  readonly path: string;
+  readonly datasetBytes: number;
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+}
+
+export class InstanceStore {
+  constructor(
+    readonly cache: Cache,
+    readonly index: Index,
+  ) {}
+
+  /**
+   * Streams a data set into the cache and indexes it. Resolves only when file, directory
+   * entry and index row are durable. Always consumes `dataset` to its end, so that the
+   * association can answer after the last fragment even when storing failed.
+   */
+  async receive(
+    incoming: IncomingInstance,
+    dataset: AsyncIterable<Buffer>,
+  ): Promise<ReceivedInstance> {
+    const ts = transferSyntax(incoming.transferSyntaxUid);
+    if (!ts) {
+      await drain(dataset);
+      throw new InvalidInstanceError(
+        `unknown transfer syntax ${incoming.transferSyntaxUid}`,
+        'cannot-understand',
+      );
+    }
+    const reader: DatasetHeadReader = createDatasetReader(ts, INDEXED_TAGS);
+    let temp: TempFile | undefined;
+    let committed = false;
+    try {
+      let failure: Error | undefined;
+      try {
+        temp = await this.cache.createTemp();
+        await temp.write(
+          encodePart10Header({
+            mediaStorageSopClassUid: incoming.sopClassUid,
+            mediaStorageSopInstanceUid: incoming.sopInstanceUid,
+            transferSyntaxUid: incoming.transferSyntaxUid,
+            sourceApplicationEntityTitle: incoming.callingAeTitle,
+          }),
+        );
+      } catch (err) {
+        failure = new OutOfResourcesError(`cannot create cache file: ${(err as Error).message}`);
+      }
+      const datasetOffset = temp?.size ?? 0;
+
+      for await (const chunk of dataset) {
+        if (failure) continue; // keep reading to the last fragment, store nothing
+        try {
+          const wait = reader.write(chunk);
+          if (wait) await wait;
+        } catch (err) {
+          failure = asInvalid(err);
+          continue;
+        }
+        try {
+          await temp!.write(chunk);
+        } catch (err) {
+          failure = new OutOfResourcesError(`cannot write cache file: ${(err as Error).message}`);
+        }
+      }
+      if (failure) throw failure;
+      let values: Map<number, Buffer>;
+      try {
+        values = await reader.end();
+      } catch (err) {
+        throw asInvalid(err);
+      }
+      const record = this.recordFrom(incoming, values, temp!.size, datasetOffset);
+
+      try {
+        await this.cache.commit(temp!, record.path);
+      } catch (err) {
+        throw new OutOfResourcesError(`cannot make cache file durable: ${(err as Error).message}`);
+      }
+      committed = true;
+      let outcome;
+      try {
+        outcome = await this.index.storeInstance(record);
+      } catch (err) {
+        const existing = await this.index
+          .getInstance(incoming.sopInstanceUid)
+          .catch(() => undefined);
+        // Remove the new file unless it replaced the file of a copy the index still lists.
+        if (existing?.path !== record.path) await this.cache.remove(record.path);
+        throw new OutOfResourcesError(`cannot index the instance: ${(err as Error).message}`);
+      }
+      if (outcome.supersededPath) await this.cache.remove(outcome.supersededPath);
+      return {
+        path: record.path,
+        datasetBytes: record.size - datasetOffset,
+        studyInstanceUid: record.studyInstanceUid,
+        seriesInstanceUid: record.seriesInstanceUid,
+      };
+    } finally {
+      if (!committed) await temp?.discard();
+    }
+  }
+
+  /** Builds the index row from the scanned values (and throws if required UIDs are bad). */
+  recordFrom(
+    incoming: IncomingInstance,
+    values: Map<number, Buffer>,
+    size: number,
+    datasetOffset: number,
+  ): InstanceRecord {
+    const charset = values.get(Tag.SpecificCharacterSet)?.toString('latin1').trim() ?? '';
+    const text = (tag: number): string => {
+      const v = values.get(tag);
+      return v ? decodeText(v, charset).trim() : '';
+    };
+    const uid = (tag: number): string =>
+      (values.get(tag)?.toString('latin1') ?? '').replace(/[\0 ]+$/, '');
+    const studyInstanceUid = uid(Tag.StudyInstanceUid);
+    const seriesInstanceUid = uid(Tag.SeriesInstanceUid);
+    const datasetSopInstanceUid = uid(Tag.SopInstanceUid);
+    if (datasetSopInstanceUid && datasetSopInstanceUid !== incoming.sopInstanceUid) {
+      throw new InvalidInstanceError(
+        `SOP Instance UID in the data set (${datasetSopInstanceUid}) differs from the command's (${incoming.sopInstanceUid})`,
+        'mismatch',
+      );
+    }
+    let relativePath: string;
+    try {
+      relativePath = this.cache.instancePath(
+        studyInstanceUid,
+        seriesInstanceUid,
+        incoming.sopInstanceUid,
+      );
+    } catch (err) {
+      if (err instanceof InvalidUidError) throw new InvalidInstanceError(err.message, 'mismatch');
+      throw err;
+    }
+    return {
+      sopInstanceUid: incoming.sopInstanceUid,
+      sopClassUid: incoming.sopClassUid,
+      transferSyntaxUid: incoming.transferSyntaxUid,
+      studyInstanceUid,
+      seriesInstanceUid,
+      path: relativePath,
+      size,
+      datasetOffset,
+      receivedAt: new Date().toISOString(),
+      callingAeTitle: incoming.callingAeTitle,
+      patient: {
+        id: text(Tag.PatientId),
+        name: text(Tag.PatientName),
+        birthDate: text(Tag.PatientBirthDate),
+        sex: text(Tag.PatientSex),
+      },
+      study: {
+        date: text(Tag.StudyDate),
+        time: text(Tag.StudyTime),
+        accessionNumber: text(Tag.AccessionNumber),
+        studyId: text(Tag.StudyId),
+        description: text(Tag.StudyDescription),
+        referringPhysicianName: text(Tag.ReferringPhysicianName),
+      },
+      series: {
+        modality: text(Tag.Modality),
+        number: text(Tag.SeriesNumber),
+        description: text(Tag.SeriesDescription),
+        date: text(Tag.SeriesDate),
+        time: text(Tag.SeriesTime),
+        bodyPartExamined: text(Tag.BodyPartExamined),
+      },
+      instanceNumber: text(Tag.InstanceNumber),
+      numberOfFrames: text(Tag.NumberOfFrames),
+      specificCharacterSet: charset,
+    };
+  }
+}
+
+function asInvalid(err: unknown): Error {
+  if (err instanceof DatasetParseError)
+    return new InvalidInstanceError(err.message, 'cannot-understand');
+  return err as Error;
+}

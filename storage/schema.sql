@@ -1,0 +1,57 @@
+-- The cache index: patients -> studies -> series -> instances (PS3.4 C.6.1 hierarchy).
+-- Only storage/index.ts reads or writes these tables.
+PRAGMA foreign_keys = ON;
+
+CREATE TABLE IF NOT EXISTS patients (
+  pk                 INTEGER PRIMARY KEY,
+  patient_id         TEXT NOT NULL UNIQUE,
+  patient_name       TEXT NOT NULL DEFAULT '',
+  patient_birth_date TEXT NOT NULL DEFAULT '',
+  patient_sex        TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE IF NOT EXISTS studies (
+  pk                       INTEGER PRIMARY KEY,
+  patient_pk               INTEGER NOT NULL REFERENCES patients(pk),
+  study_instance_uid       TEXT NOT NULL UNIQUE,
+  study_date               TEXT NOT NULL DEFAULT '',
+  study_time               TEXT NOT NULL DEFAULT '',
+  accession_number         TEXT NOT NULL DEFAULT '',
+  study_id                 TEXT NOT NULL DEFAULT '',
+  study_description        TEXT NOT NULL DEFAULT '',
+  referring_physician_name TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS studies_patient ON studies(patient_pk);
+
+CREATE TABLE IF NOT EXISTS series (
+  pk                  INTEGER PRIMARY KEY,
+  study_pk            INTEGER NOT NULL REFERENCES studies(pk),
+  series_instance_uid TEXT NOT NULL UNIQUE,
+  modality            TEXT NOT NULL DEFAULT '',
+  series_number       TEXT NOT NULL DEFAULT '',
+  series_description  TEXT NOT NULL DEFAULT '',
+  series_date         TEXT NOT NULL DEFAULT '',
+  series_time         TEXT NOT NULL DEFAULT '',
+  body_part_examined  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS series_study ON series(study_pk);
+
+CREATE TABLE IF NOT EXISTS instances (
+  pk                     INTEGER PRIMARY KEY,
+  series_pk              INTEGER NOT NULL REFERENCES series(pk),
+  sop_instance_uid       TEXT NOT NULL UNIQUE,
+  sop_class_uid          TEXT NOT NULL,
+  instance_number        TEXT NOT NULL DEFAULT '',
+  number_of_frames       TEXT NOT NULL DEFAULT '',
+  specific_character_set TEXT NOT NULL DEFAULT '',
+  transfer_syntax_uid    TEXT NOT NULL,
+  -- Relative to the storage directory; the data set starts at dataset_offset.
+  path                   TEXT NOT NULL,
+  size                   INTEGER NOT NULL,
+  dataset_offset         INTEGER NOT NULL,
+  received_at            TEXT NOT NULL,
+  calling_ae             TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS instances_series ON instances(series_pk);
+
+PRAGMA user_version = 1;
