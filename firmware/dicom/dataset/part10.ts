@@ -88,6 +88,7 @@ export function parsePart10Header(head: Buffer): Part10Header {
     let length: number;
     let valueStart: number;
     if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr)) {
+      if (off + 12 > head.length) throw new Part10Error('File Meta Information is truncated');
       length = head.readUInt32LE(off + 8);
       valueStart = off + 12;
     } else {

@@ -31,8 +31,12 @@ export function isResponse(commandField: number): boolean {
 
 export function commandName(commandField: number): string {
   for (const [name, value] of Object.entries(CommandField)) {
-    if (value === commandField)
-      return name.replace(/^([CN])/, '$1-').replace(/(Rq|Rsp)$/, (m) => `-${m.toUpperCase()}`);
+    if (value !== commandField) continue;
+    // "NEventReportRsp" -> "N-EVENT-REPORT-RSP", "CCancelRq" -> "C-CANCEL-RQ"
+    return name
+      .replace(/^([CN])/, '$1-')
+      .replace(/([a-z])([A-Z])/g, '$1-$2')
+      .toUpperCase();
   }
   return `command 0x${commandField.toString(16).padStart(4, '0')}`;
 }

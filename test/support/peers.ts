@@ -1,0 +1,132 @@
+// Starting and stopping what tests talk to, all on 127.0.0.1 with their own temp dirs:
+// the box itself (in-process), DCMTK tools and storescp. DCMTK runs with TCP_NODELAY=1
+// (Debian's build leaves Nagle on, which crawls on loopback).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, promises as fs } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startAppliance, type RunningAppliance } from '../../firmware/appliance';
+import { DEFAULTS, type Config } from '../../firmware/config/config';
+import { setLogLevel } from '../../firmware/log';
+
+setLogLevel(
+  (process.env.DICOM_EDGE_LOG as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'error',
+);
+
+export const PEER_ENV = { ...process.env, TCP_NODELAY: '1' };
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `dicom-edge-${prefix}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface TestBox extends RunningAppliance {
+  readonly config: Config;
+}
+
+export async function startBox(overrides: Partial<Config> = {}): Promise<TestBox> {
+  const config: Config = {
+    ...DEFAULTS,
+    host: '127.0.0.1',
+    port: await freePort(),
+    storageDir: tempDir('box'),
+    artimTimeout: 2,
+    ...overrides,
+  };
+  const box = await startAppliance(config);
+  return { ...box, config, stop: () => box.stop() };
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to completion, with a time bound. */
+export function run(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: PEER_ENV });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** DCMTK's storescp writing into a temp dir; resolves once it accepts connections. */
+export async function startStorescp(
+  extraArgs: readonly string[] = [],
+): Promise<{ port: number; dir: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = tempDir('storescp');
+  const child: ChildProcess = spawn(
+    'storescp',
+    ['-od', dir, '-aet', 'STORESCP', ...extraArgs, String(port)],
+    {
+      env: PEER_ENV,
+      stdio: 'ignore',
+    },
+  );
+  await waitForPort(port);
+  return {
+    port,
+    dir,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
+}
+
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The data set bytes of a Part 10 file (everything after the File Meta Information). */
+export async function datasetBytes(file: string): Promise<Buffer> {
+  const { parsePart10Header } = await import('../../firmware/dicom/dataset/part10');
+  const buf = await fs.readFile(file);
+  return buf.subarray(parsePart10Header(buf).datasetOffset);
+}
+
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else out.push(p);
+  }
+  return out.sort();
+}
