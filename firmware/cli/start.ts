@@ -10,6 +10,14 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
     args.options.has('--config') ? one(args, '--config', '') : undefined,
   );
   log.info('starting', { config: file ?? '(embedded defaults)', storageDir: config.storageDir });
+  // Last resort (promise 4): a fault that escaped one association's handling is logged,
+  // and the box goes on serving the others. Each such line is a bug to fix.
+  process.on('uncaughtException', (err) =>
+    log.error('uncaught exception', { error: err.stack ?? err.message }),
+  );
+  process.on('unhandledRejection', (err) =>
+    log.error('unhandled rejection', { error: String(err) }),
+  );
   const box = await startAppliance(config);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

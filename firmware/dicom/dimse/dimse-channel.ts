@@ -175,6 +175,10 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
 class DatasetStream extends Readable {
   constructor(private readonly association: Association) {
     super({ highWaterMark: 1 << 20 });
+    // An abort destroys the stream with an error; a consumer that has not started reading
+    // yet sees it when it does (the async iterator rethrows it). Without a listener here
+    // that error would be an uncaught exception and take the whole box down.
+    this.on('error', () => undefined);
   }
 
   override _read(): void {
