@@ -1,0 +1,114 @@
+// Recovery and the command line: temp files from a crash are removed on start,
+// `reindex` rebuilds the index from the files, and the commands' exit codes.
+import { strict as assert } from 'node:assert';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { indexPath } from '../../firmware/appliance';
+import { storeFiles } from '../../firmware/services/store-scu';
+import { Cache } from '../../storage/cache';
+import { Index } from '../../storage/index';
+import { reindex } from '../../storage/reindex';
+import { freePort, run, startBox, tempDir } from '../support/peers';
+import { uid, writeSyntheticFile } from '../support/synthetic';
+
+const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
+
+describe('recovery and the command line', function () {
+  this.timeout(60_000);
+
+  it('removes temp files left by a crash when the box starts', async () => {
+    const storageDir = tempDir('crash');
+    await fs.mkdir(path.join(storageDir, 'tmp'), { recursive: true });
+    await fs.writeFile(path.join(storageDir, 'tmp', 'interrupted.part'), 'half an instance');
+    const box = await startBox({ storageDir });
+    try {
+      assert.deepEqual(await fs.readdir(path.join(storageDir, 'tmp')), []);
+    } finally {
+      await box.stop();
+    }
+  });
+
+  it('rebuilds the index from the cache files, skipping files that are not instances', async () => {
+    const box = await startBox();
+    const dir = tempDir('reindex');
+    const files: string[] = [];
+    for (let i = 1; i <= 4; i++) {
+      const f = path.join(dir, `${i}.dcm`);
+      await writeSyntheticFile(f, {
+        studyUid: uid(50),
+        seriesUid: uid(50, 1),
+        sopInstanceUid: uid(50, 1, i),
+        patientName: 'REINDEX^ME',
+      });
+      files.push(f);
+    }
+    await storeFiles(
+      { host: '127.0.0.1', port: box.port, callingAeTitle: 'T', calledAeTitle: 'DICOM_EDGE' },
+      files,
+      () => undefined,
+    );
+    await box.stop();
+    const storageDir = box.config.storageDir;
+    await fs.writeFile(path.join(storageDir, 'cache', 'stray.dcm'), 'not dicom');
+    await fs.rm(indexPath(storageDir));
+    const index = await Index.open(indexPath(storageDir));
+    try {
+      const report = await reindex(new Cache(storageDir), index);
+      assert.equal(report.indexed, 4);
+      assert.deepEqual(
+        report.skipped.map((s) => s.path),
+        ['cache/stray.dcm'],
+      );
+      const row = await index.getInstance(uid(50, 1, 3));
+      assert.equal(row?.patientName, 'REINDEX^ME');
+      assert.deepEqual(await index.counts(), { patients: 1, studies: 1, series: 1, instances: 4 });
+    } finally {
+      await index.close();
+    }
+  });
+
+  it('`echo` exits 0 on Success and non-zero when nobody answers', async () => {
+    const box = await startBox();
+    try {
+      const ok = await run(BIN, ['echo', '127.0.0.1', String(box.port), '--aec', 'DICOM_EDGE']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /status 0x0000 \(success\)/);
+    } finally {
+      await box.stop();
+    }
+    const down = await run(BIN, ['echo', '127.0.0.1', String(await freePort())]);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /ECONNREFUSED/);
+  });
+
+  it('`store` reports each file and exits non-zero when one failed', async () => {
+    const box = await startBox();
+    const dir = tempDir('cli-store');
+    try {
+      await writeSyntheticFile(path.join(dir, 'a.dcm'), {
+        studyUid: uid(51),
+        seriesUid: uid(51, 1),
+        sopInstanceUid: uid(51, 1, 1),
+      });
+      const good = await run(BIN, ['store', '127.0.0.1', String(box.port), dir]);
+      assert.equal(good.code, 0, good.stdout + good.stderr);
+      assert.match(good.stdout, /OK {3}.*a\.dcm: 0x0000/);
+      await fs.writeFile(path.join(dir, 'b.txt'), 'not DICOM');
+      const mixed = await run(BIN, ['store', '127.0.0.1', String(box.port), dir]);
+      assert.equal(mixed.code, 1);
+      assert.match(mixed.stdout, /FAIL .*b\.txt: not sent - not a DICOM Part 10 file/);
+      assert.match(mixed.stdout, /1 stored, 1 failed/);
+    } finally {
+      await box.stop();
+    }
+  });
+
+  it('`start` refuses a bad config with the key and what is wrong, exit 2', async () => {
+    const dir = tempDir('badconfig');
+    const file = path.join(dir, 'dicom-edge.json');
+    await fs.writeFile(file, JSON.stringify({ port: 70000 }));
+    const r = await run(BIN, ['start', '--config', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /config key "port": must be an integer from 1 to 65535/);
+  });
+});

@@ -1,0 +1,63 @@
+// Configuration validation: a bad file is refused whole, naming the key.
+import { strict as assert } from 'node:assert';
+import { ConfigError, DEFAULTS, validateConfig } from '../../firmware/config/config';
+
+describe('configuration', () => {
+  it('runs on the embedded defaults with an empty file', () => {
+    assert.deepEqual(validateConfig({}), DEFAULTS);
+    assert.equal(DEFAULTS.ae, 'DICOM_EDGE');
+    assert.equal(DEFAULTS.port, 11112);
+    assert.equal(DEFAULTS.storageDir, './var');
+  });
+
+  it('accepts the example of PRODUCT.md', () => {
+    const c = validateConfig({
+      ae: 'DICOM_EDGE',
+      port: 11112,
+      storageDir: './var',
+      acceptUnknownCallers: true,
+      nodes: [
+        { name: 'pacs', ae: 'PACS', host: '10.1.2.3', port: 104, forward: true },
+        { name: 'viewer', ae: 'VIEWER', host: '192.168.1.20', port: 104 },
+      ],
+    });
+    assert.equal(c.nodes.length, 2);
+    assert.equal(c.nodes[1]!.forward, false);
+  });
+
+  const bad: Array<[string, unknown, RegExp]> = [
+    ['not an object', [], /top level/],
+    ['unknown key', { aet: 'X' }, /"aet": is not a known setting/],
+    ['AE too long', { ae: 'A'.repeat(17) }, /"ae": must be at most 16/],
+    ['AE with backslash', { ae: 'A\\B' }, /"ae": may only hold/],
+    ['AE all spaces', { ae: '   ' }, /"ae": must not be empty/],
+    ['port zero', { port: 0 }, /"port": must be an integer from 1 to 65535/],
+    ['port string', { port: '104' }, /"port"/],
+    ['storageDir empty', { storageDir: '' }, /"storageDir"/],
+    ['maxPduLength tiny', { maxPduLength: 100 }, /"maxPduLength"/],
+    ['node without host', { nodes: [{ name: 'a', ae: 'A', port: 104 }] }, /"nodes\[0\]\.host"/],
+    [
+      'duplicate node name',
+      {
+        nodes: [
+          { name: 'a', ae: 'A', host: 'h', port: 1 },
+          { name: 'a', ae: 'B', host: 'h', port: 2 },
+        ],
+      },
+      /"nodes\[1\]\.name"/,
+    ],
+    [
+      'node forward not boolean',
+      { nodes: [{ name: 'a', ae: 'A', host: 'h', port: 1, forward: 'yes' }] },
+      /"nodes\[0\]\.forward"/,
+    ],
+  ];
+  for (const [what, raw, message] of bad) {
+    it(`refuses ${what}, naming the key`, () => {
+      assert.throws(
+        () => validateConfig(raw),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message),
+      );
+    });
+  }
+});
