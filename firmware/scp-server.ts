@@ -77,6 +77,11 @@ export class ScpServer {
       const fields = { peer: association.peerLabel, ms: Date.now() - started };
       if (reason.kind === 'released') log.info('association released', fields);
       else if (reason.kind === 'rejected') log.info('association rejected', fields);
+      else if (!association.info)
+        log.info('connection closed before an association', {
+          ...fields,
+          reason: reason.error.message,
+        });
       else log.warn('association aborted', { ...fields, reason: reason.error.message });
     });
   }

@@ -11,10 +11,19 @@ export class InvalidUidError extends Error {
   override name = 'InvalidUidError';
 }
 
-/** A file being written into tmp/. */
+/**
+ * A file being written into tmp/. Writes are batched: chunks that arrive while a write is
+ * in progress go out together in one writev, so receiving from the network and writing
+ * to disk overlap. At most MAX_PENDING bytes wait; write() resolves when there is room.
+ */
 export class TempFile {
   size = 0;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private flushing: Promise<void> | null = null;
+  private error: Error | null = null;
   private closed = false;
+  private static readonly MAX_PENDING = 2 << 20;
 
   constructor(
     readonly path: string,
@@ -22,23 +31,46 @@ export class TempFile {
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
-    let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.handle.write(chunk, off, chunk.length - off);
-      off += bytesWritten;
-    }
+    if (this.error) throw this.error;
+    this.queued.push(chunk);
+    this.queuedBytes += chunk.length;
     this.size += chunk.length;
+    this.flushing ??= this.flushLoop();
+    if (this.queuedBytes >= TempFile.MAX_PENDING) await this.flushing;
+    if (this.error) throw this.error;
   }
 
-  /** Flushes data and size to the device and closes the file. */
+  /** Writes what is queued, flushes data and size to the device, closes the file. */
   async syncAndClose(): Promise<void> {
+    await this.drain();
     await this.handle.sync();
     await this.close();
   }
 
   async discard(): Promise<void> {
+    await this.flushing?.catch(() => undefined);
     await this.close().catch(() => undefined);
     await fs.unlink(this.path).catch(() => undefined);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.error) throw this.error;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queued.length > 0 && !this.error) {
+        const batch = this.queued;
+        this.queued = [];
+        this.queuedBytes = 0;
+        await writeAll(this.handle, batch);
+      }
+    } catch (err) {
+      this.error = err as Error;
+    } finally {
+      this.flushing = null;
+    }
   }
 
   private async close(): Promise<void> {
@@ -48,9 +80,28 @@ export class TempFile {
   }
 }
 
+async function writeAll(handle: fs.FileHandle, buffers: Buffer[]): Promise<void> {
+  let pending = buffers;
+  while (pending.length > 0) {
+    let { bytesWritten } = await handle.writev(pending);
+    // A short write: drop what went out and retry the rest.
+    const rest: Buffer[] = [];
+    for (const b of pending) {
+      if (bytesWritten >= b.length) bytesWritten -= b.length;
+      else {
+        rest.push(b.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
 export class Cache {
   readonly cacheDir: string;
   readonly tmpDir: string;
+  /** Directories known to exist (and be durable): no look-up per instance. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(readonly storageDir: string) {
     this.cacheDir = path.join(storageDir, 'cache');
@@ -95,9 +146,18 @@ export class Cache {
   async commit(temp: TempFile, relativePath: string): Promise<void> {
     await temp.syncAndClose();
     const target = this.absolute(relativePath);
-    await this.ensureDir(path.dirname(target));
-    await fs.rename(temp.path, target);
-    await fsyncDir(path.dirname(target));
+    const dir = path.dirname(target);
+    await this.ensureDir(dir);
+    try {
+      await fs.rename(temp.path, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // A directory we remembered was removed behind our back: make it again, once.
+      this.knownDirs.delete(dir);
+      await this.ensureDir(dir);
+      await fs.rename(temp.path, target);
+    }
+    await fsyncDir(dir);
   }
 
   async remove(relativePath: string): Promise<void> {
@@ -118,20 +178,19 @@ export class Cache {
 
   /** mkdir -p, fsync'ing each parent whose entry list changed so new directories survive power loss. */
   private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
     try {
       await fs.access(dir);
-      return;
     } catch {
-      // create below
+      await this.ensureDir(path.dirname(dir));
+      try {
+        await fs.mkdir(dir);
+        await fsyncDir(path.dirname(dir));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
     }
-    await this.ensureDir(path.dirname(dir));
-    try {
-      await fs.mkdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      return;
-    }
-    await fsyncDir(path.dirname(dir));
+    this.knownDirs.add(dir);
   }
 }
 

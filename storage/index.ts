@@ -146,10 +146,7 @@ export class Index {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       try {
-        await this.exec('BEGIN IMMEDIATE');
-        const outcomes: StoreOutcome[] = [];
-        for (const p of batch) outcomes.push(await this.upsert(p.record));
-        await this.exec('COMMIT');
+        const outcomes = await this.upsertBatch(batch.map((p) => p.record));
         batch.forEach((p, i) => p.resolve(outcomes[i]!));
       } catch (err) {
         await this.exec('ROLLBACK').catch(() => undefined);
@@ -159,84 +156,37 @@ export class Index {
     this.writing = false;
   }
 
-  private async upsert(r: InstanceRecord): Promise<StoreOutcome> {
-    const patient = await this.get<{ pk: number }>(
-      `INSERT INTO patients (patient_id, patient_name, patient_birth_date, patient_sex) VALUES (?, ?, ?, ?)
-       ON CONFLICT (patient_id) DO UPDATE SET patient_name = excluded.patient_name,
-         patient_birth_date = excluded.patient_birth_date, patient_sex = excluded.patient_sex
-       RETURNING pk`,
-      [r.patient.id, r.patient.name, r.patient.birthDate, r.patient.sex],
-    );
-    const study = await this.get<{ pk: number }>(
-      `INSERT INTO studies (patient_pk, study_instance_uid, study_date, study_time, accession_number, study_id,
-                            study_description, referring_physician_name)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (study_instance_uid) DO UPDATE SET patient_pk = excluded.patient_pk,
-         study_date = excluded.study_date, study_time = excluded.study_time,
-         accession_number = excluded.accession_number, study_id = excluded.study_id,
-         study_description = excluded.study_description, referring_physician_name = excluded.referring_physician_name
-       RETURNING pk`,
-      [
-        patient!.pk,
-        r.studyInstanceUid,
-        r.study.date,
-        r.study.time,
-        r.study.accessionNumber,
-        r.study.studyId,
-        r.study.description,
-        r.study.referringPhysicianName,
-      ],
-    );
-    const series = await this.get<{ pk: number }>(
-      `INSERT INTO series (study_pk, series_instance_uid, modality, series_number, series_description, series_date,
-                           series_time, body_part_examined)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (series_instance_uid) DO UPDATE SET study_pk = excluded.study_pk, modality = excluded.modality,
-         series_number = excluded.series_number, series_description = excluded.series_description,
-         series_date = excluded.series_date, series_time = excluded.series_time,
-         body_part_examined = excluded.body_part_examined
-       RETURNING pk`,
-      [
-        study!.pk,
-        r.seriesInstanceUid,
-        r.series.modality,
-        r.series.number,
-        r.series.description,
-        r.series.date,
-        r.series.time,
-        r.series.bodyPartExamined,
-      ],
-    );
-    const previous = await this.get<{ path: string }>(
-      'SELECT path FROM instances WHERE sop_instance_uid = ?',
-      [r.sopInstanceUid],
-    );
-    await this.run(
-      `INSERT INTO instances (series_pk, sop_instance_uid, sop_class_uid, instance_number, number_of_frames,
-                              specific_character_set, transfer_syntax_uid, path, size, dataset_offset, received_at,
-                              calling_ae)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (sop_instance_uid) DO UPDATE SET series_pk = excluded.series_pk,
-         sop_class_uid = excluded.sop_class_uid, instance_number = excluded.instance_number,
-         number_of_frames = excluded.number_of_frames, specific_character_set = excluded.specific_character_set,
-         transfer_syntax_uid = excluded.transfer_syntax_uid, path = excluded.path, size = excluded.size,
-         dataset_offset = excluded.dataset_offset, received_at = excluded.received_at, calling_ae = excluded.calling_ae`,
-      [
-        series!.pk,
-        r.sopInstanceUid,
-        r.sopClassUid,
-        r.instanceNumber,
-        r.numberOfFrames,
-        r.specificCharacterSet,
-        r.transferSyntaxUid,
-        r.path,
-        r.size,
-        r.datasetOffset,
-        r.receivedAt,
-        r.callingAeTitle,
-      ],
-    );
-    return previous && previous.path !== r.path ? { supersededPath: previous.path } : {};
+  /**
+   * One transaction for the batch. The statements are queued on the connection in order
+   * (serialized mode) and only the COMMIT is awaited, so the batch costs one round trip
+   * and one WAL fsync, however many instances it holds.
+   */
+  private upsertBatch(records: readonly InstanceRecord[]): Promise<StoreOutcome[]> {
+    return new Promise((resolve, reject) => {
+      const outcomes: StoreOutcome[] = records.map(() => ({}));
+      let failed: Error | null = null;
+      const check = (err: Error | null): void => {
+        failed ??= err;
+      };
+      this.db.serialize(() => {
+        this.db.run('BEGIN IMMEDIATE', check);
+        records.forEach((r, i) => {
+          for (const [sql, params] of parentUpserts(r)) this.db.run(sql, params, check);
+          this.db.get<{ path: string }>(PREVIOUS_PATH, [r.sopInstanceUid], (err, row) => {
+            check(err);
+            if (row && row.path !== r.path) outcomes[i] = { supersededPath: row.path };
+          });
+          const [sql, params] = instanceUpsert(r);
+          this.db.run(sql, params, check);
+        });
+        // COMMIT only if every statement before it succeeded; otherwise the caller rolls back.
+        this.db.run('SELECT 1', (err) => {
+          check(err);
+          if (failed) return reject(failed);
+          this.db.run('COMMIT', (commitErr) => (commitErr ? reject(commitErr) : resolve(outcomes)));
+        });
+      });
+    });
   }
 
   private exec(sql: string): Promise<void> {
@@ -245,15 +195,89 @@ export class Index {
     );
   }
 
-  private run(sql: string, params: Params): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.db.run(sql, params, (err) => (err ? reject(err) : resolve())),
-    );
-  }
-
   private get<T>(sql: string, params: Params): Promise<T | undefined> {
     return new Promise((resolve, reject) =>
       this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T | undefined))),
     );
   }
+}
+
+const PREVIOUS_PATH = 'SELECT path FROM instances WHERE sop_instance_uid = ?';
+
+/** Patient, study and series rows for an instance; each parent is found by its key. */
+function parentUpserts(r: InstanceRecord): Array<[string, Params]> {
+  return [
+    [
+      `INSERT INTO patients (patient_id, patient_name, patient_birth_date, patient_sex) VALUES (?, ?, ?, ?)
+       ON CONFLICT (patient_id) DO UPDATE SET patient_name = excluded.patient_name,
+         patient_birth_date = excluded.patient_birth_date, patient_sex = excluded.patient_sex`,
+      [r.patient.id, r.patient.name, r.patient.birthDate, r.patient.sex],
+    ],
+    [
+      `INSERT INTO studies (patient_pk, study_instance_uid, study_date, study_time, accession_number, study_id,
+                            study_description, referring_physician_name)
+       VALUES ((SELECT pk FROM patients WHERE patient_id = ?), ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (study_instance_uid) DO UPDATE SET patient_pk = excluded.patient_pk,
+         study_date = excluded.study_date, study_time = excluded.study_time,
+         accession_number = excluded.accession_number, study_id = excluded.study_id,
+         study_description = excluded.study_description, referring_physician_name = excluded.referring_physician_name`,
+      [
+        r.patient.id,
+        r.studyInstanceUid,
+        r.study.date,
+        r.study.time,
+        r.study.accessionNumber,
+        r.study.studyId,
+        r.study.description,
+        r.study.referringPhysicianName,
+      ],
+    ],
+    [
+      `INSERT INTO series (study_pk, series_instance_uid, modality, series_number, series_description, series_date,
+                           series_time, body_part_examined)
+       VALUES ((SELECT pk FROM studies WHERE study_instance_uid = ?), ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (series_instance_uid) DO UPDATE SET study_pk = excluded.study_pk, modality = excluded.modality,
+         series_number = excluded.series_number, series_description = excluded.series_description,
+         series_date = excluded.series_date, series_time = excluded.series_time,
+         body_part_examined = excluded.body_part_examined`,
+      [
+        r.studyInstanceUid,
+        r.seriesInstanceUid,
+        r.series.modality,
+        r.series.number,
+        r.series.description,
+        r.series.date,
+        r.series.time,
+        r.series.bodyPartExamined,
+      ],
+    ],
+  ];
+}
+
+function instanceUpsert(r: InstanceRecord): [string, Params] {
+  return [
+    `INSERT INTO instances (series_pk, sop_instance_uid, sop_class_uid, instance_number, number_of_frames,
+                            specific_character_set, transfer_syntax_uid, path, size, dataset_offset, received_at,
+                            calling_ae)
+     VALUES ((SELECT pk FROM series WHERE series_instance_uid = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (sop_instance_uid) DO UPDATE SET series_pk = excluded.series_pk,
+       sop_class_uid = excluded.sop_class_uid, instance_number = excluded.instance_number,
+       number_of_frames = excluded.number_of_frames, specific_character_set = excluded.specific_character_set,
+       transfer_syntax_uid = excluded.transfer_syntax_uid, path = excluded.path, size = excluded.size,
+       dataset_offset = excluded.dataset_offset, received_at = excluded.received_at, calling_ae = excluded.calling_ae`,
+    [
+      r.seriesInstanceUid,
+      r.sopInstanceUid,
+      r.sopClassUid,
+      r.instanceNumber,
+      r.numberOfFrames,
+      r.specificCharacterSet,
+      r.transferSyntaxUid,
+      r.path,
+      r.size,
+      r.datasetOffset,
+      r.receivedAt,
+      r.callingAeTitle,
+    ],
+  ];
 }

@@ -130,6 +130,8 @@ export class Association extends EventEmitter<AssociationEvents> {
   private rqSent?: AAssociateRq;
   private socketClosed = false;
   private readingStopped = false;
+  /** Captured while the socket is open: Node forgets the remote address once it closes. */
+  private remote = '?';
 
   private constructor(
     readonly role: 'requestor' | 'acceptor',
@@ -173,9 +175,10 @@ export class Association extends EventEmitter<AssociationEvents> {
     });
   }
 
+  /** "AE@address:port" of the peer, for log lines. */
   get peerLabel(): string {
-    const ae = this.info?.callingAeTitle ?? this.rqSent?.calledAeTitle ?? '?';
-    return `${ae}@${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+    const ae = this.role === 'acceptor' ? this.info?.callingAeTitle : this.rqSent?.calledAeTitle;
+    return `${ae ?? '?'}@${this.remote}`;
   }
 
   /** Largest data part of one PDV we may send. */
@@ -258,6 +261,12 @@ export class Association extends EventEmitter<AssociationEvents> {
 
   private attachSocket(): void {
     const s = this.socket;
+    const remember = (): void => {
+      if (s.remoteAddress)
+        this.remote = `${s.remoteAddress.replace(/^::ffff:/, '')}:${s.remotePort}`;
+    };
+    remember();
+    s.once('connect', remember);
     s.setNoDelay(true);
     s.setKeepAlive(true, 60_000);
     s.on('data', (chunk: Buffer) => this.onData(chunk));

@@ -174,7 +174,9 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
 /** The Readable a data set arrives through. Reading from it resumes the socket. */
 class DatasetStream extends Readable {
   constructor(private readonly association: Association) {
-    super({ highWaterMark: 1 << 20 });
+    // Object mode: each PDV's data comes out as the chunk it went in, never concatenated
+    // with its neighbours (a byte stream's read() would copy them together).
+    super({ objectMode: true, highWaterMark: 16 });
     // An abort destroys the stream with an error; a consumer that has not started reading
     // yet sees it when it does (the async iterator rethrows it). Without a listener here
     // that error would be an uncaught exception and take the whole box down.
