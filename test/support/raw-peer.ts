@@ -3,10 +3,13 @@ import * as net from 'node:net';
 import {
   decodePdu,
   encodeAAssociateRq,
+  PduType,
   type Pdu,
   type PresentationContextRq,
 } from '../../firmware/dicom/pdu';
 import { PduReader } from '../../firmware/dicom/pdu-reader';
+
+const TERMINAL = new Set<number>([PduType.AAssociateRj, PduType.AReleaseRp, PduType.AAbort]);
 
 export interface RawExchange {
   readonly pdus: Pdu[];
@@ -34,8 +37,10 @@ export function rawExchange(
     const timer = setTimeout(() => finish(false), waitMs);
     socket.on('data', (d: Buffer) => {
       reader.push(d);
-      for (let raw = reader.next(); raw; raw = reader.next())
+      for (let raw = reader.next(); raw; raw = reader.next()) {
         pdus.push(decodePdu(raw.type, raw.body));
+        if (TERMINAL.has(raw.type)) return finish(false);
+      }
     });
     socket.on('close', () => finish(true));
     socket.on('error', (err) => {
