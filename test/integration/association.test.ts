@@ -22,13 +22,21 @@ import { associateRq, rawExchange } from '../support/raw-peer';
 import { uid, writeSyntheticFile } from '../support/synthetic';
 import type { Config } from '../../firmware/config/config';
 
+function echoFrom(
+  box: TestBox,
+  callingAeTitle: string,
+  calledAeTitle = 'DICOM_EDGE',
+): Promise<number> {
+  return echo({ host: '127.0.0.1', port: box.port, callingAeTitle, calledAeTitle });
+}
+
 async function rejectionOf(
   box: TestBox,
   callingAeTitle: string,
   calledAeTitle: string,
 ): Promise<AssociationRejectedError> {
   try {
-    await echo({ host: '127.0.0.1', port: box.port, callingAeTitle, calledAeTitle });
+    await echoFrom(box, callingAeTitle, calledAeTitle);
   } catch (err) {
     assert.ok(err instanceof AssociationRejectedError, String(err));
     return err;
@@ -50,15 +58,7 @@ describe('association negotiation and release', function () {
 
   it('accepts any called AE title by default (lenient)', async () => {
     const b = await box();
-    assert.equal(
-      await echo({
-        host: '127.0.0.1',
-        port: b.port,
-        callingAeTitle: 'A',
-        calledAeTitle: 'WHATEVER',
-      }),
-      0,
-    );
+    assert.equal(await echoFrom(b, 'A', 'WHATEVER'), 0);
   });
 
   it('rejects a called AE title that is not ours with strictCalledAe: permanent, service user, reason 7', async () => {
@@ -68,15 +68,7 @@ describe('association negotiation and release', function () {
       [e.result, e.source, e.reason],
       [RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized],
     );
-    assert.equal(
-      await echo({
-        host: '127.0.0.1',
-        port: b.port,
-        callingAeTitle: 'MODALITY',
-        calledAeTitle: 'DICOM_EDGE',
-      }),
-      0,
-    );
+    assert.equal(await echoFrom(b, 'MODALITY', 'DICOM_EDGE'), 0);
   });
 
   it('with acceptUnknownCallers false, rejects callers not in nodes (reason 3) and accepts listed ones', async () => {
@@ -86,15 +78,7 @@ describe('association negotiation and release', function () {
     });
     const e = await rejectionOf(b, 'STRANGER', 'DICOM_EDGE');
     assert.deepEqual([e.result, e.source, e.reason], [1, 1, RejectReason.CallingAeNotRecognized]);
-    assert.equal(
-      await echo({
-        host: '127.0.0.1',
-        port: b.port,
-        callingAeTitle: 'CT_SCANNER',
-        calledAeTitle: 'DICOM_EDGE',
-      }),
-      0,
-    );
+    assert.equal(await echoFrom(b, 'CT_SCANNER', 'DICOM_EDGE'), 0);
   });
 
   it('rejects a known AE title calling from another address than its node says', async () => {
@@ -129,15 +113,7 @@ describe('association negotiation and release', function () {
       [2, 3, RejectReason.LocalLimitExceeded, true],
     );
     await held.release();
-    assert.equal(
-      await echo({
-        host: '127.0.0.1',
-        port: b.port,
-        callingAeTitle: 'THIRD',
-        calledAeTitle: 'DICOM_EDGE',
-      }),
-      0,
-    );
+    assert.equal(await echoFrom(b, 'THIRD', 'DICOM_EDGE'), 0);
   });
 
   it('rejects an unsupported protocol version (provider ACSE, reason 2) and application context (user, reason 2)', async () => {

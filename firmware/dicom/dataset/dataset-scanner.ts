@@ -7,6 +7,7 @@
 // Handles Implicit VR LE, Explicit VR LE and BE, defined- and undefined-length sequences
 // and items, encapsulated pixel data (PS3.5 A.4), and UN of undefined length, whose
 // content is Implicit VR Little Endian (PS3.5 §6.2.2, CP-246).
+import { LONG_LENGTH_VRS } from '../registry/vr';
 import { DatasetParseError } from '../errors';
 
 export interface Encoding {
@@ -18,22 +19,6 @@ const UNDEFINED_LENGTH = 0xffffffff;
 const ITEM = 0xfffee000;
 const ITEM_DELIMITATION = 0xfffee00d;
 const SEQUENCE_DELIMITATION = 0xfffee0dd;
-/** VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 Table 7.1-1). */
-const LONG_VRS = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
 /** VRs that may have an undefined length in explicit VR (SQ, UN, and encapsulated OB/OW). */
 const UNDEFINED_LENGTH_VRS = new Set(['SQ', 'UN', 'OB', 'OW']);
 const MAX_DEPTH = 32;
@@ -151,7 +136,7 @@ export class DatasetScanner {
           this.pos - 8,
         );
       }
-      if (LONG_VRS.has(vr)) {
+      if (LONG_LENGTH_VRS.has(vr)) {
         if (this.headerNeed === 8) {
           this.headerNeed = 12;
           return;

@@ -1,5 +1,6 @@
 // Encodes small data sets (identifiers, test fixtures) in any of the uncompressed
 // encodings (PS3.5 §7.1). Not for instances in transit: those are never re-encoded.
+import { LONG_LENGTH_VRS } from '../registry/vr';
 import type { Encoding } from './dataset-scanner';
 
 export interface Element {
@@ -11,21 +12,6 @@ export interface Element {
   readonly undefinedLength?: boolean;
 }
 
-const LONG_VRS = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
 const UNDEFINED = 0xffffffff;
 
 function tagBytes(tag: number, enc: Encoding): Buffer {
@@ -49,7 +35,7 @@ function u32(v: number, enc: Encoding): Buffer {
 
 function header(tag: number, vr: string, length: number, enc: Encoding): Buffer {
   if (!enc.explicitVr) return Buffer.concat([tagBytes(tag, enc), u32(length, enc)]);
-  if (LONG_VRS.has(vr))
+  if (LONG_LENGTH_VRS.has(vr))
     return Buffer.concat([
       tagBytes(tag, enc),
       Buffer.from(vr, 'latin1'),

@@ -2,6 +2,7 @@
 // Information group (0002), always Explicit VR Little Endian, then the data set in the
 // transfer syntax the meta names. Pure functions over buffers.
 import { Part10Error } from '../errors';
+import { LONG_LENGTH_VRS } from '../registry/vr';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, trimUid } from '../registry/uid';
 
 export interface FileMeta {
@@ -87,7 +88,7 @@ export function parsePart10Header(head: Buffer): Part10Header {
     const vr = head.toString('latin1', off + 4, off + 6);
     let length: number;
     let valueStart: number;
-    if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr)) {
+    if (LONG_LENGTH_VRS.has(vr)) {
       if (off + 12 > head.length) throw new Part10Error('File Meta Information is truncated');
       length = head.readUInt32LE(off + 8);
       valueStart = off + 12;
