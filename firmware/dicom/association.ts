@@ -223,9 +223,7 @@ export class Association extends EventEmitter<AssociationEvents> {
     if (this.state === 'Sta1') return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.once('closed', (reason: CloseReason) =>
-        reason.kind === 'released'
-          ? resolve()
-          : reject(reason.kind === 'aborted' ? reason.error : reason.error),
+        reason.kind === 'released' ? resolve() : reject(reason.error),
       );
       this.dispatch('Evt11');
     });
@@ -392,12 +390,12 @@ export class Association extends EventEmitter<AssociationEvents> {
         return 'Sta3';
       }
       case 'AE-7':
-        this.send(encodeAAssociateAc(arg as unknown as AAssociateAc));
+        this.send(encodeAAssociateAc(arg as AAssociateAc));
         this.go('Sta6');
         this.emit('established', this.info!);
         return 'Sta6';
       case 'AE-8':
-        this.send(encodeAAssociateRj(arg as unknown as AAssociateRj));
+        this.send(encodeAAssociateRj(arg as AAssociateRj));
         this.startArtim();
         return this.go('Sta13');
       case 'DT-1':
@@ -548,7 +546,13 @@ export class Association extends EventEmitter<AssociationEvents> {
       decision = this.options.decide!(rq, peer);
     }
     if (!decision.accept) {
-      this.dispatch('Evt8', { type: PduType.AAssociateRj, ...decision } as unknown as Pdu);
+      const rj: AAssociateRj = {
+        type: PduType.AAssociateRj,
+        result: decision.result,
+        source: decision.source,
+        reason: decision.reason,
+      };
+      this.dispatch('Evt8', rj);
       return;
     }
     const userInformation: UserInformation = {
