@@ -39,7 +39,40 @@ export interface InstanceRecord {
   readonly instanceNumber: string;
   readonly numberOfFrames: string;
   readonly specificCharacterSet: string;
+  /** SHA-256 of the data set bytes, hex. */
+  readonly digest: string;
+  /** Names of the nodes this instance is to be forwarded to. */
+  readonly forwardTo: readonly string[];
 }
+
+/** A queued forward job with what the worker needs to send the instance. */
+export interface ForwardJob {
+  readonly pk: number;
+  readonly sopInstanceUid: string;
+  readonly studyInstanceUid: string;
+  readonly sopClassUid: string;
+  readonly transferSyntaxUid: string;
+  readonly path: string;
+  readonly datasetOffset: number;
+  readonly size: number;
+  readonly attempts: number;
+  readonly queuedAt: string;
+}
+
+export interface DestinationSummary {
+  readonly destination: string;
+  readonly queued: number;
+  readonly done: number;
+  readonly failed: number;
+  /** When the oldest job still waiting was queued (ISO time), if any. */
+  readonly oldestQueuedAt: string | null;
+  readonly lastDoneAt: string | null;
+  readonly lastError: string | null;
+}
+
+export type JobOutcome =
+  | { readonly state: 'done'; readonly status: number }
+  | { readonly state: 'failed'; readonly status: number | null; readonly error: string };
 
 export interface StoredInstance {
   readonly sopInstanceUid: string;
@@ -85,6 +118,7 @@ export class Index {
     await index.exec(
       await fs.readFile(path.join(__dirname, '..', '..', 'storage', 'schema.sql'), 'utf8'),
     );
+    await index.migrate();
     return index;
   }
 
@@ -134,6 +168,109 @@ export class Index {
     return row!;
   }
 
+  /** Brings an index written by an earlier version up to this schema (user_version). */
+  private async migrate(): Promise<void> {
+    const { user_version: version } = (await this.get<{ user_version: number }>(
+      'PRAGMA user_version',
+      [],
+    ))!;
+    if (version < 2) {
+      const columns = await this.all<{ name: string }>('PRAGMA table_info(instances)', []);
+      if (!columns.some((c) => c.name === 'digest')) {
+        await this.exec("ALTER TABLE instances ADD COLUMN digest TEXT NOT NULL DEFAULT ''");
+      }
+    }
+    await this.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  }
+
+  // ---- forwarding queue -------------------------------------------------------------
+
+  /**
+   * Queued jobs of a destination, oldest study first and a study's instances together
+   * (in arrival order), so that a PACS receives studies whole and in order.
+   */
+  queuedJobs(destination: string, limit: number): Promise<ForwardJob[]> {
+    return this.all<ForwardJob>(
+      `SELECT j.pk, j.sop_instance_uid AS sopInstanceUid, j.study_instance_uid AS studyInstanceUid,
+              i.sop_class_uid AS sopClassUid, i.transfer_syntax_uid AS transferSyntaxUid, i.path,
+              i.dataset_offset AS datasetOffset, i.size, j.attempts, j.queued_at AS queuedAt
+         FROM forward_jobs j
+         JOIN instances i ON i.sop_instance_uid = j.sop_instance_uid
+         JOIN (SELECT study_instance_uid, MIN(pk) AS first FROM forward_jobs
+                WHERE destination = ? AND state = 'queued' GROUP BY study_instance_uid) s
+           ON s.study_instance_uid = j.study_instance_uid
+        WHERE j.destination = ? AND j.state = 'queued'
+        ORDER BY s.first, j.pk
+        LIMIT ?`,
+      [destination, destination, limit],
+    );
+  }
+
+  /** Records the end of a job: delivered, or refused for good. */
+  async finishJob(pk: number, outcome: JobOutcome): Promise<void> {
+    await this.run(
+      `UPDATE forward_jobs SET state = ?, last_status = ?, last_error = ?, finished_at = ?, attempts = attempts + 1
+        WHERE pk = ? AND state = 'queued'`,
+      [
+        outcome.state,
+        outcome.status,
+        outcome.state === 'failed' ? outcome.error : null,
+        new Date().toISOString(),
+        pk,
+      ],
+    );
+  }
+
+  /** A transient failure: the job stays queued, the attempt and the error are recorded. */
+  async noteAttempt(pk: number, error: string, status: number | null = null): Promise<void> {
+    await this.run(
+      `UPDATE forward_jobs SET attempts = attempts + 1, last_error = ?, last_status = ? WHERE pk = ? AND state = 'queued'`,
+      [error, status, pk],
+    );
+  }
+
+  /** Puts failed jobs back in the queue. Returns how many. */
+  async requeueFailed(destination?: string): Promise<number> {
+    const changes = await this.run(
+      `UPDATE forward_jobs SET state = 'queued', attempts = 0, finished_at = NULL
+        WHERE state = 'failed' AND (? IS NULL OR destination = ?)`,
+      [destination ?? null, destination ?? null],
+    );
+    return changes;
+  }
+
+  async forwardSummary(): Promise<DestinationSummary[]> {
+    return this.all<DestinationSummary>(
+      `SELECT destination,
+              SUM(state = 'queued') AS queued, SUM(state = 'done') AS done, SUM(state = 'failed') AS failed,
+              MIN(CASE WHEN state = 'queued' THEN queued_at END) AS oldestQueuedAt,
+              MAX(CASE WHEN state = 'done' THEN finished_at END) AS lastDoneAt,
+              (SELECT last_error FROM forward_jobs f WHERE f.destination = j.destination AND f.last_error IS NOT NULL
+                ORDER BY COALESCE(f.finished_at, f.queued_at) DESC, f.pk DESC LIMIT 1) AS lastError
+         FROM forward_jobs j GROUP BY destination ORDER BY destination`,
+      [],
+    );
+  }
+
+  /** Jobs of one instance (for tests and the status API). */
+  jobsOf(
+    sopInstanceUid: string,
+  ): Promise<
+    Array<{
+      destination: string;
+      state: string;
+      attempts: number;
+      lastError: string | null;
+      lastStatus: number | null;
+    }>
+  > {
+    return this.all(
+      `SELECT destination, state, attempts, last_error AS lastError, last_status AS lastStatus
+         FROM forward_jobs WHERE sop_instance_uid = ? ORDER BY destination`,
+      [sopInstanceUid],
+    );
+  }
+
   /** Empties the index (reindex rebuilds it from the files). */
   async clear(): Promise<void> {
     await this.exec(
@@ -176,6 +313,10 @@ export class Index {
             check(err);
             if (row && row.path !== r.path) outcomes[i] = { supersededPath: row.path };
           });
+          // Jobs before the instance row, so that "same digest as the stored copy" still
+          // sees the previous row: an identical re-send does not requeue a delivered job.
+          for (const destination of r.forwardTo)
+            this.db.run(JOB_UPSERT, jobParams(r, destination), check);
           const [sql, params] = instanceUpsert(r);
           this.db.run(sql, params, check);
         });
@@ -195,6 +336,21 @@ export class Index {
     );
   }
 
+  private run(sql: string, params: Params): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.db.run(sql, params, function (err) {
+        if (err) reject(err);
+        else resolve(this.changes);
+      }),
+    );
+  }
+
+  private all<T>(sql: string, params: Params): Promise<T[]> {
+    return new Promise((resolve, reject) =>
+      this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))),
+    );
+  }
+
   private get<T>(sql: string, params: Params): Promise<T | undefined> {
     return new Promise((resolve, reject) =>
       this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T | undefined))),
@@ -202,7 +358,21 @@ export class Index {
   }
 }
 
+const SCHEMA_VERSION = 2;
 const PREVIOUS_PATH = 'SELECT path FROM instances WHERE sop_instance_uid = ?';
+
+const JOB_UPSERT = `
+  INSERT INTO forward_jobs (sop_instance_uid, study_instance_uid, destination, state, queued_at)
+  VALUES (?, ?, ?, 'queued', ?)
+  ON CONFLICT (sop_instance_uid, destination) DO UPDATE SET
+    state = 'queued', attempts = 0, last_error = NULL, last_status = NULL, finished_at = NULL,
+    queued_at = excluded.queued_at, study_instance_uid = excluded.study_instance_uid
+  WHERE NOT (forward_jobs.state = 'done' AND EXISTS (
+    SELECT 1 FROM instances WHERE sop_instance_uid = excluded.sop_instance_uid AND digest = ?))`;
+
+function jobParams(r: InstanceRecord, destination: string): Params {
+  return [r.sopInstanceUid, r.studyInstanceUid, destination, r.receivedAt, r.digest];
+}
 
 /** Patient, study and series rows for an instance; each parent is found by its key. */
 function parentUpserts(r: InstanceRecord): Array<[string, Params]> {
@@ -258,13 +428,14 @@ function instanceUpsert(r: InstanceRecord): [string, Params] {
   return [
     `INSERT INTO instances (series_pk, sop_instance_uid, sop_class_uid, instance_number, number_of_frames,
                             specific_character_set, transfer_syntax_uid, path, size, dataset_offset, received_at,
-                            calling_ae)
-     VALUES ((SELECT pk FROM series WHERE series_instance_uid = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            calling_ae, digest)
+     VALUES ((SELECT pk FROM series WHERE series_instance_uid = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (sop_instance_uid) DO UPDATE SET series_pk = excluded.series_pk,
        sop_class_uid = excluded.sop_class_uid, instance_number = excluded.instance_number,
        number_of_frames = excluded.number_of_frames, specific_character_set = excluded.specific_character_set,
        transfer_syntax_uid = excluded.transfer_syntax_uid, path = excluded.path, size = excluded.size,
-       dataset_offset = excluded.dataset_offset, received_at = excluded.received_at, calling_ae = excluded.calling_ae`,
+       dataset_offset = excluded.dataset_offset, received_at = excluded.received_at, calling_ae = excluded.calling_ae,
+       digest = excluded.digest`,
     [
       r.seriesInstanceUid,
       r.sopInstanceUid,
@@ -278,6 +449,7 @@ function instanceUpsert(r: InstanceRecord): [string, Params] {
       r.datasetOffset,
       r.receivedAt,
       r.callingAeTitle,
+      r.digest,
     ],
   ];
 }

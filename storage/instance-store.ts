@@ -2,6 +2,7 @@
 // Part 10 header while the scanner walks it for the index attributes; only when the data
 // set is complete and well-formed is the file made durable, renamed into place and
 // indexed. Any failure leaves nothing behind: no file, no row.
+import { createHash } from 'node:crypto';
 import {
   createDatasetReader,
   type DatasetHeadReader,
@@ -44,6 +45,16 @@ export interface IncomingInstance {
   readonly callingAeTitle: string;
 }
 
+/** What routing decisions may look at (PRODUCT.md: calling AE, modality, SOP class). */
+export interface RoutingFacts {
+  readonly callingAeTitle: string;
+  readonly modality: string;
+  readonly sopClassUid: string;
+}
+
+/** Decides which nodes an instance is forwarded to. */
+export type Router = (facts: RoutingFacts) => readonly string[];
+
 export interface ReceivedInstance {
   readonly path: string;
   readonly datasetBytes: number;
@@ -55,6 +66,10 @@ export class InstanceStore {
   constructor(
     readonly cache: Cache,
     readonly index: Index,
+    /** Replaced when the configuration changes; no forwarding by default. */
+    public router: Router = () => [],
+    /** Told the destinations of each newly committed instance (wakes their workers). */
+    public onIndexed: (destinations: readonly string[]) => void = () => undefined,
   ) {}
 
   /**
@@ -75,6 +90,7 @@ export class InstanceStore {
       );
     }
     const reader: DatasetHeadReader = createDatasetReader(ts, INDEXED_TAGS);
+    const digest = createHash('sha256');
     let temp: TempFile | undefined;
     let committed = false;
     try {
@@ -103,6 +119,7 @@ export class InstanceStore {
           failure = asInvalid(err);
           continue;
         }
+        digest.update(chunk);
         try {
           await temp!.write(chunk);
         } catch (err) {
@@ -116,7 +133,13 @@ export class InstanceStore {
       } catch (err) {
         throw asInvalid(err);
       }
-      const record = this.recordFrom(incoming, values, temp!.size, datasetOffset);
+      const record = this.recordFrom(
+        incoming,
+        values,
+        temp!.size,
+        datasetOffset,
+        digest.digest('hex'),
+      );
 
       try {
         await this.cache.commit(temp!, record.path);
@@ -136,6 +159,7 @@ export class InstanceStore {
         throw new OutOfResourcesError(`cannot index the instance: ${(err as Error).message}`);
       }
       if (outcome.supersededPath) await this.cache.remove(outcome.supersededPath);
+      if (record.forwardTo.length > 0) this.onIndexed(record.forwardTo);
       return {
         path: record.path,
         datasetBytes: record.size - datasetOffset,
@@ -153,6 +177,7 @@ export class InstanceStore {
     values: Map<number, Buffer>,
     size: number,
     datasetOffset: number,
+    digest: string,
   ): InstanceRecord {
     const charset = values.get(Tag.SpecificCharacterSet)?.toString('latin1').trim() ?? '';
     const text = (tag: number): string => {
@@ -217,6 +242,12 @@ export class InstanceStore {
       instanceNumber: text(Tag.InstanceNumber),
       numberOfFrames: text(Tag.NumberOfFrames),
       specificCharacterSet: charset,
+      digest,
+      forwardTo: this.router({
+        callingAeTitle: incoming.callingAeTitle,
+        modality: text(Tag.Modality),
+        sopClassUid: incoming.sopClassUid,
+      }),
     };
   }
 }

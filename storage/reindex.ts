@@ -1,6 +1,7 @@
 // Rebuilds the index from the cache files: the recovery path when the index is lost or
-// suspect. Each file's meta gives its SOP class, instance and transfer syntax; its data
+// suspect. Forward jobs are left as they are, so what was delivered stays delivered. Each file's meta gives its SOP class, instance and transfer syntax; its data
 // set is walked by the same scanner that indexes incoming instances.
+import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createDatasetReader } from '../firmware/dicom/dataset/dataset-reader';
 import { parsePart10Header, PART10_HEAD_BYTES } from '../firmware/dicom/dataset/part10';
@@ -36,7 +37,9 @@ export async function reindex(cache: Cache, index: Index): Promise<ReindexReport
       const ts = transferSyntax(meta.transferSyntaxUid);
       if (!ts) throw new Error(`unknown transfer syntax ${meta.transferSyntaxUid}`);
       const reader = createDatasetReader(ts, INDEXED_TAGS);
+      const digest = createHash('sha256');
       for await (const chunk of createReadStream(file, { start: datasetOffset })) {
+        digest.update(chunk as Buffer);
         const wait = reader.write(chunk as Buffer);
         if (wait) await wait;
       }
@@ -51,6 +54,7 @@ export async function reindex(cache: Cache, index: Index): Promise<ReindexReport
         values,
         size,
         datasetOffset,
+        digest.digest('hex'),
       );
       if (record.path !== rel)
         throw new Error(`file lies at ${rel} but its UIDs place it at ${record.path}`);

@@ -50,8 +50,26 @@ CREATE TABLE IF NOT EXISTS instances (
   size                   INTEGER NOT NULL,
   dataset_offset         INTEGER NOT NULL,
   received_at            TEXT NOT NULL,
-  calling_ae             TEXT NOT NULL DEFAULT ''
+  calling_ae             TEXT NOT NULL DEFAULT '',
+  -- SHA-256 of the data set bytes: an identical re-send is recognised and not forwarded again.
+  digest                 TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS instances_series ON instances(series_pk);
 
-PRAGMA user_version = 1;
+-- One forward job per (instance, destination node), written in the same transaction as
+-- the instance row, so an acknowledged instance always has its jobs. Jobs are never
+-- deleted: 'done' and 'failed' stay visible; 'failed' can be requeued by command.
+CREATE TABLE IF NOT EXISTS forward_jobs (
+  pk                 INTEGER PRIMARY KEY,
+  sop_instance_uid   TEXT NOT NULL,
+  study_instance_uid TEXT NOT NULL,
+  destination        TEXT NOT NULL,
+  state              TEXT NOT NULL CHECK (state IN ('queued', 'done', 'failed')),
+  queued_at          TEXT NOT NULL,
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  last_status        INTEGER,
+  last_error         TEXT,
+  finished_at        TEXT,
+  UNIQUE (sop_instance_uid, destination)
+);
+CREATE INDEX IF NOT EXISTS forward_jobs_queue ON forward_jobs(destination, state, study_instance_uid, queued_at);
