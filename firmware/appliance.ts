@@ -5,6 +5,8 @@ import { Index } from '../storage/index';
 import { InstanceStore } from '../storage/instance-store';
 import type { Config } from './config/config';
 import { CommandField } from './dicom/dimse/command-field';
+import { ControlServer, type ControlHandler } from './control/control-server';
+import { Forwarder } from './forward/forwarder';
 import { log } from './log';
 import { ScpServer } from './scp-server';
 import { cEchoScp } from './services/echo-scp';
@@ -14,6 +16,8 @@ export interface RunningAppliance {
   readonly port: number;
   readonly store: InstanceStore;
   readonly server: ScpServer;
+  readonly forwarder: Forwarder;
+  readonly control: ControlServer;
   stop(): Promise<void>;
 }
 
@@ -26,7 +30,43 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
   const removed = await cache.init();
   if (removed > 0) log.info('removed temp files left by an interrupted run', { count: removed });
   const index = await Index.open(indexPath(config.storageDir));
-  const store = new InstanceStore(cache, index);
+  const forwarder = new Forwarder(config, index, cache);
+  const store = new InstanceStore(
+    cache,
+    index,
+    (facts) => forwarder.route(facts),
+    (destinations) => forwarder.wake(destinations),
+  );
+  const control = new ControlServer(
+    config.storageDir,
+    new Map<string, ControlHandler>([
+      ['queue', () => forwarder.report()],
+      [
+        'retry',
+        (request) =>
+          forwarder.retry(
+            typeof request.destination === 'string' ? request.destination : undefined,
+          ),
+      ],
+      [
+        'echo',
+        async (request) => {
+          if (typeof request.node !== 'string') throw new Error('echo needs a "node" name');
+          return { status: await forwarder.echo(request.node) };
+        },
+      ],
+      [
+        'status',
+        async () => ({
+          ae: config.ae,
+          port: config.port,
+          associations: server.associationCount,
+          index: await index.counts(),
+        }),
+      ],
+    ]),
+  );
+  await control.listen();
   const server = new ScpServer(
     config,
     new Map([
@@ -35,12 +75,17 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
     ]),
   );
   const address = await server.listen();
+  forwarder.start();
   return {
     port: address.port,
     store,
     server,
+    forwarder,
+    control,
     async stop() {
       await server.close();
+      await forwarder.stop();
+      await control.close();
       await index.close();
     },
   };

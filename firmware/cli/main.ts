@@ -1,6 +1,8 @@
 // The command line: one file per command; this file only dispatches.
 import { ConfigError } from '../config/config';
+import { ControlError } from '../control/control-client';
 import { echoCommand } from './echo';
+import { queueCommand } from './queue';
 import { reindexCommand } from './reindex';
 import { startCommand } from './start';
 import { storeCommand } from './store';
@@ -11,6 +13,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   echo: echoCommand,
   store: storeCommand,
   reindex: reindexCommand,
+  queue: queueCommand,
 };
 
 const USAGE = `usage: dicom-edge <command> [options]
@@ -18,6 +21,7 @@ const USAGE = `usage: dicom-edge <command> [options]
   echo HOST PORT [--aet A] [--aec B]         C-ECHO; exit 0 only on Success
   store HOST PORT FILE|DIR... [--aet --aec]  C-STORE files; exit 1 if any failed
   reindex [--config F]                       rebuild the index from the cache files
+  queue [retry [--dest NAME]] [--config F]   forward queue of the running box; requeue failed jobs
 `;
 
 export function main(argv: readonly string[]): void {
@@ -33,7 +37,8 @@ export function main(argv: readonly string[]): void {
       process.exitCode = code;
     },
     (err: Error) => {
-      const expected = err instanceof UsageError || err instanceof ConfigError;
+      const expected =
+        err instanceof UsageError || err instanceof ConfigError || err instanceof ControlError;
       process.stderr.write(
         `dicom-edge ${name}: ${expected ? err.message : (err.stack ?? err.message)}\n`,
       );

@@ -1,11 +1,26 @@
 // The box's configuration: embedded defaults, one JSON file, validated as a whole before
 // anything is applied. A bad file is refused with the key and what is wrong with it.
+import { ROUTING_KEYS, type ForwardWhen } from '../forward/routing';
 export interface NodeConfig {
   readonly name: string;
   readonly ae: string;
   readonly host: string;
   readonly port: number;
   readonly forward: boolean;
+  /** Routing filter for forwarding (see firmware/forward/routing.ts). */
+  readonly forwardWhen?: ForwardWhen;
+  /** Bandwidth cap for forwarding to this node, bytes per second. */
+  readonly maxBytesPerSecond?: number;
+}
+
+export interface ForwardingConfig {
+  /** First retry delay after a transient failure, seconds; doubles up to retryMaxSeconds. */
+  readonly retryInitialSeconds: number;
+  readonly retryMaxSeconds: number;
+  /** Instances sent over one association before it is released and a new one opened. */
+  readonly instancesPerAssociation: number;
+  /** An idle association to a destination is released after this many seconds. */
+  readonly idleSeconds: number;
 }
 
 export interface Config {
@@ -22,6 +37,7 @@ export interface Config {
   readonly maxAssociations: number;
   /** ARTIM timer (PS3.8 §9.1.5), seconds. */
   readonly artimTimeout: number;
+  readonly forwarding: ForwardingConfig;
   readonly nodes: readonly NodeConfig[];
 }
 
@@ -35,6 +51,12 @@ export const DEFAULTS: Config = {
   maxPduLength: 262144,
   maxAssociations: 32,
   artimTimeout: 30,
+  forwarding: {
+    retryInitialSeconds: 5,
+    retryMaxSeconds: 600,
+    instancesPerAssociation: 1000,
+    idleSeconds: 10,
+  },
   nodes: [],
 };
 
@@ -96,6 +118,7 @@ export function validateConfig(raw: unknown): Config {
   if (typeof c.artimTimeout !== 'number' || !(c.artimTimeout > 0) || c.artimTimeout > 3600) {
     throw new ConfigError('artimTimeout', 'must be a number of seconds above 0 and at most 3600');
   }
+  const forwarding = validateForwarding(c.forwarding);
   if (!Array.isArray(c.nodes)) throw new ConfigError('nodes', 'must be an array');
   const names = new Set<string>();
   const nodes = (c.nodes as unknown[]).map((n, i): NodeConfig => {
@@ -104,8 +127,7 @@ export function validateConfig(raw: unknown): Config {
       throw new ConfigError(at, 'must be an object');
     const node = n as Record<string, unknown>;
     for (const key of Object.keys(node)) {
-      if (!['name', 'ae', 'host', 'port', 'forward'].includes(key))
-        throw new ConfigError(`${at}.${key}`, 'is not a known setting');
+      if (!NODE_KEYS.includes(key)) throw new ConfigError(`${at}.${key}`, 'is not a known setting');
     }
     if (typeof node.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(node.name)) {
       throw new ConfigError(`${at}.name`, 'must be 1-64 letters, digits, "_", "." or "-"');
@@ -119,13 +141,91 @@ export function validateConfig(raw: unknown): Config {
       throw new ConfigError(`${at}.host`, 'must be a host name or address');
     const port = requireInt(`${at}.port`, node.port, 1, 65535);
     if (node.forward !== undefined) requireType(`${at}.forward`, node.forward, 'boolean');
+    const forwardWhen =
+      node.forwardWhen === undefined
+        ? undefined
+        : validateForwardWhen(`${at}.forwardWhen`, node.forwardWhen);
+    const maxBytesPerSecond =
+      node.maxBytesPerSecond === undefined
+        ? undefined
+        : requireInt(`${at}.maxBytesPerSecond`, node.maxBytesPerSecond, 1024, 10 * 1024 ** 3);
     return {
       name: node.name,
       ae: node.ae as string,
       host: node.host,
       port,
       forward: node.forward === true,
+      ...(forwardWhen ? { forwardWhen } : {}),
+      ...(maxBytesPerSecond ? { maxBytesPerSecond } : {}),
     };
   });
-  return { ...(c as unknown as Config), nodes };
+  return { ...(c as unknown as Config), forwarding, nodes };
+}
+
+const NODE_KEYS = ['name', 'ae', 'host', 'port', 'forward', 'forwardWhen', 'maxBytesPerSecond'];
+
+function validateForwarding(raw: unknown): ForwardingConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('forwarding', 'must be an object');
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(key in DEFAULTS.forwarding))
+      throw new ConfigError(`forwarding.${key}`, 'is not a known setting');
+  }
+  const f: Record<string, unknown> = {
+    ...DEFAULTS.forwarding,
+    ...(raw as Record<string, unknown>),
+  };
+  const seconds = (key: string, max: number): number => {
+    const v = f[key];
+    if (typeof v !== 'number' || !(v > 0) || v > max) {
+      throw new ConfigError(
+        `forwarding.${key}`,
+        `must be a number of seconds above 0 and at most ${max}`,
+      );
+    }
+    return v;
+  };
+  const retryInitialSeconds = seconds('retryInitialSeconds', 86400);
+  const retryMaxSeconds = seconds('retryMaxSeconds', 86400);
+  if (retryMaxSeconds < retryInitialSeconds) {
+    throw new ConfigError('forwarding.retryMaxSeconds', 'must not be below retryInitialSeconds');
+  }
+  return {
+    retryInitialSeconds,
+    retryMaxSeconds,
+    instancesPerAssociation: requireInt(
+      'forwarding.instancesPerAssociation',
+      f.instancesPerAssociation,
+      1,
+      1_000_000,
+    ),
+    idleSeconds: seconds('idleSeconds', 86400),
+  };
+}
+
+function validateForwardWhen(at: string, raw: unknown): ForwardWhen {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(at, 'must be an object');
+  const out: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(ROUTING_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(
+        `${at}.${key}`,
+        `is not a routing criterion (use ${ROUTING_KEYS.join(', ')})`,
+      );
+    }
+    const list: unknown = typeof value === 'string' ? [value] : value;
+    const ok =
+      Array.isArray(list) &&
+      list.length > 0 &&
+      list.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 64);
+    if (!ok)
+      throw new ConfigError(
+        `${at}.${key}`,
+        'must be a pattern or a non-empty list of patterns (* and ? are wildcards)',
+      );
+    out[key] = list as string[];
+  }
+  return out as ForwardWhen;
 }

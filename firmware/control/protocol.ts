@@ -1,0 +1,19 @@
+// The local control API's wire format: one JSON object per line each way.
+// Request {"command": "...", ...args}; response {"ok": true, "result": ...} or {"ok": false, "error": "..."}.
+import * as path from 'node:path';
+
+export interface ControlRequest {
+  readonly command: string;
+  readonly [arg: string]: unknown;
+}
+
+export type ControlResponse =
+  { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+
+/** Where a box with this storage directory listens for control clients. */
+export function controlSocketPath(storageDir: string): string {
+  return path.join(storageDir, 'control.sock');
+}
+
+/** A request line is small; anything longer is not a control request. */
+export const MAX_REQUEST_BYTES = 64 * 1024;

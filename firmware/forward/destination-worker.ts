@@ -1,0 +1,392 @@
+// One worker per forward destination (PRODUCT.md: one dead destination never blocks
+// another). It takes queued jobs oldest study first, sends many instances per
+// association, streams each file from the cache verbatim (promise 2), and on transient
+// trouble backs off for the whole destination with capped exponential delay, forever.
+// A destination that refuses an instance for good (SOP class not accepted, A9xx, Cxxx)
+// fails that job with the reason and goes on with the rest.
+import { createReadStream, promises as fs } from 'node:fs';
+import type { ForwardingConfig, NodeConfig } from '../config/config';
+import { Association } from '../dicom/association';
+import { CommandField } from '../dicom/dimse/command-field';
+import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
+import { formatStatus } from '../dicom/dimse/status';
+import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
+import { UNCOMPRESSED_SYNTAXES } from '../dicom/registry/transfer-syntaxes';
+import { canTranscode, transcode } from '../dicom/dataset/transcoder';
+import { log } from '../log';
+import type { Cache } from '../../storage/cache';
+import type { ForwardJob, Index } from '../../storage/index';
+import { backoffDelay } from './backoff';
+import { throttle } from './throttle';
+import { verdictForStatus } from './failure';
+
+export interface WorkerDeps {
+  readonly index: Index;
+  readonly cache: Cache;
+  readonly callingAeTitle: string;
+  readonly maxPduLength: number;
+  readonly settings: ForwardingConfig;
+}
+
+export interface WorkerStatus {
+  readonly name: string;
+  readonly ae: string;
+  readonly address: string;
+  readonly state: 'idle' | 'sending' | 'backing-off' | 'stopped';
+  readonly inFlight: string | null;
+  readonly associationOpen: boolean;
+  readonly consecutiveFailures: number;
+  readonly retryAt: string | null;
+  readonly lastSuccessAt: string | null;
+  readonly lastError: string | null;
+  readonly sentSinceStart: number;
+}
+
+/** A failure that is the destination's condition, not the instance's: back off. */
+class TransientError extends Error {
+  override name = 'TransientError';
+}
+
+interface OpenAssociation {
+  readonly association: Association;
+  readonly requestor: DimseRequestor;
+  /** For each "sopClass|transferSyntax" proposed: the context to use and its syntax, or null if refused. */
+  readonly routes: Map<string, { contextId: number; transferSyntax: string } | null>;
+  sent: number;
+}
+
+const BATCH = 64;
+/** A destination that does not answer a C-STORE within this time is treated as gone. */
+const RESPONSE_TIMEOUT_MS = 120_000;
+
+export class DestinationWorker {
+  private state: WorkerStatus['state'] = 'idle';
+  private running = false;
+  private open: OpenAssociation | null = null;
+  private inFlight: string | null = null;
+  private failures = 0;
+  private retryAt: number | null = null;
+  private lastSuccessAt: string | null = null;
+  private lastError: string | null = null;
+  private sent = 0;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    public node: NodeConfig,
+    private readonly deps: WorkerDeps,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New jobs were committed for this destination. Does not cut a backoff short. */
+  wake(): void {
+    this.woken = true;
+    if (this.state !== 'backing-off') this.wakeUp?.();
+  }
+
+  /** Ends the backoff now (an operator asked to retry). */
+  retryNow(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+    this.state = 'stopped';
+  }
+
+  status(): WorkerStatus {
+    return {
+      name: this.node.name,
+      ae: this.node.ae,
+      address: `${this.node.host}:${this.node.port}`,
+      state: this.state,
+      inFlight: this.inFlight,
+      associationOpen: this.open !== null,
+      consecutiveFailures: this.failures,
+      retryAt: this.retryAt ? new Date(this.retryAt).toISOString() : null,
+      lastSuccessAt: this.lastSuccessAt,
+      lastError: this.lastError,
+      sentSinceStart: this.sent,
+    };
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.woken = false;
+      let jobs: ForwardJob[];
+      try {
+        jobs = await this.deps.index.queuedJobs(this.node.name, BATCH);
+      } catch (err) {
+        log.error('forward queue unreadable', {
+          dest: this.node.name,
+          reason: (err as Error).message,
+        });
+        await this.sleep(5000);
+        continue;
+      }
+      if (jobs.length === 0) {
+        this.state = 'idle';
+        if (this.woken) continue;
+        const woke = await this.sleep(
+          this.open ? this.deps.settings.idleSeconds * 1000 : 3_600_000,
+        );
+        if (!woke) await this.closeAssociation(); // idle long enough: let the association go
+        continue;
+      }
+      this.state = 'sending';
+      try {
+        await this.sendBatch(jobs);
+        this.failures = 0;
+        this.retryAt = null;
+      } catch (err) {
+        await this.closeAssociation(true);
+        if (!this.running) break;
+        this.failures++;
+        this.lastError = (err as Error).message;
+        const delay = backoffDelay(
+          {
+            initialMs: this.deps.settings.retryInitialSeconds * 1000,
+            maxMs: this.deps.settings.retryMaxSeconds * 1000,
+          },
+          this.failures,
+        );
+        this.retryAt = Date.now() + delay;
+        this.state = 'backing-off';
+        log.warn('forwarding paused', {
+          dest: this.node.name,
+          reason: this.lastError,
+          failures: this.failures,
+          retryInSeconds: Math.round(delay / 1000),
+        });
+        await this.sleep(delay);
+        this.retryAt = null;
+      }
+    }
+    await this.closeAssociation();
+  }
+
+  private async sendBatch(jobs: readonly ForwardJob[]): Promise<void> {
+    await this.ensureAssociation(jobs);
+    for (const job of jobs) {
+      if (!this.running) return;
+      const open = this.open!;
+      const route = open.routes.get(routeKey(job));
+      if (!route) {
+        await this.fail(
+          job,
+          null,
+          `${this.node.name} does not accept SOP class ${job.sopClassUid} in ${job.transferSyntaxUid}`,
+        );
+        continue;
+      }
+      const file = this.deps.cache.absolute(job.path);
+      if (!(await exists(file))) {
+        await this.fail(job, null, `cache file ${job.path} is missing`);
+        continue;
+      }
+      this.inFlight = job.sopInstanceUid;
+      const started = Date.now();
+      let status: number;
+      try {
+        status = await this.store(open, route, job, file);
+      } catch (err) {
+        await this.deps.index.noteAttempt(job.pk, (err as Error).message);
+        throw new TransientError((err as Error).message);
+      } finally {
+        this.inFlight = null;
+      }
+      const verdict = verdictForStatus(status);
+      if (verdict === 'transient') {
+        await this.deps.index.noteAttempt(job.pk, `status ${formatStatus(status)}`, status);
+        throw new TransientError(`${this.node.name} answered ${formatStatus(status)}`);
+      }
+      if (verdict === 'permanent') {
+        await this.fail(
+          job,
+          status,
+          `${this.node.name} refused it: status ${formatStatus(status)}`,
+        );
+        continue;
+      }
+      await this.deps.index.finishJob(job.pk, { state: 'done', status });
+      this.sent++;
+      this.lastSuccessAt = new Date().toISOString();
+      log.info('forwarded', {
+        dest: this.node.name,
+        sop: job.sopInstanceUid,
+        bytes: job.size - job.datasetOffset,
+        ms: Date.now() - started,
+      });
+      if (++open.sent >= this.deps.settings.instancesPerAssociation) await this.closeAssociation();
+      if (!this.open && job !== jobs[jobs.length - 1]) await this.ensureAssociation(jobs);
+    }
+  }
+
+  private async store(
+    open: OpenAssociation,
+    route: { contextId: number; transferSyntax: string },
+    job: ForwardJob,
+    file: string,
+  ): Promise<number> {
+    let data: AsyncIterable<Buffer> = createReadStream(file, {
+      start: job.datasetOffset,
+      highWaterMark: open.association.maxPdvDataLength,
+    });
+    if (route.transferSyntax !== job.transferSyntaxUid) {
+      log.info('transcoding for destination', {
+        dest: this.node.name,
+        sop: job.sopInstanceUid,
+        from: job.transferSyntaxUid,
+        to: route.transferSyntax,
+      });
+      data = transcode(data, job.transferSyntaxUid, route.transferSyntax);
+    }
+    if (this.node.maxBytesPerSecond) data = throttle(data, this.node.maxBytesPerSecond);
+    const response = open.requestor.request(
+      route.contextId,
+      {
+        commandField: CommandField.CStoreRq,
+        affectedSopClassUid: job.sopClassUid,
+        affectedSopInstanceUid: job.sopInstanceUid,
+        priority: 0,
+      },
+      data,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no C-STORE-RSP within ${RESPONSE_TIMEOUT_MS / 1000} s`)),
+        RESPONSE_TIMEOUT_MS,
+      );
+    });
+    try {
+      const rsp = await Promise.race([response, timeout]);
+      return rsp.command.status ?? 0xffff;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async fail(job: ForwardJob, status: number | null, error: string): Promise<void> {
+    await this.deps.index.finishJob(job.pk, { state: 'failed', status, error });
+    log.warn('forward failed for good', {
+      dest: this.node.name,
+      sop: job.sopInstanceUid,
+      reason: error,
+    });
+  }
+
+  /** Opens (or keeps) an association whose contexts cover every job of the batch. */
+  private async ensureAssociation(jobs: readonly ForwardJob[]): Promise<void> {
+    const keys = [...new Set(jobs.map(routeKey))];
+    if (
+      this.open &&
+      this.open.association.state === 'Sta6' &&
+      keys.every((k) => this.open!.routes.has(k))
+    )
+      return;
+    await this.closeAssociation();
+    const contexts: PresentationContextRq[] = [];
+    const proposals = new Map<string, { exact: number; alternative?: number }>();
+    for (const key of keys) {
+      const [sopClassUid, ts] = key.split('|') as [string, string];
+      const exact = contexts.length * 2 + 1;
+      contexts.push({ id: exact, abstractSyntax: sopClassUid, transferSyntaxes: [ts] });
+      const alternatives = UNCOMPRESSED_SYNTAXES.filter((t) => t !== ts && canTranscode(ts, t));
+      if (alternatives.length > 0) {
+        const alternative = contexts.length * 2 + 1;
+        contexts.push({
+          id: alternative,
+          abstractSyntax: sopClassUid,
+          transferSyntaxes: alternatives,
+        });
+        proposals.set(key, { exact, alternative });
+      } else proposals.set(key, { exact });
+    }
+    let association: Association;
+    try {
+      association = await Association.request({
+        host: this.node.host,
+        port: this.node.port,
+        callingAeTitle: this.deps.callingAeTitle,
+        calledAeTitle: this.node.ae,
+        maxPduLength: this.deps.maxPduLength,
+        artimMs: 30_000,
+        presentationContexts: contexts,
+      });
+    } catch (err) {
+      throw new TransientError(
+        `cannot associate with ${this.node.ae}@${this.node.host}:${this.node.port}: ${(err as Error).message}`,
+      );
+    }
+    const accepted = new Map(
+      association
+        .info!.ac.presentationContexts.filter(
+          (pc) => pc.result === PresentationContextResult.Acceptance,
+        )
+        .map((pc) => [pc.id, pc.transferSyntax] as const),
+    );
+    const routes: OpenAssociation['routes'] = new Map();
+    for (const [key, p] of proposals) {
+      const exactTs = accepted.get(p.exact);
+      const alternativeTs = p.alternative !== undefined ? accepted.get(p.alternative) : undefined;
+      if (exactTs !== undefined) routes.set(key, { contextId: p.exact, transferSyntax: exactTs });
+      else if (alternativeTs !== undefined)
+        routes.set(key, { contextId: p.alternative!, transferSyntax: alternativeTs });
+      else routes.set(key, null);
+    }
+    this.open = { association, requestor: new DimseRequestor(association), routes, sent: 0 };
+    log.info('forward association open', {
+      dest: this.node.name,
+      peer: `${this.node.ae}@${this.node.host}:${this.node.port}`,
+    });
+  }
+
+  private async closeAssociation(abort = false): Promise<void> {
+    const open = this.open;
+    this.open = null;
+    if (!open) return;
+    if (abort || open.association.state !== 'Sta6') {
+      open.association.abort();
+      return;
+    }
+    await open.association.release().catch(() => open.association.abort());
+  }
+
+  /** Sleeps up to ms; resolves true if woken early. */
+  private sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null;
+        resolve(false);
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve(true);
+      };
+    });
+  }
+}
+
+function routeKey(job: ForwardJob): string {
+  return `${job.sopClassUid}|${job.transferSyntaxUid}`;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

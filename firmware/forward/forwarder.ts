@@ -1,0 +1,115 @@
+// The forwarding side of the box: one DestinationWorker per node with "forward": true,
+// woken when new jobs are committed, started on boot (so jobs left by a crash resume).
+import type { Config } from '../config/config';
+import { echo } from '../services/echo-scu';
+import type { Cache } from '../../storage/cache';
+import type { DestinationSummary, Index } from '../../storage/index';
+import type { RoutingFacts } from '../../storage/instance-store';
+import { DestinationWorker, type WorkerStatus } from './destination-worker';
+import { routeInstance } from './routing';
+
+export interface DestinationReport
+  extends WorkerStatus, Omit<DestinationSummary, 'destination' | 'lastError'> {
+  /** Age in seconds of the oldest instance still waiting for this destination. */
+  readonly oldestWaitingSeconds: number | null;
+  readonly lastJobError: string | null;
+}
+
+export class Forwarder {
+  private readonly workers = new Map<string, DestinationWorker>();
+
+  constructor(
+    private config: Config,
+    private readonly index: Index,
+    private readonly cache: Cache,
+  ) {}
+
+  start(): void {
+    this.apply(this.config);
+  }
+
+  /** Applies a (new) configuration: workers for forward nodes appear, change or go. */
+  apply(config: Config): void {
+    this.config = config;
+    const wanted = new Map(config.nodes.filter((n) => n.forward).map((n) => [n.name, n]));
+    for (const [name, worker] of this.workers) {
+      if (!wanted.has(name)) {
+        void worker.stop();
+        this.workers.delete(name);
+      }
+    }
+    for (const [name, node] of wanted) {
+      const existing = this.workers.get(name);
+      if (existing) {
+        existing.node = node;
+        continue;
+      }
+      const worker = new DestinationWorker(node, {
+        index: this.index,
+        cache: this.cache,
+        callingAeTitle: config.ae,
+        maxPduLength: config.maxPduLength,
+        settings: config.forwarding,
+      });
+      this.workers.set(name, worker);
+      worker.start();
+    }
+  }
+
+  /** The routing decision for a newly received instance. */
+  route(facts: RoutingFacts): string[] {
+    return routeInstance(this.config.nodes, facts);
+  }
+
+  wake(destinations: readonly string[]): void {
+    for (const d of destinations) this.workers.get(d)?.wake();
+  }
+
+  /** Requeues failed jobs (of one destination, or all) and retries at once. */
+  async retry(destination?: string): Promise<number> {
+    if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
+      throw new Error(`no node named "${destination}"`);
+    }
+    const count = await this.index.requeueFailed(destination);
+    for (const [name, worker] of this.workers)
+      if (destination === undefined || name === destination) worker.retryNow();
+    return count;
+  }
+
+  /** C-ECHO to a node, for health checks from the control API. */
+  async echo(name: string): Promise<number> {
+    const node = this.config.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`no node named "${name}"`);
+    return echo({
+      host: node.host,
+      port: node.port,
+      callingAeTitle: this.config.ae,
+      calledAeTitle: node.ae,
+    });
+  }
+
+  async report(): Promise<DestinationReport[]> {
+    const summaries = new Map((await this.index.forwardSummary()).map((s) => [s.destination, s]));
+    const now = Date.now();
+    return [...this.workers.values()].map((w) => {
+      const status = w.status();
+      const s = summaries.get(status.name);
+      return {
+        ...status,
+        queued: s?.queued ?? 0,
+        done: s?.done ?? 0,
+        failed: s?.failed ?? 0,
+        oldestQueuedAt: s?.oldestQueuedAt ?? null,
+        lastDoneAt: s?.lastDoneAt ?? null,
+        oldestWaitingSeconds: s?.oldestQueuedAt
+          ? Math.round((now - Date.parse(s.oldestQueuedAt)) / 1000)
+          : null,
+        lastJobError: s?.lastError ?? null,
+      };
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+  }
+}
