@@ -17,7 +17,7 @@ import { log } from '../log';
 import type { Cache } from '../../storage/cache';
 import type { ForwardJob, Index } from '../../storage/index';
 import { backoffDelay } from './backoff';
-import { throttle } from './throttle';
+import { RateLimiter } from './throttle';
 import { verdictForStatus } from './failure';
 
 export interface WorkerDeps {
@@ -72,6 +72,7 @@ export class DestinationWorker {
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private loop: Promise<void> | null = null;
+  private limiter: { rate: number; bucket: RateLimiter } | null = null;
 
   constructor(
     public node: NodeConfig,
@@ -250,7 +251,15 @@ export class DestinationWorker {
       });
       data = transcode(data, job.transferSyntaxUid, route.transferSyntax);
     }
-    if (this.node.maxBytesPerSecond) data = throttle(data, this.node.maxBytesPerSecond);
+    if (this.node.maxBytesPerSecond) {
+      if (this.limiter?.rate !== this.node.maxBytesPerSecond) {
+        this.limiter = {
+          rate: this.node.maxBytesPerSecond,
+          bucket: new RateLimiter(this.node.maxBytesPerSecond),
+        };
+      }
+      data = this.limiter.bucket.limit(data);
+    }
     const response = open.requestor.request(
       route.contextId,
       {

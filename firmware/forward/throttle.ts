@@ -1,19 +1,27 @@
-// A bandwidth cap for thin clinic links: passes chunks through no faster than
-// bytesPerSecond on average (a token bucket holding at most one second of credit).
-export async function* throttle(
-  source: AsyncIterable<Buffer>,
-  bytesPerSecond: number,
-): AsyncGenerator<Buffer> {
-  let credit = bytesPerSecond;
-  let last = Date.now();
-  for await (const chunk of source) {
-    const now = Date.now();
-    credit = Math.min(bytesPerSecond, credit + ((now - last) / 1000) * bytesPerSecond);
-    last = now;
-    credit -= chunk.length;
-    if (credit < 0) {
-      await new Promise((r) => setTimeout(r, (-credit / bytesPerSecond) * 1000));
+// A bandwidth cap for thin clinic links: one token bucket per destination, shared by
+// every instance sent there, holding at most a quarter second of credit (so a burst
+// cannot exceed the cap noticeably).
+export class RateLimiter {
+  private credit: number;
+  private last = Date.now();
+
+  constructor(private readonly bytesPerSecond: number) {
+    this.credit = bytesPerSecond / 4;
+  }
+
+  /** Passes the chunks through no faster than the cap allows. */
+  async *limit(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      const now = Date.now();
+      this.credit = Math.min(
+        this.bytesPerSecond / 4,
+        this.credit + ((now - this.last) / 1000) * this.bytesPerSecond,
+      );
+      this.last = now;
+      this.credit -= chunk.length;
+      if (this.credit < 0)
+        await new Promise((r) => setTimeout(r, (-this.credit / this.bytesPerSecond) * 1000));
+      yield chunk;
     }
-    yield chunk;
   }
 }
