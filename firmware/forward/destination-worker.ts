@@ -13,6 +13,7 @@ import { formatStatus } from '../dicom/dimse/status';
 import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
 import { UNCOMPRESSED_SYNTAXES } from '../dicom/registry/transfer-syntaxes';
 import { canTranscode, transcode } from '../dicom/dataset/transcoder';
+import { DatasetParseError } from '../dicom/errors';
 import { log } from '../log';
 import type { Cache } from '../../storage/cache';
 import type { ForwardJob, Index } from '../../storage/index';
@@ -200,6 +201,14 @@ export class DestinationWorker {
       try {
         status = await this.store(open, route, job, file);
       } catch (err) {
+        if (err instanceof DatasetParseError) {
+          // The instance itself cannot be transcoded: the association is mid-message, so
+          // it goes; the job fails for good; the rest of the batch goes on.
+          await this.closeAssociation(true);
+          await this.fail(job, null, `cannot transcode for ${this.node.name}: ${err.message}`);
+          await this.ensureAssociation(jobs);
+          continue;
+        }
         await this.deps.index.noteAttempt(job.pk, (err as Error).message);
         throw new TransientError((err as Error).message);
       } finally {

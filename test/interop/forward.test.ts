@@ -21,6 +21,7 @@ import {
 import { startOrthanc, type OrthancPeer } from '../support/orthanc';
 import { CT_IMAGE_STORAGE, MR_IMAGE_STORAGE, uid, writeSyntheticFile } from '../support/synthetic';
 import { waitFor } from '../support/wait';
+import { onLogLine } from '../../firmware/log';
 import { Index } from '../../storage/index';
 import { indexPath } from '../../firmware/appliance';
 
@@ -59,10 +60,14 @@ function sopOf(file: Buffer): string {
   return parsePart10Header(file).meta.mediaStorageSopInstanceUid;
 }
 
-async function sendWithStorescu(port: number, files: string[]): Promise<void> {
+async function sendWithStorescu(
+  port: number,
+  files: string[],
+  options: string[] = [],
+): Promise<void> {
   const r = await run(
     'storescu',
-    ['-aec', 'DICOM_EDGE', '127.0.0.1', String(port), ...files],
+    [...options, '-aec', 'DICOM_EDGE', '127.0.0.1', String(port), ...files],
     120_000,
   );
   assert.equal(r.code, 0, `storescu: ${r.stderr}`);
@@ -223,6 +228,68 @@ describe('store-and-forward', function () {
     });
     assert.equal(requeued, 3);
     await waitFor('refused again', async () => (await b.forwarder.report())[0]!.failed === 3);
+  });
+
+  it('transcodes for a destination that only takes Implicit VR LE, and says so; the result matches dcmconv', async () => {
+    const profile = path.join(tempDir('profile'), 'implicit-only.cfg');
+    await fs.writeFile(
+      profile,
+      [
+        '[[TransferSyntaxes]]',
+        '[ImplicitOnly]',
+        'TransferSyntax1 = LittleEndianImplicit',
+        '[[PresentationContexts]]',
+        '[CT]',
+        'PresentationContext1 = CTImageStorage\\ImplicitOnly',
+        '[[Profiles]]',
+        '[ImplicitProfile]',
+        'PresentationContexts = CT',
+        '',
+      ].join('\n'),
+    );
+    const scp = await startStorescp(['-xf', profile, 'ImplicitProfile']);
+    cleanups.push(() => scp.stop());
+    const b = await box({ nodes: [node('legacy', 'STORESCP', scp.port)] });
+    const dir = tempDir('transcode-fwd');
+    const [file] = await study(dir, 78, 1);
+    const lines: string[] = [];
+    const stopListening = onLogLine((line) => lines.push(line));
+    cleanups.push(async () => stopListening());
+    await sendWithStorescu(b.port, [file!]);
+    await drained(b, 'legacy');
+    assert.ok(
+      lines.some((l) =>
+        /transcoding for destination dest=legacy .* from=1\.2\.840\.10008\.1\.2\.1 to=1\.2\.840\.10008\.1\.2$/.test(
+          l,
+        ),
+      ),
+      lines.join('\n'),
+    );
+    assert.equal((await b.forwarder.report())[0]!.done, 1);
+    const [received] = await listFiles(scp.dir);
+    const receivedBytes = await fs.readFile(received!);
+    assert.equal(parsePart10Header(receivedBytes).meta.transferSyntaxUid, '1.2.840.10008.1.2');
+    const reference = path.join(dir, 'reference.dcm');
+    assert.equal((await run('dcmconv', ['-e', '-g', '+ti', file!, reference])).code, 0);
+    assert.deepEqual(await datasetBytes(received!), await datasetBytes(reference));
+  });
+
+  it('an encapsulated instance the destination refuses, and the box cannot decode, fails with a clear reason', async () => {
+    const scp = await startStorescp(); // uncompressed syntaxes only
+    cleanups.push(() => scp.stop());
+    const b = await box({ nodes: [node('plain', 'STORESCP', scp.port)] });
+    const dir = tempDir('jpeg');
+    const [base] = await study(dir, 79, 1);
+    const jpeg = path.join(dir, 'jpeg.dcm');
+    assert.equal((await run('dcmcjpeg', [base!, jpeg])).code, 0);
+    await sendWithStorescu(b.port, [jpeg], ['-xs']); // propose JPEG Lossless, so it is stored as such
+    await drained(b, 'plain');
+    const [job] = await b.store.index.jobsOf(uid(79, 1, 1));
+    assert.equal(job?.state, 'failed');
+    assert.match(
+      job?.lastError ?? '',
+      /does not accept SOP class .* in 1\.2\.840\.10008\.1\.2\.4\.70/,
+    );
   });
 
   it('routing filters send a CT to one node and an MR to another', async () => {
