@@ -206,17 +206,22 @@ export class Index {
     );
   }
 
-  /** Records the end of a job: delivered, or refused for good. */
-  async finishJob(pk: number, outcome: JobOutcome): Promise<void> {
+  /**
+   * Records the end of jobs: delivered, or refused for good. Delivered jobs are marked in
+   * batches by the worker: a mark lost to a power cut only means one more (harmless)
+   * re-send, as delivery is at least once.
+   */
+  async finishJobs(pks: readonly number[], outcome: JobOutcome): Promise<void> {
+    if (pks.length === 0) return;
     await this.run(
       `UPDATE forward_jobs SET state = ?, last_status = ?, last_error = ?, finished_at = ?, attempts = attempts + 1
-        WHERE pk = ? AND state = 'queued'`,
+        WHERE pk IN (${pks.map(() => '?').join(', ')}) AND state = 'queued'`,
       [
         outcome.state,
         outcome.status,
         outcome.state === 'failed' ? outcome.error : null,
         new Date().toISOString(),
-        pk,
+        ...pks,
       ],
     );
   }
@@ -253,9 +258,7 @@ export class Index {
   }
 
   /** Jobs of one instance (for tests and the status API). */
-  jobsOf(
-    sopInstanceUid: string,
-  ): Promise<
+  jobsOf(sopInstanceUid: string): Promise<
     Array<{
       destination: string;
       state: string;

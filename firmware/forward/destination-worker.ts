@@ -4,7 +4,7 @@
 // trouble backs off for the whole destination with capped exponential delay, forever.
 // A destination that refuses an instance for good (SOP class not accepted, A9xx, Cxxx)
 // fails that job with the reason and goes on with the rest.
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import type { ForwardingConfig, NodeConfig } from '../config/config';
 import { Association } from '../dicom/association';
 import { CommandField } from '../dicom/dimse/command-field';
@@ -177,6 +177,16 @@ export class DestinationWorker {
   }
 
   private async sendBatch(jobs: readonly ForwardJob[]): Promise<void> {
+    const delivered: number[] = [];
+    try {
+      await this.sendJobs(jobs, delivered);
+    } finally {
+      // One commit for the batch's deliveries, whatever ended the batch.
+      await this.deps.index.finishJobs(delivered, { state: 'done', status: 0 });
+    }
+  }
+
+  private async sendJobs(jobs: readonly ForwardJob[], delivered: number[]): Promise<void> {
     await this.ensureAssociation(jobs);
     for (const job of jobs) {
       if (!this.running) return;
@@ -190,9 +200,15 @@ export class DestinationWorker {
         );
         continue;
       }
-      const file = this.deps.cache.absolute(job.path);
-      if (!(await exists(file))) {
-        await this.fail(job, null, `cache file ${job.path} is missing`);
+      let file: fs.FileHandle;
+      try {
+        file = await fs.open(this.deps.cache.absolute(job.path), 'r');
+      } catch (err) {
+        await this.fail(
+          job,
+          null,
+          `cache file ${job.path} cannot be read: ${(err as Error).message}`,
+        );
         continue;
       }
       this.inFlight = job.sopInstanceUid;
@@ -213,6 +229,7 @@ export class DestinationWorker {
         throw new TransientError((err as Error).message);
       } finally {
         this.inFlight = null;
+        await file.close().catch(() => undefined);
       }
       const verdict = verdictForStatus(status);
       if (verdict === 'transient') {
@@ -227,7 +244,9 @@ export class DestinationWorker {
         );
         continue;
       }
-      await this.deps.index.finishJob(job.pk, { state: 'done', status });
+      // Success marks wait for the batch; a warning status is recorded as it came.
+      if (status === 0) delivered.push(job.pk);
+      else await this.deps.index.finishJobs([job.pk], { state: 'done', status });
       this.sent++;
       this.lastSuccessAt = new Date().toISOString();
       log.info('forwarded', {
@@ -245,11 +264,12 @@ export class DestinationWorker {
     open: OpenAssociation,
     route: { contextId: number; transferSyntax: string },
     job: ForwardJob,
-    file: string,
+    file: fs.FileHandle,
   ): Promise<number> {
-    let data: AsyncIterable<Buffer> = createReadStream(file, {
+    let data: AsyncIterable<Buffer> = file.createReadStream({
       start: job.datasetOffset,
       highWaterMark: open.association.maxPdvDataLength,
+      autoClose: false,
     });
     if (route.transferSyntax !== job.transferSyntaxUid) {
       log.info('transcoding for destination', {
@@ -295,7 +315,7 @@ export class DestinationWorker {
   }
 
   private async fail(job: ForwardJob, status: number | null, error: string): Promise<void> {
-    await this.deps.index.finishJob(job.pk, { state: 'failed', status, error });
+    await this.deps.index.finishJobs([job.pk], { state: 'failed', status, error });
     log.warn('forward failed for good', {
       dest: this.node.name,
       sop: job.sopInstanceUid,
@@ -398,13 +418,4 @@ export class DestinationWorker {
 
 function routeKey(job: ForwardJob): string {
   return `${job.sopClassUid}|${job.transferSyntaxUid}`;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
