@@ -1,12 +1,12 @@
 // A bandwidth cap for thin clinic links: one token bucket per destination, shared by
-// every instance sent there, holding at most a quarter second of credit (so a burst
-// cannot exceed the cap noticeably).
+// every instance sent there. It starts empty and holds at most a quarter second of
+// credit, so no burst exceeds the cap noticeably.
 export class RateLimiter {
   private credit: number;
   private last = Date.now();
 
   constructor(private readonly bytesPerSecond: number) {
-    this.credit = bytesPerSecond / 4;
+    this.credit = 0;
   }
 
   /** Passes the chunks through no faster than the cap allows. */

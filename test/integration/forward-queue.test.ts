@@ -1,0 +1,113 @@
+// The forward queue in the index: jobs are written with the instance, served oldest study
+// first with a study's instances together, and never deleted.
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { Index, type InstanceRecord } from '../../storage/index';
+import { tempDir } from '../support/peers';
+
+function record(
+  study: number,
+  n: number,
+  forwardTo: string[],
+  digest = `d${study}.${n}`,
+): InstanceRecord {
+  return {
+    sopInstanceUid: `1.2.${study}.${n}`,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    studyInstanceUid: `1.2.${study}`,
+    seriesInstanceUid: `1.2.${study}.0`,
+    path: `cache/1.2.${study}/1.2.${study}.0/1.2.${study}.${n}.dcm`,
+    size: 1000,
+    datasetOffset: 300,
+    receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+    callingAeTitle: 'MOD',
+    patient: { id: 'P', name: 'N', birthDate: '', sex: '' },
+    study: {
+      date: '',
+      time: '',
+      accessionNumber: '',
+      studyId: '',
+      description: '',
+      referringPhysicianName: '',
+    },
+    series: {
+      modality: 'CT',
+      number: '',
+      description: '',
+      date: '',
+      time: '',
+      bodyPartExamined: '',
+    },
+    instanceNumber: String(n),
+    numberOfFrames: '',
+    specificCharacterSet: '',
+    digest,
+    forwardTo,
+  };
+}
+
+describe('forward queue (index)', () => {
+  let index: Index;
+  beforeEach(async () => {
+    index = await Index.open(path.join(tempDir('queue'), 'index.sqlite'));
+  });
+  afterEach(async () => index.close());
+
+  it('serves the oldest study first, its instances together, even when studies interleave', async () => {
+    // Arrival: A1, B1, A2, B2, A3
+    for (const [s, n] of [
+      [1, 1],
+      [2, 1],
+      [1, 2],
+      [2, 2],
+      [1, 3],
+    ] as const)
+      await index.storeInstance(record(s, n, ['pacs']));
+    const jobs = await index.queuedJobs('pacs', 10);
+    assert.deepEqual(
+      jobs.map((j) => j.sopInstanceUid),
+      ['1.2.1.1', '1.2.1.2', '1.2.1.3', '1.2.2.1', '1.2.2.2'],
+    );
+    assert.deepEqual(await index.queuedJobs('other', 10), []);
+  });
+
+  it('keeps done and failed jobs, requeues failed ones on request, per destination', async () => {
+    await index.storeInstance(record(1, 1, ['a', 'b']));
+    const [a] = await index.queuedJobs('a', 10);
+    const [b] = await index.queuedJobs('b', 10);
+    await index.finishJobs([a!.pk], { state: 'done', status: 0 });
+    await index.finishJobs([b!.pk], { state: 'failed', status: 0x0122, error: 'refused' });
+    assert.deepEqual(
+      (await index.jobsOf('1.2.1.1')).map((j) => [j.destination, j.state, j.lastStatus]),
+      [
+        ['a', 'done', 0],
+        ['b', 'failed', 0x0122],
+      ],
+    );
+    assert.equal(await index.requeueFailed('a'), 0);
+    assert.equal(await index.requeueFailed('b'), 1);
+    assert.deepEqual(
+      (await index.queuedJobs('b', 10)).map((j) => j.sopInstanceUid),
+      ['1.2.1.1'],
+    );
+    const summary = await index.forwardSummary();
+    assert.deepEqual(
+      summary.map((s) => [s.destination, s.queued, s.done, s.failed]),
+      [
+        ['a', 0, 1, 0],
+        ['b', 1, 0, 0],
+      ],
+    );
+  });
+
+  it('does not requeue a delivered job for an identical re-send, does for changed content', async () => {
+    await index.storeInstance(record(1, 1, ['a']));
+    const [job] = await index.queuedJobs('a', 10);
+    await index.finishJobs([job!.pk], { state: 'done', status: 0 });
+    await index.storeInstance(record(1, 1, ['a']));
+    assert.equal((await index.queuedJobs('a', 10)).length, 0);
+    await index.storeInstance(record(1, 1, ['a'], 'other-digest'));
+    assert.equal((await index.queuedJobs('a', 10)).length, 1);
+  });
+});
