@@ -319,8 +319,30 @@ describe('store-and-forward', function () {
     assert.ok((await listFiles(mrScp.dir)).every((f) => path.basename(f).startsWith('MR')));
   });
 
-  it('the control socket is owner-only and `dicom-edge queue` prints the destination state', async () => {
-    const b = await box({ nodes: [node('nowhere', 'NOBODY', await freePort())] });
+  it('the control socket is owner-only, checks a node by C-ECHO, and `dicom-edge queue` prints the state', async () => {
+    const scp = await startStorescp();
+    cleanups.push(() => scp.stop());
+    const b = await box({
+      nodes: [
+        node('nowhere', 'NOBODY', await freePort()),
+        { ...node('scp', 'STORESCP', scp.port), forward: false },
+      ],
+    });
+    assert.deepEqual(await controlRequest(b.config.storageDir, { command: 'echo', node: 'scp' }), {
+      status: 0,
+    });
+    await assert.rejects(
+      () => controlRequest(b.config.storageDir, { command: 'echo', node: 'nowhere' }),
+      /ECONNREFUSED/,
+    );
+    await assert.rejects(
+      () => controlRequest(b.config.storageDir, { command: 'echo', node: 'unknown' }),
+      /no node named/,
+    );
+    await assert.rejects(
+      () => controlRequest(b.config.storageDir, { command: 'bogus' }),
+      /unknown command "bogus"/,
+    );
     const st = await fs.stat(path.join(b.config.storageDir, 'control.sock'));
     assert.equal(st.mode & 0o777, 0o600);
     const cfg = path.join(b.config.storageDir, 'cfg.json');
