@@ -20,7 +20,9 @@ async function storescu(port: number, aec: string, files: string[]): Promise<voi
 }
 
 async function countIn(orthanc: OrthancPeer): Promise<number> {
-  const stats = JSON.parse((await orthanc.rest('GET', '/statistics')).toString()) as { CountInstances: number };
+  const stats = JSON.parse((await orthanc.rest('GET', '/statistics')).toString()) as {
+    CountInstances: number;
+  };
   return stats.CountInstances;
 }
 
@@ -33,7 +35,14 @@ async function main(): Promise<void> {
     const files: string[] = [];
     for (let i = 1; i <= COUNT; i++) {
       const f = path.join(work, 'ct', `${i}.dcm`);
-      await writeSyntheticFile(f, { studyUid: uid(950), seriesUid: uid(950, 1), sopInstanceUid: uid(950, 1, i), rows: 512, columns: 512, instanceNumber: i });
+      await writeSyntheticFile(f, {
+        studyUid: uid(950),
+        seriesUid: uid(950, 1),
+        sopInstanceUid: uid(950, 1, i),
+        rows: 512,
+        columns: 512,
+        instanceNumber: i,
+      });
       files.push(f);
     }
 
@@ -42,7 +51,8 @@ async function main(): Promise<void> {
     let t = process.hrtime.bigint();
     await storescu(direct.dicomPort, direct.ae, files);
     const directSeconds = Number(process.hrtime.bigint() - t) / 1e9;
-    if ((await countIn(direct)) !== COUNT) throw new Error('Orthanc (direct) does not hold every instance');
+    if ((await countIn(direct)) !== COUNT)
+      throw new Error('Orthanc (direct) does not hold every instance');
 
     const upstream = await startOrthanc({ ae: 'UPSTREAM' });
     peers.push(upstream);
@@ -56,13 +66,25 @@ async function main(): Promise<void> {
         port,
         host: '127.0.0.1',
         storageDir: './var',
-        nodes: [{ name: 'pacs', ae: upstream.ae, host: '127.0.0.1', port: upstream.dicomPort, forward: true }],
+        nodes: [
+          {
+            name: 'pacs',
+            ae: upstream.ae,
+            host: '127.0.0.1',
+            port: upstream.dicomPort,
+            forward: true,
+          },
+        ],
       }),
     );
-    const box = spawn(process.execPath, [path.join(ROOT, 'bin', 'dicom-edge'), 'start', '--config', config], {
-      env: { ...process.env, DICOM_EDGE_LOG: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const box = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'dicom-edge'), 'start', '--config', config],
+      {
+        env: { ...process.env, DICOM_EDGE_LOG: 'warn' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     children.push(box);
     await waitForPort(port);
     t = process.hrtime.bigint();
@@ -75,12 +97,19 @@ async function main(): Promise<void> {
     }
     const landedSeconds = Number(process.hrtime.bigint() - t) / 1e9;
 
-    const mb = (await Promise.all(files.map((f) => fs.stat(f)))).reduce((a, s) => a + s.size, 0) / 1e6;
-    process.stdout.write(`\n${COUNT} instances (${mb.toFixed(0)} MB), one storescu association each way:\n`);
+    const mb =
+      (await Promise.all(files.map((f) => fs.stat(f)))).reduce((a, s) => a + s.size, 0) / 1e6;
+    process.stdout.write(
+      `\n${COUNT} instances (${mb.toFixed(0)} MB), one storescu association each way:\n`,
+    );
     process.stdout.write(`storescu -> Orthanc directly          ${directSeconds.toFixed(2)} s\n`);
-    process.stdout.write(`storescu -> box (all acknowledged)    ${acknowledgedSeconds.toFixed(2)} s\n`);
+    process.stdout.write(
+      `storescu -> box (all acknowledged)    ${acknowledgedSeconds.toFixed(2)} s\n`,
+    );
     process.stdout.write(`storescu -> box -> Orthanc (landed)   ${landedSeconds.toFixed(2)} s\n`);
-    process.stdout.write(`lag after the box's last C-STORE-RSP  ${(landedSeconds - acknowledgedSeconds).toFixed(2)} s\n`);
+    process.stdout.write(
+      `lag after the box's last C-STORE-RSP  ${(landedSeconds - acknowledgedSeconds).toFixed(2)} s\n`,
+    );
     process.stdout.write(
       `ratio via box / direct: ${(landedSeconds / directSeconds).toFixed(2)} (target < 1.20: the box adds under 20%)\n`,
     );
