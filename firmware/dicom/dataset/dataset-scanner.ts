@@ -7,8 +7,10 @@
 // Handles Implicit VR LE, Explicit VR LE and BE, defined- and undefined-length sequences
 // and items, encapsulated pixel data (PS3.5 A.4), and UN of undefined length, whose
 // content is Implicit VR Little Endian (PS3.5 §6.2.2, CP-246).
-import { LONG_LENGTH_VRS } from '../registry/vr';
 import { DatasetParseError } from '../errors';
+import { decodeElementHeader, formatTag } from './element-header';
+
+export { formatTag };
 
 export interface Encoding {
   readonly explicitVr: boolean;
@@ -27,11 +29,6 @@ interface Container {
   readonly kind: 'sequence' | 'item';
   readonly tag: number;
   readonly encoding: Encoding;
-}
-
-export function formatTag(tag: number): string {
-  const h = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
-  return `(${h.slice(0, 4)},${h.slice(4)})`;
 }
 
 export class DatasetScanner {
@@ -119,41 +116,19 @@ export class DatasetScanner {
   }
 
   private onHeaderBytes(): void {
-    const enc = this.encoding;
-    const h = this.header;
-    const group = enc.littleEndian ? h.readUInt16LE(0) : h.readUInt16BE(0);
-    const elem = enc.littleEndian ? h.readUInt16LE(2) : h.readUInt16BE(2);
-    const tag = ((group << 16) | elem) >>> 0;
-    let vr = '';
-    let length: number;
-    if (group === 0xfffe || !enc.explicitVr) {
-      length = enc.littleEndian ? h.readUInt32LE(4) : h.readUInt32BE(4);
-    } else {
-      vr = h.toString('latin1', 4, 6);
-      if (!/^[A-Z]{2}$/.test(vr)) {
-        throw new DatasetParseError(
-          `invalid VR bytes 0x${h.subarray(4, 6).toString('hex')} for ${formatTag(tag)}`,
-          this.pos - 8,
-        );
-      }
-      if (LONG_LENGTH_VRS.has(vr)) {
-        if (this.headerNeed === 8) {
-          this.headerNeed = 12;
-          return;
-        }
-        length = enc.littleEndian ? h.readUInt32LE(8) : h.readUInt32BE(8);
-      } else {
-        length = enc.littleEndian ? h.readUInt16LE(6) : h.readUInt16BE(6);
-      }
+    const at = this.pos - this.headerNeed;
+    const header = decodeElementHeader(this.header, this.headerNeed, this.encoding, at);
+    if (!header.complete) {
+      this.headerNeed = 12;
+      return;
     }
-    const headerStart = this.pos - this.headerNeed;
     this.headerFill = 0;
     this.headerNeed = 8;
-    this.lastTag = tag;
-    this.onElement(tag, vr, length, headerStart);
+    this.lastTag = header.tag;
+    this.onElement(header.tag, header.vr, header.length, at);
   }
 
-  private onElement(tag: number, vr: string, length: number, at: number): void {
+  private onElement(tag: number, vr: string | undefined, length: number, at: number): void {
     const top = this.stack[this.stack.length - 1];
     if (top?.kind === 'sequence') {
       // Inside an undefined-length sequence (or encapsulated pixel data): items only.
@@ -181,7 +156,7 @@ export class DatasetScanner {
       throw new DatasetParseError(`${formatTag(tag)} outside a sequence`, at);
     }
     if (length === UNDEFINED_LENGTH) {
-      if (vr !== '' && !UNDEFINED_LENGTH_VRS.has(vr)) {
+      if (vr !== undefined && !UNDEFINED_LENGTH_VRS.has(vr)) {
         throw new DatasetParseError(
           `${formatTag(tag)} with VR ${vr} cannot have an undefined length`,
           at,

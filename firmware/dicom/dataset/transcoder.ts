@@ -17,7 +17,7 @@ import {
 } from '../registry/transfer-syntaxes';
 import { LONG_LENGTH_VRS } from '../registry/vr';
 import type { Encoding } from './dataset-scanner';
-import { formatTag } from './dataset-scanner';
+import { decodeElementHeader, formatTag } from './element-header';
 
 const ENCODINGS: Readonly<Record<string, Encoding>> = {
   [IMPLICIT_VR_LITTLE_ENDIAN]: { explicitVr: false, littleEndian: true },
@@ -168,33 +168,15 @@ export class Transcoder {
   }
 
   private onHeader(): void {
-    const enc = this.encoding;
-    const h = this.header;
-    const group = enc.littleEndian ? h.readUInt16LE(0) : h.readUInt16BE(0);
-    const elem = enc.littleEndian ? h.readUInt16LE(2) : h.readUInt16BE(2);
-    const tag = ((group << 16) | elem) >>> 0;
     const at = this.pos - this.headerNeed;
-    let vr: string | undefined;
-    let length: number;
-    if (group === 0xfffe || !enc.explicitVr) {
-      length = enc.littleEndian ? h.readUInt32LE(4) : h.readUInt32BE(4);
-    } else {
-      vr = h.toString('latin1', 4, 6);
-      if (!/^[A-Z]{2}$/.test(vr))
-        throw new DatasetParseError(`invalid VR for ${formatTag(tag)}`, at);
-      if (LONG_LENGTH_VRS.has(vr)) {
-        if (this.headerNeed === 8) {
-          this.headerNeed = 12;
-          return;
-        }
-        length = enc.littleEndian ? h.readUInt32LE(8) : h.readUInt32BE(8);
-      } else {
-        length = enc.littleEndian ? h.readUInt16LE(6) : h.readUInt16BE(6);
-      }
+    const header = decodeElementHeader(this.header, this.headerNeed, this.encoding, at);
+    if (!header.complete) {
+      this.headerNeed = 12;
+      return;
     }
     this.headerFill = 0;
     this.headerNeed = 8;
-    this.onElement(tag, vr, length, at);
+    this.onElement(header.tag, header.vr, header.length, at);
   }
 
   private onElement(tag: number, explicitVr: string | undefined, length: number, at: number): void {

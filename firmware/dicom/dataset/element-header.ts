@@ -1,0 +1,68 @@
+// Decoding one data element header (PS3.5 §7.1): tag, VR (explicit VR only) and value
+// length. Item and delimiter tags (FFFE,xxxx) have no VR in any encoding (§7.5).
+// Explicit VR headers are 8 bytes, or 12 for the VRs with a 4-byte length; callers read
+// 8 bytes first and call again with 12 when asked to.
+import { DatasetParseError } from '../errors';
+import { LONG_LENGTH_VRS } from '../registry/vr';
+import type { Encoding } from './dataset-scanner';
+
+export type ElementHeader =
+  | { readonly complete: false }
+  | {
+      readonly complete: true;
+      readonly tag: number;
+      /** The VR in explicit VR encodings; undefined for implicit VR and for items/delimiters. */
+      readonly vr: string | undefined;
+      readonly length: number;
+    };
+
+export function formatTag(tag: number): string {
+  const h = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  return `(${h.slice(0, 4)},${h.slice(4)})`;
+}
+
+/**
+ * Decodes the header in the first `have` bytes of `h` (8 or 12). `at` is the header's
+ * offset in the data set, for error messages. Returns { complete: false } when 12 bytes
+ * are needed and only 8 were given.
+ */
+export function decodeElementHeader(
+  h: Buffer,
+  have: number,
+  enc: Encoding,
+  at: number,
+): ElementHeader {
+  const group = enc.littleEndian ? h.readUInt16LE(0) : h.readUInt16BE(0);
+  const elem = enc.littleEndian ? h.readUInt16LE(2) : h.readUInt16BE(2);
+  const tag = ((group << 16) | elem) >>> 0;
+  if (group === 0xfffe || !enc.explicitVr) {
+    return {
+      complete: true,
+      tag,
+      vr: undefined,
+      length: enc.littleEndian ? h.readUInt32LE(4) : h.readUInt32BE(4),
+    };
+  }
+  const vr = h.toString('latin1', 4, 6);
+  if (!/^[A-Z]{2}$/.test(vr)) {
+    throw new DatasetParseError(
+      `invalid VR bytes 0x${h.subarray(4, 6).toString('hex')} for ${formatTag(tag)}`,
+      at,
+    );
+  }
+  if (!LONG_LENGTH_VRS.has(vr)) {
+    return {
+      complete: true,
+      tag,
+      vr,
+      length: enc.littleEndian ? h.readUInt16LE(6) : h.readUInt16BE(6),
+    };
+  }
+  if (have < 12) return { complete: false };
+  return {
+    complete: true,
+    tag,
+    vr,
+    length: enc.littleEndian ? h.readUInt32LE(8) : h.readUInt32BE(8),
+  };
+}
