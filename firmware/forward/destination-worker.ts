@@ -214,8 +214,9 @@ export class DestinationWorker {
       this.inFlight = job.sopInstanceUid;
       const started = Date.now();
       let status: number;
+      let comment: string | undefined;
       try {
-        status = await this.store(open, route, job, file);
+        ({ status, comment } = await this.store(open, route, job, file));
       } catch (err) {
         if (err instanceof DatasetParseError) {
           // The instance itself cannot be transcoded: the association is mid-message, so
@@ -240,7 +241,7 @@ export class DestinationWorker {
         await this.fail(
           job,
           status,
-          `${this.node.name} refused it: status ${formatStatus(status)}`,
+          `${this.node.name} refused it: status ${formatStatus(status)}${comment ? ` (${comment})` : ''}`,
         );
         continue;
       }
@@ -265,7 +266,7 @@ export class DestinationWorker {
     route: { contextId: number; transferSyntax: string },
     job: ForwardJob,
     file: fs.FileHandle,
-  ): Promise<number> {
+  ): Promise<{ status: number; comment?: string }> {
     let data: AsyncIterable<Buffer> = file.createReadStream({
       start: job.datasetOffset,
       highWaterMark: open.association.maxPdvDataLength,
@@ -308,7 +309,10 @@ export class DestinationWorker {
     });
     try {
       const rsp = await Promise.race([response, timeout]);
-      return rsp.command.status ?? 0xffff;
+      return {
+        status: rsp.command.status ?? 0xffff,
+        ...(rsp.command.errorComment ? { comment: rsp.command.errorComment } : {}),
+      };
     } finally {
       clearTimeout(timer);
     }

@@ -221,12 +221,19 @@ describe('store-and-forward', function () {
       /does not accept SOP class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.4/,
     );
     assert.equal((await listFiles(scp.dir)).length, 4);
-    // queue retry (through the control socket) puts them back; they fail again, nothing is lost.
-    const requeued = await controlRequest(b.config.storageDir, {
-      command: 'retry',
-      destination: 'ctonly',
-    });
-    assert.equal(requeued, 3);
+    // `dicom-edge queue retry --dest` (through the control socket) puts them back; they fail again, nothing is lost.
+    const cfg = path.join(b.config.storageDir, 'cfg.json');
+    await fs.writeFile(cfg, JSON.stringify({ storageDir: b.config.storageDir }));
+    const retried = await run(path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge'), [
+      'queue',
+      'retry',
+      '--dest',
+      'ctonly',
+      '--config',
+      cfg,
+    ]);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.match(retried.stdout, /^3 failed job\(s\) requeued for ctonly$/m);
     await waitFor('refused again', async () => (await b.forwarder.report())[0]!.failed === 3);
   });
 
