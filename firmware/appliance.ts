@@ -10,6 +10,7 @@ import { Forwarder } from './forward/forwarder';
 import { log } from './log';
 import { ScpServer } from './scp-server';
 import { cEchoScp } from './services/echo-scp';
+import { cFindScp } from './services/find-scp';
 import { cStoreScp } from './services/store-scp';
 
 export interface RunningAppliance {
@@ -72,6 +73,7 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
     new Map([
       [CommandField.CEchoRq, cEchoScp],
       [CommandField.CStoreRq, cStoreScp(store)],
+      [CommandField.CFindRq, cFindScp(index, () => config.ae)],
     ]),
   );
   const address = await server.listen();

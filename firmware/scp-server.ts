@@ -8,7 +8,11 @@ import { Association, type AssociateDecision, type AssociationInfo } from './dic
 import { negotiateContexts } from './dicom/negotiation';
 import { RejectReason, RejectResult, RejectSource, type AAssociateRq } from './dicom/pdu';
 import { isStorageSopClass } from './dicom/registry/storage-sop-classes';
+import { UNCOMPRESSED_SYNTAXES } from './dicom/registry/transfer-syntaxes';
 import { VERIFICATION_SOP_CLASS } from './dicom/registry/uid';
+import { QR_SOP_CLASSES } from './services/qr/attributes';
+
+const QR_SOP_CLASS_SET: ReadonlySet<string> = new Set(Object.values(QR_SOP_CLASSES));
 import { log } from './log';
 import { serveAssociation, type ServiceTable } from './services/association-handler';
 
@@ -131,11 +135,19 @@ export class ScpServer {
         );
       }
     }
-    const presentationContexts = negotiateContexts(
-      rq.presentationContexts,
-      (uid) => uid === VERIFICATION_SOP_CLASS || isStorageSopClass(uid),
+    const presentationContexts = negotiateContexts(rq.presentationContexts, (uid) => {
+      if (isStorageSopClass(uid)) return true;
+      // Commands and identifiers: the uncompressed syntaxes only.
+      if (uid === VERIFICATION_SOP_CLASS || QR_SOP_CLASS_SET.has(uid))
+        return (ts) => UNCOMPRESSED_SYNTAXES.includes(ts);
+      return false;
+    });
+    // SCP/SCU role selection (PS3.7 D.3.3.4): a C-GET requester takes the SCP role for the
+    // storage classes it wants to receive; we accept the roles it proposes for those.
+    const roleSelections = rq.userInformation.roleSelections.filter((r) =>
+      isStorageSopClass(r.sopClassUid),
     );
-    return { accept: true, presentationContexts };
+    return { accept: true, presentationContexts, roleSelections };
   }
 }
 

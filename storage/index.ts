@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sqlite3 from 'sqlite3';
+import { compileQuery, type Condition, type IndexQuery } from './query';
 
 export interface InstanceRecord {
   readonly sopInstanceUid: string;
@@ -87,6 +88,17 @@ export interface StoredInstance {
   readonly patientName: string;
 }
 
+/** An instance to be sent by a retrieve (C-MOVE / C-GET sub-operation). */
+export interface RetrievableInstance {
+  readonly sopInstanceUid: string;
+  readonly sopClassUid: string;
+  readonly transferSyntaxUid: string;
+  readonly path: string;
+  readonly datasetOffset: number;
+  readonly size: number;
+  readonly studyInstanceUid: string;
+}
+
 export interface StoreOutcome {
   /** The cache file of a previous copy that now lies elsewhere and may be deleted. */
   readonly supersededPath?: string;
@@ -147,6 +159,22 @@ export class Index {
         WHERE i.sop_instance_uid = ?`,
       [sopInstanceUid],
     );
+  }
+
+  /** Runs a C-FIND style query (compiled to SQL with bound parameters only). */
+  find(query: IndexQuery): Promise<Array<Record<string, string | number | null>>> {
+    const { sql, params } = compileQuery(query);
+    return this.all(sql, params);
+  }
+
+  /** The instances a retrieve matched, with what is needed to send them. */
+  async retrievable(conditions: readonly Condition[]): Promise<RetrievableInstance[]> {
+    const rows = await this.find({
+      level: 'IMAGE',
+      conditions,
+      select: ['sopInstanceUid', 'sopClassUid', 'transferSyntaxUid', 'path', 'datasetOffset', 'size', 'studyInstanceUid'],
+    });
+    return rows as unknown as RetrievableInstance[];
   }
 
   async counts(): Promise<{

@@ -34,19 +34,27 @@ export function chooseTransferSyntax(
   return first;
 }
 
+/**
+ * `supports` says whether an abstract syntax is served and, when it returns a function,
+ * which transfer syntaxes are acceptable for it (true: every one the registry knows).
+ */
 export function negotiateContexts(
   proposed: readonly PresentationContextRq[],
-  supportsAbstractSyntax: (uid: string) => boolean,
+  supports: (abstractSyntax: string) => boolean | ((transferSyntax: string) => boolean),
 ): PresentationContextAc[] {
   return proposed.map((pc): PresentationContextAc => {
-    if (!supportsAbstractSyntax(pc.abstractSyntax)) {
+    const answer = supports(pc.abstractSyntax);
+    if (answer === false) {
       return {
         id: pc.id,
         result: PresentationContextResult.AbstractSyntaxNotSupported,
         transferSyntax: '',
       };
     }
-    const ts = chooseTransferSyntax(pc.transferSyntaxes);
+    const ts =
+      answer === true
+        ? chooseTransferSyntax(pc.transferSyntaxes)
+        : chooseTransferSyntax(pc.transferSyntaxes, answer);
     if (ts === undefined) {
       return {
         id: pc.id,

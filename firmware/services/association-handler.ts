@@ -4,6 +4,7 @@
 import type { Association, AssociationInfo } from '../dicom/association';
 import { CommandField, commandName, isResponse } from '../dicom/dimse/command-field';
 import { DimseChannel, drain, type IncomingMessage } from '../dicom/dimse/dimse-channel';
+import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { Status } from '../dicom/dimse/status';
 import { log } from '../log';
 import { respond, type ServiceContext, type ServiceHandler } from './service';
@@ -16,7 +17,15 @@ export function serveAssociation(
   services: ServiceTable,
 ): void {
   const channel = new DimseChannel(association);
-  const ctx: ServiceContext = { association, info, channel };
+  const requestor = new DimseRequestor(association, channel);
+  const cancelled = new Set<number>();
+  const ctx: ServiceContext = {
+    association,
+    info,
+    channel,
+    requestor,
+    isCancelled: (id) => cancelled.has(id),
+  };
   let work: Promise<void> = Promise.resolve();
 
   channel.on('protocol-error', (err) =>
@@ -26,6 +35,14 @@ export function serveAssociation(
     }),
   );
   channel.on('message', (message: IncomingMessage) => {
+    const field = message.command.commandField;
+    // A C-CANCEL must reach the operation it cancels while that operation is running, and
+    // responses (to our own C-GET sub-operations) go to the requestor: neither waits in line.
+    if (field === CommandField.CCancelRq) {
+      cancelled.add(message.command.messageIdBeingRespondedTo ?? -1);
+      return;
+    }
+    if (isResponse(field)) return;
     work = work.then(() => handle(message, ctx, services));
   });
   association.on('release-requested', () => {

@@ -2,11 +2,16 @@
 import type { Association, AssociationInfo } from '../dicom/association';
 import type { CommandSet } from '../dicom/dimse/command-set';
 import type { DimseChannel, IncomingMessage } from '../dicom/dimse/dimse-channel';
+import type { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 
 export interface ServiceContext {
   readonly association: Association;
   readonly info: AssociationInfo;
   readonly channel: DimseChannel;
+  /** For requests the SCP itself sends on this association (C-GET's C-STORE sub-operations). */
+  readonly requestor: DimseRequestor;
+  /** True once the peer sent a C-CANCEL-RQ for this Message ID (PS3.7 §9.3.2.3). */
+  isCancelled(messageId: number): boolean;
 }
 
 export type ServiceHandler = (message: IncomingMessage, ctx: ServiceContext) => Promise<void>;

@@ -23,8 +23,12 @@ export class DimseRequestor {
   readonly channel: DimseChannel;
   private readonly waiting = new Map<number, Waiter>();
 
-  constructor(readonly association: Association) {
-    this.channel = new DimseChannel(association);
+  /** Shares `channel` when given (an acceptor also sending requests, as C-GET does). */
+  constructor(
+    readonly association: Association,
+    channel?: DimseChannel,
+  ) {
+    this.channel = channel ?? new DimseChannel(association);
     this.channel.on('message', (m: IncomingMessage) => void this.onMessage(m));
     association.on('closed', (reason) => {
       const error =
@@ -61,13 +65,14 @@ export class DimseRequestor {
   }
 
   private async onMessage(m: IncomingMessage): Promise<void> {
+    // Requests to us belong to whoever serves them; their data sets are not ours to read.
+    if (!isResponse(m.command.commandField)) return;
     let dataset: Buffer | undefined;
     if (m.dataset) {
       const parts: Buffer[] = [];
       for await (const c of m.dataset) parts.push(c as Buffer);
       dataset = Buffer.concat(parts);
     }
-    if (!isResponse(m.command.commandField)) return; // requests to us are not this class's business
     const id = m.command.messageIdBeingRespondedTo ?? -1;
     const w = this.waiting.get(id);
     if (!w) return;
