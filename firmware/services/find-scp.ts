@@ -101,7 +101,7 @@ function responseElements(
     }
     const raw = key.column ? row[key.column] : null;
     const value = raw === null || raw === undefined ? '' : String(raw);
-    if (/[^\x00-\x7f]/.test(value)) nonAscii = true;
+    if (!isAscii(value)) nonAscii = true;
     elements.push({ tag: key.tag, vr: key.vr, value });
   }
   elements.push({ tag: QUERY_RETRIEVE_LEVEL, vr: 'CS', value: query.level });
@@ -109,4 +109,9 @@ function responseElements(
   // The index holds text decoded to Unicode; non-ASCII values go out as UTF-8.
   if (nonAscii) elements.push({ tag: SPECIFIC_CHARACTER_SET, vr: 'CS', value: 'ISO_IR 192' });
   return elements;
+}
+
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
