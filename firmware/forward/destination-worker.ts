@@ -4,17 +4,19 @@
 // trouble backs off for the whole destination with capped exponential delay, forever.
 // A destination that refuses an instance for good (SOP class not accepted, A9xx, Cxxx)
 // fails that job with the reason and goes on with the rest.
-import { promises as fs } from 'node:fs';
 import type { ForwardingConfig, NodeConfig } from '../config/config';
 import { Association } from '../dicom/association';
-import { CommandField } from '../dicom/dimse/command-field';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { formatStatus } from '../dicom/dimse/status';
-import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
-import { UNCOMPRESSED_SYNTAXES } from '../dicom/registry/transfer-syntaxes';
-import { canTranscode, transcode } from '../dicom/dataset/transcoder';
 import { DatasetParseError } from '../dicom/errors';
 import { log } from '../log';
+import {
+  CacheFileError,
+  proposeContexts,
+  routeKey,
+  sendInstance,
+  type Routes,
+} from '../services/store-sender';
 import type { Cache } from '../../storage/cache';
 import type { ForwardJob, Index } from '../../storage/index';
 import { backoffDelay } from './backoff';
@@ -51,14 +53,11 @@ class TransientError extends Error {
 interface OpenAssociation {
   readonly association: Association;
   readonly requestor: DimseRequestor;
-  /** For each "sopClass|transferSyntax" proposed: the context to use and its syntax, or null if refused. */
-  readonly routes: Map<string, { contextId: number; transferSyntax: string } | null>;
+  readonly routes: Routes;
   sent: number;
 }
 
 const BATCH = 64;
-/** A destination that does not answer a C-STORE within this time is treated as gone. */
-const RESPONSE_TIMEOUT_MS = 120_000;
 
 export class DestinationWorker {
   private state: WorkerStatus['state'] = 'idle';
@@ -200,24 +199,20 @@ export class DestinationWorker {
         );
         continue;
       }
-      let file: fs.FileHandle;
-      try {
-        file = await fs.open(this.deps.cache.absolute(job.path), 'r');
-      } catch (err) {
-        await this.fail(
-          job,
-          null,
-          `cache file ${job.path} cannot be read: ${(err as Error).message}`,
-        );
-        continue;
-      }
       this.inFlight = job.sopInstanceUid;
       const started = Date.now();
       let status: number;
       let comment: string | undefined;
       try {
-        ({ status, comment } = await this.store(open, route, job, file));
+        ({ status, comment } = await sendInstance(open.requestor, this.deps.cache, route, job, {
+          peer: this.node.name,
+          ...(this.node.maxBytesPerSecond ? { through: (d) => this.limited(d) } : {}),
+        }));
       } catch (err) {
+        if (err instanceof CacheFileError) {
+          await this.fail(job, null, err.message);
+          continue;
+        }
         if (err instanceof DatasetParseError) {
           // The instance itself cannot be transcoded: the association is mid-message, so
           // it goes; the job fails for good; the rest of the batch goes on.
@@ -230,7 +225,6 @@ export class DestinationWorker {
         throw new TransientError((err as Error).message);
       } finally {
         this.inFlight = null;
-        await file.close().catch(() => undefined);
       }
       const verdict = verdictForStatus(status);
       if (verdict === 'transient') {
@@ -261,61 +255,10 @@ export class DestinationWorker {
     }
   }
 
-  private async store(
-    open: OpenAssociation,
-    route: { contextId: number; transferSyntax: string },
-    job: ForwardJob,
-    file: fs.FileHandle,
-  ): Promise<{ status: number; comment?: string }> {
-    let data: AsyncIterable<Buffer> = file.createReadStream({
-      start: job.datasetOffset,
-      highWaterMark: open.association.maxPdvDataLength,
-      autoClose: false,
-    });
-    if (route.transferSyntax !== job.transferSyntaxUid) {
-      log.info('transcoding for destination', {
-        dest: this.node.name,
-        sop: job.sopInstanceUid,
-        from: job.transferSyntaxUid,
-        to: route.transferSyntax,
-      });
-      data = transcode(data, job.transferSyntaxUid, route.transferSyntax);
-    }
-    if (this.node.maxBytesPerSecond) {
-      if (this.limiter?.rate !== this.node.maxBytesPerSecond) {
-        this.limiter = {
-          rate: this.node.maxBytesPerSecond,
-          bucket: new RateLimiter(this.node.maxBytesPerSecond),
-        };
-      }
-      data = this.limiter.bucket.limit(data);
-    }
-    const response = open.requestor.request(
-      route.contextId,
-      {
-        commandField: CommandField.CStoreRq,
-        affectedSopClassUid: job.sopClassUid,
-        affectedSopInstanceUid: job.sopInstanceUid,
-        priority: 0,
-      },
-      data,
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no C-STORE-RSP within ${RESPONSE_TIMEOUT_MS / 1000} s`)),
-        RESPONSE_TIMEOUT_MS,
-      );
-    });
-    try {
-      const rsp = await Promise.race([response, timeout]);
-      return {
-        status: rsp.command.status ?? 0xffff,
-        ...(rsp.command.errorComment ? { comment: rsp.command.errorComment } : {}),
-      };
-    } finally {
-      clearTimeout(timer);
-    }
+  private limited(data: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    const rate = this.node.maxBytesPerSecond!;
+    if (this.limiter?.rate !== rate) this.limiter = { rate, bucket: new RateLimiter(rate) };
+    return this.limiter.bucket.limit(data);
   }
 
   private async fail(job: ForwardJob, status: number | null, error: string): Promise<void> {
@@ -337,23 +280,7 @@ export class DestinationWorker {
     )
       return;
     await this.closeAssociation();
-    const contexts: PresentationContextRq[] = [];
-    const proposals = new Map<string, { exact: number; alternative?: number }>();
-    for (const key of keys) {
-      const [sopClassUid, ts] = key.split('|') as [string, string];
-      const exact = contexts.length * 2 + 1;
-      contexts.push({ id: exact, abstractSyntax: sopClassUid, transferSyntaxes: [ts] });
-      const alternatives = UNCOMPRESSED_SYNTAXES.filter((t) => t !== ts && canTranscode(ts, t));
-      if (alternatives.length > 0) {
-        const alternative = contexts.length * 2 + 1;
-        contexts.push({
-          id: alternative,
-          abstractSyntax: sopClassUid,
-          transferSyntaxes: alternatives,
-        });
-        proposals.set(key, { exact, alternative });
-      } else proposals.set(key, { exact });
-    }
+    const proposal = proposeContexts(keys);
     let association: Association;
     try {
       association = await Association.request({
@@ -363,30 +290,19 @@ export class DestinationWorker {
         calledAeTitle: this.node.ae,
         maxPduLength: this.deps.maxPduLength,
         artimMs: 30_000,
-        presentationContexts: contexts,
+        presentationContexts: proposal.contexts,
       });
     } catch (err) {
       throw new TransientError(
         `cannot associate with ${this.node.ae}@${this.node.host}:${this.node.port}: ${(err as Error).message}`,
       );
     }
-    const accepted = new Map(
-      association
-        .info!.ac.presentationContexts.filter(
-          (pc) => pc.result === PresentationContextResult.Acceptance,
-        )
-        .map((pc) => [pc.id, pc.transferSyntax] as const),
-    );
-    const routes: OpenAssociation['routes'] = new Map();
-    for (const [key, p] of proposals) {
-      const exactTs = accepted.get(p.exact);
-      const alternativeTs = p.alternative !== undefined ? accepted.get(p.alternative) : undefined;
-      if (exactTs !== undefined) routes.set(key, { contextId: p.exact, transferSyntax: exactTs });
-      else if (alternativeTs !== undefined)
-        routes.set(key, { contextId: p.alternative!, transferSyntax: alternativeTs });
-      else routes.set(key, null);
-    }
-    this.open = { association, requestor: new DimseRequestor(association), routes, sent: 0 };
+    this.open = {
+      association,
+      requestor: new DimseRequestor(association),
+      routes: proposal.routes(association),
+      sent: 0,
+    };
     log.info('forward association open', {
       dest: this.node.name,
       peer: `${this.node.ae}@${this.node.host}:${this.node.port}`,
@@ -418,8 +334,4 @@ export class DestinationWorker {
       };
     });
   }
-}
-
-function routeKey(job: ForwardJob): string {
-  return `${job.sopClassUid}|${job.transferSyntaxUid}`;
 }

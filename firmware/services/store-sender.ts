@@ -1,0 +1,184 @@
+// Sending cached instances by C-STORE: what forwarding, C-MOVE and C-GET sub-operations
+// share. Contexts are proposed per (SOP class, stored transfer syntax), with the other
+// uncompressed syntaxes as an alternative the box can transcode to; each instance is
+// streamed from its file verbatim unless the peer only took the alternative.
+import { promises as fs } from 'node:fs';
+import type { AcceptedContext, Association } from '../dicom/association';
+import { canTranscode, transcode } from '../dicom/dataset/transcoder';
+import { CommandField } from '../dicom/dimse/command-field';
+import type { DimseRequestor } from '../dicom/dimse/dimse-requestor';
+import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
+import { UNCOMPRESSED_SYNTAXES } from '../dicom/registry/transfer-syntaxes';
+import { log } from '../log';
+import type { Cache } from '../../storage/cache';
+
+export interface SendableInstance {
+  readonly sopInstanceUid: string;
+  readonly sopClassUid: string;
+  readonly transferSyntaxUid: string;
+  readonly path: string;
+  readonly datasetOffset: number;
+}
+
+/** The presentation context to use for a (SOP class, stored syntax), and the syntax it carries. */
+export interface Route {
+  readonly contextId: number;
+  readonly transferSyntax: string;
+}
+
+/** Routes by "sopClass|transferSyntax"; null: the peer takes neither the syntax nor an alternative. */
+export type Routes = Map<string, Route | null>;
+
+export function routeKey(i: { sopClassUid: string; transferSyntaxUid: string }): string {
+  return `${i.sopClassUid}|${i.transferSyntaxUid}`;
+}
+
+export interface Proposal {
+  readonly contexts: PresentationContextRq[];
+  /** Resolves the routes once the association is accepted. */
+  routes(association: Association): Routes;
+}
+
+/** Contexts for a set of instances (at most 64 distinct pairs: 128 contexts, PS3.8 §9.3.2.2). */
+export function proposeContexts(keys: readonly string[]): Proposal {
+  const contexts: PresentationContextRq[] = [];
+  const proposals = new Map<string, { exact: number; alternative?: number }>();
+  for (const key of keys) {
+    const [sopClassUid, ts] = key.split('|') as [string, string];
+    const exact = contexts.length * 2 + 1;
+    contexts.push({ id: exact, abstractSyntax: sopClassUid, transferSyntaxes: [ts] });
+    const alternatives = UNCOMPRESSED_SYNTAXES.filter((t) => canTranscode(ts, t));
+    if (alternatives.length > 0) {
+      const alternative = contexts.length * 2 + 1;
+      contexts.push({
+        id: alternative,
+        abstractSyntax: sopClassUid,
+        transferSyntaxes: alternatives,
+      });
+      proposals.set(key, { exact, alternative });
+    } else proposals.set(key, { exact });
+  }
+  return {
+    contexts,
+    routes(association) {
+      const accepted = new Map(
+        association
+          .info!.ac.presentationContexts.filter(
+            (pc) => pc.result === PresentationContextResult.Acceptance,
+          )
+          .map((pc) => [pc.id, pc.transferSyntax] as const),
+      );
+      const routes: Routes = new Map();
+      for (const [key, p] of proposals) {
+        const exactTs = accepted.get(p.exact);
+        const alternativeTs = p.alternative !== undefined ? accepted.get(p.alternative) : undefined;
+        if (exactTs !== undefined) routes.set(key, { contextId: p.exact, transferSyntax: exactTs });
+        else if (alternativeTs !== undefined)
+          routes.set(key, { contextId: p.alternative!, transferSyntax: alternativeTs });
+        else routes.set(key, null);
+      }
+      return routes;
+    },
+  };
+}
+
+/** A route among contexts already accepted (C-GET: the requester proposed them). */
+export function routeAmong(
+  contexts: Iterable<AcceptedContext>,
+  instance: SendableInstance,
+): Route | null {
+  let alternative: Route | null = null;
+  for (const c of contexts) {
+    if (c.abstractSyntax !== instance.sopClassUid) continue;
+    if (c.transferSyntax === instance.transferSyntaxUid)
+      return { contextId: c.id, transferSyntax: c.transferSyntax };
+    if (!alternative && canTranscode(instance.transferSyntaxUid, c.transferSyntax)) {
+      alternative = { contextId: c.id, transferSyntax: c.transferSyntax };
+    }
+  }
+  return alternative;
+}
+
+export interface SendOptions {
+  /** C-MOVE sub-operations name who asked (PS3.7 §9.3.1.1). */
+  readonly moveOriginator?: { aeTitle: string; messageId: number };
+  /** Stream filter, e.g. a bandwidth cap. */
+  readonly through?: (data: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
+  readonly timeoutMs?: number;
+  /** For the log line when transcoding. */
+  readonly peer: string;
+}
+
+export class CacheFileError extends Error {
+  override name = 'CacheFileError';
+}
+
+/** Sends one instance; resolves with the peer's status and error comment. */
+export async function sendInstance(
+  requestor: DimseRequestor,
+  cache: Cache,
+  route: Route,
+  instance: SendableInstance,
+  options: SendOptions,
+): Promise<{ status: number; comment?: string }> {
+  let file: fs.FileHandle;
+  try {
+    file = await fs.open(cache.absolute(instance.path), 'r');
+  } catch (err) {
+    throw new CacheFileError(
+      `cache file ${instance.path} cannot be read: ${(err as Error).message}`,
+    );
+  }
+  try {
+    let data: AsyncIterable<Buffer> = file.createReadStream({
+      start: instance.datasetOffset,
+      highWaterMark: requestor.association.maxPdvDataLength,
+      autoClose: false,
+    });
+    if (route.transferSyntax !== instance.transferSyntaxUid) {
+      log.info('transcoding for destination', {
+        dest: options.peer,
+        sop: instance.sopInstanceUid,
+        from: instance.transferSyntaxUid,
+        to: route.transferSyntax,
+      });
+      data = transcode(data, instance.transferSyntaxUid, route.transferSyntax);
+    }
+    if (options.through) data = options.through(data);
+    const response = requestor.request(
+      route.contextId,
+      {
+        commandField: CommandField.CStoreRq,
+        affectedSopClassUid: instance.sopClassUid,
+        affectedSopInstanceUid: instance.sopInstanceUid,
+        priority: 0,
+        ...(options.moveOriginator
+          ? {
+              moveOriginatorAeTitle: options.moveOriginator.aeTitle,
+              moveOriginatorMessageId: options.moveOriginator.messageId,
+            }
+          : {}),
+      },
+      data,
+    );
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no C-STORE-RSP within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+    });
+    try {
+      const rsp = await Promise.race([response, timeout]);
+      return {
+        status: rsp.command.status ?? 0xffff,
+        ...(rsp.command.errorComment ? { comment: rsp.command.errorComment } : {}),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
