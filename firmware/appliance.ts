@@ -11,6 +11,7 @@ import { log } from './log';
 import { ScpServer } from './scp-server';
 import { cEchoScp } from './services/echo-scp';
 import { cFindScp } from './services/find-scp';
+import { cGetScp, cMoveScp } from './services/retrieve-scp';
 import { cStoreScp } from './services/store-scp';
 
 export interface RunningAppliance {
@@ -74,6 +75,8 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
       [CommandField.CEchoRq, cEchoScp],
       [CommandField.CStoreRq, cStoreScp(store)],
       [CommandField.CFindRq, cFindScp(index, () => config.ae)],
+      [CommandField.CMoveRq, cMoveScp({ index, cache, config: () => config })],
+      [CommandField.CGetRq, cGetScp({ index, cache, config: () => config })],
     ]),
   );
   const address = await server.listen();
