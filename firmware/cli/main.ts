@@ -3,6 +3,7 @@ import { ConfigError } from '../config/config';
 import { ControlError } from '../control/control-client';
 import { echoCommand } from './echo';
 import { queueCommand } from './queue';
+import { findCommand, getCommand, moveCommand } from './qr';
 import { reindexCommand } from './reindex';
 import { startCommand } from './start';
 import { storeCommand } from './store';
@@ -14,6 +15,9 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   store: storeCommand,
   reindex: reindexCommand,
   queue: queueCommand,
+  find: findCommand,
+  move: moveCommand,
+  get: getCommand,
 };
 
 const USAGE = `usage: dicom-edge <command> [options]
@@ -22,6 +26,9 @@ const USAGE = `usage: dicom-edge <command> [options]
   store HOST PORT FILE|DIR... [--aet --aec]  C-STORE files; exit 1 if any failed
   reindex [--config F]                       rebuild the index from the cache files
   queue [retry [--dest NAME]] [--config F]   forward queue of the running box; requeue failed jobs
+  find HOST PORT -k KEY[=VALUE]... [--level L] [--root study|patient] [--aet --aec]
+  move HOST PORT --dest AE -k KEY=VALUE... [--level L] [--root ...]
+  get HOST PORT --out DIR -k KEY=VALUE... [--level L] [--root ...]
 `;
 
 export function main(argv: readonly string[]): void {

@@ -22,6 +22,7 @@ interface Waiter {
 export class DimseRequestor {
   readonly channel: DimseChannel;
   private readonly waiting = new Map<number, Waiter>();
+  private inOrder: Promise<void> = Promise.resolve();
 
   /** Shares `channel` when given (an acceptor also sending requests, as C-GET does). */
   constructor(
@@ -29,7 +30,11 @@ export class DimseRequestor {
     channel?: DimseChannel,
   ) {
     this.channel = channel ?? new DimseChannel(association);
-    this.channel.on('message', (m: IncomingMessage) => void this.onMessage(m));
+    // Responses are handled in arrival order: a pending response's data set is read
+    // asynchronously, and the final response must not overtake it.
+    this.channel.on('message', (m: IncomingMessage) => {
+      this.inOrder = this.inOrder.then(() => this.onMessage(m)).catch(() => undefined);
+    });
     association.on('closed', (reason) => {
       const error =
         reason.kind === 'released'
