@@ -26,6 +26,7 @@ export interface SyntheticOptions {
   frames?: number;
   instanceNumber?: number;
   charset?: string;
+  studyDate?: string;
   /** Extra elements (e.g. a sequence), merged in tag order. */
   extra?: Element[];
 }
@@ -45,7 +46,7 @@ export function syntheticHead(o: SyntheticOptions): { head: Buffer; pixelBytes: 
     ...(o.charset ? [{ tag: Tag.SpecificCharacterSet, vr: 'CS', value: o.charset }] : []),
     { tag: Tag.SopClassUid, vr: 'UI', value: o.sopClassUid ?? CT_IMAGE_STORAGE },
     { tag: Tag.SopInstanceUid, vr: 'UI', value: o.sopInstanceUid },
-    { tag: Tag.StudyDate, vr: 'DA', value: '20261125' },
+    { tag: Tag.StudyDate, vr: 'DA', value: o.studyDate ?? '20261125' },
     { tag: Tag.StudyTime, vr: 'TM', value: '101500' },
     { tag: Tag.AccessionNumber, vr: 'SH', value: 'ACC0001' },
     { tag: Tag.Modality, vr: 'CS', value: o.modality ?? 'CT' },
