@@ -172,7 +172,15 @@ export class Index {
     const rows = await this.find({
       level: 'IMAGE',
       conditions,
-      select: ['sopInstanceUid', 'sopClassUid', 'transferSyntaxUid', 'path', 'datasetOffset', 'size', 'studyInstanceUid'],
+      select: [
+        'sopInstanceUid',
+        'sopClassUid',
+        'transferSyntaxUid',
+        'path',
+        'datasetOffset',
+        'size',
+        'studyInstanceUid',
+      ],
     });
     return rows as unknown as RetrievableInstance[];
   }

@@ -11,7 +11,10 @@ export const COLUMNS = {
   patientName: { sql: 'p.patient_name', level: 'PATIENT' },
   patientBirthDate: { sql: 'p.patient_birth_date', level: 'PATIENT' },
   patientSex: { sql: 'p.patient_sex', level: 'PATIENT' },
-  patientStudies: { sql: '(SELECT COUNT(*) FROM studies x WHERE x.patient_pk = p.pk)', level: 'PATIENT' },
+  patientStudies: {
+    sql: '(SELECT COUNT(*) FROM studies x WHERE x.patient_pk = p.pk)',
+    level: 'PATIENT',
+  },
   patientSeries: {
     sql: '(SELECT COUNT(*) FROM series x JOIN studies y ON x.study_pk = y.pk WHERE y.patient_pk = p.pk)',
     level: 'PATIENT',
@@ -51,7 +54,10 @@ export const COLUMNS = {
   seriesDate: { sql: 'se.series_date', level: 'SERIES' },
   seriesTime: { sql: 'se.series_time', level: 'SERIES' },
   bodyPartExamined: { sql: 'se.body_part_examined', level: 'SERIES' },
-  seriesInstances: { sql: '(SELECT COUNT(*) FROM instances x WHERE x.series_pk = se.pk)', level: 'SERIES' },
+  seriesInstances: {
+    sql: '(SELECT COUNT(*) FROM instances x WHERE x.series_pk = se.pk)',
+    level: 'SERIES',
+  },
   sopInstanceUid: { sql: 'i.sop_instance_uid', level: 'IMAGE' },
   sopClassUid: { sql: 'i.sop_class_uid', level: 'IMAGE' },
   instanceNumber: { sql: 'i.instance_number', level: 'IMAGE' },
@@ -67,10 +73,25 @@ export const COLUMNS = {
 export type ColumnName = keyof typeof COLUMNS;
 
 export type Condition =
-  | { readonly kind: 'equal'; readonly column: ColumnName; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: 'wildcard'; readonly column: ColumnName; readonly pattern: string; readonly ignoreCase: boolean }
+  | {
+      readonly kind: 'equal';
+      readonly column: ColumnName;
+      readonly value: string;
+      readonly ignoreCase: boolean;
+    }
+  | {
+      readonly kind: 'wildcard';
+      readonly column: ColumnName;
+      readonly pattern: string;
+      readonly ignoreCase: boolean;
+    }
   | { readonly kind: 'list'; readonly column: ColumnName; readonly values: readonly string[] }
-  | { readonly kind: 'range'; readonly column: ColumnName; readonly from?: string; readonly to?: string }
+  | {
+      readonly kind: 'range';
+      readonly column: ColumnName;
+      readonly from?: string;
+      readonly to?: string;
+    }
   /** Matches a study having a series of one of these modalities (Modalities in Study). */
   | { readonly kind: 'study-has-modality'; readonly values: readonly string[] };
 
@@ -84,7 +105,8 @@ export interface IndexQuery {
 const JOINS: Record<QueryLevel, string> = {
   PATIENT: 'FROM patients p',
   STUDY: 'FROM studies st JOIN patients p ON p.pk = st.patient_pk',
-  SERIES: 'FROM series se JOIN studies st ON st.pk = se.study_pk JOIN patients p ON p.pk = st.patient_pk',
+  SERIES:
+    'FROM series se JOIN studies st ON st.pk = se.study_pk JOIN patients p ON p.pk = st.patient_pk',
   IMAGE:
     'FROM instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = se.study_pk ' +
     'JOIN patients p ON p.pk = st.patient_pk',
@@ -99,12 +121,18 @@ const ORDER: Record<QueryLevel, string> = {
 
 /** * and ? to GLOB (case-sensitive) with the GLOB specials of the value taken literally. */
 function toGlob(pattern: string): string {
-  return pattern.replace(/[[\]]/g, (c) => `[${c}]`).replace(/\*/g, '*').replace(/\?/g, '?');
+  return pattern
+    .replace(/[[\]]/g, (c) => `[${c}]`)
+    .replace(/\*/g, '*')
+    .replace(/\?/g, '?');
 }
 
 /** * and ? to LIKE (ASCII case-insensitive in SQLite) with % _ and \ escaped. */
 function toLike(pattern: string): string {
-  return pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_');
+  return pattern
+    .replace(/[\\%_]/g, (c) => `\\${c}`)
+    .replace(/\*/g, '%')
+    .replace(/\?/g, '_');
 }
 
 export function compileQuery(q: IndexQuery): { sql: string; params: Array<string | number> } {
@@ -113,13 +141,16 @@ export function compileQuery(q: IndexQuery): { sql: string; params: Array<string
   const where: string[] = [];
   const check = (column: ColumnName): string => {
     const c = COLUMNS[column];
-    if (!allowed.includes(c.level)) throw new Error(`column ${column} is below the ${q.level} level`);
+    if (!allowed.includes(c.level))
+      throw new Error(`column ${column} is below the ${q.level} level`);
     return c.sql;
   };
   for (const c of q.conditions) {
     switch (c.kind) {
       case 'equal':
-        where.push(c.ignoreCase ? `lower(${check(c.column)}) = lower(?)` : `${check(c.column)} = ?`);
+        where.push(
+          c.ignoreCase ? `lower(${check(c.column)}) = lower(?)` : `${check(c.column)} = ?`,
+        );
         params.push(c.value);
         break;
       case 'wildcard':

@@ -106,14 +106,23 @@ describe('query/retrieve served from the cache', function () {
   let sent: Sent;
   let scp: Awaited<ReturnType<typeof startStorescp>>;
   let slow: Awaited<ReturnType<typeof startStorescp>>;
+  let orthancDicomPort: number;
 
   before(async () => {
     scp = await startStorescp(['+xa']);
     slow = await startStorescp(['+xa', '--sleep-during', '1']);
+    orthancDicomPort = await freePort(); // Orthanc starts later, on this port
     box = await startBox({
       nodes: [
         { name: 'ws', ae: 'STORESCP', host: '127.0.0.1', port: scp.port, forward: false },
         { name: 'slow', ae: 'SLOWSCP', host: '127.0.0.1', port: slow.port, forward: false },
+        {
+          name: 'orthanc',
+          ae: 'ORTHANC',
+          host: '127.0.0.1',
+          port: orthancDicomPort,
+          forward: false,
+        },
       ],
     });
     sent = await makeCache(tempDir('qr'));
@@ -387,18 +396,9 @@ describe('query/retrieve served from the cache', function () {
   describe('with Orthanc', () => {
     let orthanc: OrthancPeer;
     before(async () => {
-      const orthancDicom = await freePort();
       orthanc = await startOrthanc({
-        dicomPort: orthancDicom,
+        dicomPort: orthancDicomPort,
         modalities: { box: { ae: 'DICOM_EDGE', host: '127.0.0.1', port: box.port } },
-      });
-      box.config.nodes.length; // the box's node table gains Orthanc as a move destination:
-      (box.config.nodes as Array<(typeof box.config.nodes)[number]>).push({
-        name: 'orthanc',
-        ae: orthanc.ae,
-        host: '127.0.0.1',
-        port: orthanc.dicomPort,
-        forward: false,
       });
     });
     after(async () => orthanc.stop());
