@@ -20,6 +20,7 @@ lint: $(NODE_MODULES_STAMP)
 bench: build peers
 	node dist/scripts/bench-store.js
 	node dist/scripts/bench-forward.js
+	node dist/scripts/bench-qr.js
 
 # npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
 $(NODE_MODULES_STAMP): package.json package-lock.json
