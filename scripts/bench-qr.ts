@@ -13,10 +13,10 @@ import { freePort, run, startStorescp, tempDir, waitForPort } from '../test/supp
 import { startOrthanc, type OrthancPeer } from '../test/support/orthanc';
 import { uid, writeSyntheticFile } from '../test/support/synthetic';
 
-const STUDIES = 1000;
+const STUDIES = Number(process.env.BENCH_STUDIES ?? 1000);
 const PER_STUDY = 20;
 const QUERIES = 50;
-const MOVE_COUNT = 400;
+const MOVE_COUNT = Number(process.env.BENCH_MOVE ?? 400);
 const ROOT = path.join(__dirname, '..', '..');
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 

@@ -59,6 +59,9 @@ export async function startOrthanc(
     DicomCheckCalledAet: false,
     DicomAlwaysAllowStore: true,
     DicomAlwaysAllowEcho: true,
+    DicomAlwaysAllowFind: true,
+    DicomAlwaysAllowMove: true,
+    DicomAlwaysAllowGet: true,
     DicomModalities: Object.fromEntries(
       Object.entries(options.modalities ?? {}).map(([name, m]) => [name, [m.ae, m.host, m.port]]),
     ),
