@@ -17,6 +17,9 @@ import { interpretIdentifier, QueryError, type Query } from './qr/identifier';
 import { encodeIdentifier, encodingOf, readIdentifier } from './qr/qr-common';
 import { respond, type ServiceHandler } from './service';
 
+/** The most matches one C-FIND returns; wider queries get A700. */
+const MAX_MATCHES = 20_000;
+
 export function cFindScp(index: Index, retrieveAeTitle: () => string): ServiceHandler {
   return async (message, ctx) => {
     const sopClass = message.context.abstractSyntax;
@@ -57,7 +60,15 @@ export function cFindScp(index: Index, retrieveAeTitle: () => string): ServiceHa
       level: query.level,
       conditions: query.conditions,
       select: columns,
+      limit: MAX_MATCHES + 1,
     });
+    if (rows.length > MAX_MATCHES) {
+      // Memory must not grow with the cache: a query this wide is refused (A700, PS3.4 C.4.1.1.4).
+      const reason = `more than ${MAX_MATCHES} matches: narrow the query`;
+      log.warn('C-FIND refused', { peer: ctx.association.peerLabel, reason });
+      await answer(Status.OutOfResources, { errorComment: reason });
+      return;
+    }
     // FF01: matches continue, but some optional keys were not supported (PS3.4 C.4.1.1.4).
     const pending = query.returnKeys.some((k) => !k.column)
       ? Status.PendingWarning

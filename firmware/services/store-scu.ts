@@ -9,6 +9,7 @@ import { CommandField } from '../dicom/dimse/command-field';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
 import { SCU_DEFAULTS, type PeerAddress } from './echo-scu';
+import { FILE_READ_CHUNK } from './store-sender';
 
 export interface StoreFile {
   readonly path: string;
@@ -154,7 +155,7 @@ async function storeBatch(
       try {
         const stream = createReadStream(f.path, {
           start: f.datasetOffset,
-          highWaterMark: association.maxPdvDataLength,
+          highWaterMark: FILE_READ_CHUNK,
         });
         const rsp = await requestor.request(
           contextId,

@@ -12,6 +12,12 @@ import { UNCOMPRESSED_SYNTAXES } from '../dicom/registry/transfer-syntaxes';
 import { log } from '../log';
 import type { Cache } from '../../storage/cache';
 
+/**
+ * Files are read in large chunks whatever the peer's PDU size: the channel cuts them into
+ * PDVs as views, so a 16 KB peer does not cost 32 reads per 512 KB instance.
+ */
+export const FILE_READ_CHUNK = 1 << 20;
+
 export interface SendableInstance {
   readonly sopInstanceUid: string;
   readonly sopClassUid: string;
@@ -132,7 +138,7 @@ export async function sendInstance(
   try {
     let data: AsyncIterable<Buffer> = file.createReadStream({
       start: instance.datasetOffset,
-      highWaterMark: requestor.association.maxPdvDataLength,
+      highWaterMark: FILE_READ_CHUNK,
       autoClose: false,
     });
     if (route.transferSyntax !== instance.transferSyntaxUid) {

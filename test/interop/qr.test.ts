@@ -4,7 +4,12 @@
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { Association } from '../../firmware/dicom/association';
+import { encodeDataset } from '../../firmware/dicom/dataset/dataset-writer';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
+import { CommandField } from '../../firmware/dicom/dimse/command-field';
+import { DimseRequestor } from '../../firmware/dicom/dimse/dimse-requestor';
+import { QR_SOP_CLASSES } from '../../firmware/services/qr/attributes';
 import { findScu, getScu, moveScu } from '../../firmware/services/qr-scu';
 import { identifierFrom } from '../../firmware/services/qr/keys';
 import {
@@ -279,6 +284,51 @@ describe('query/retrieve served from the cache', function () {
         );
       }
     });
+  });
+
+  it('C-FIND: a C-CANCEL right behind the request ends it with FE00', async () => {
+    const association = await Association.request({
+      host: '127.0.0.1',
+      port: box.port,
+      callingAeTitle: 'CANCELLER',
+      calledAeTitle: 'DICOM_EDGE',
+      maxPduLength: 16384,
+      artimMs: 5000,
+      presentationContexts: [
+        {
+          id: 1,
+          abstractSyntax: QR_SOP_CLASSES.studyRootFind,
+          transferSyntaxes: ['1.2.840.10008.1.2.1'],
+        },
+      ],
+    });
+    try {
+      const requestor = new DimseRequestor(association);
+      const pending: number[] = [];
+      const answer = requestor.request(
+        1,
+        {
+          commandField: CommandField.CFindRq,
+          affectedSopClassUid: QR_SOP_CLASSES.studyRootFind,
+          priority: 0,
+        },
+        encodeDataset(identifierFrom(['PatientID', 'StudyInstanceUID'], 'STUDY'), {
+          explicitVr: true,
+          littleEndian: true,
+        }),
+        (p) => pending.push(p.command.status ?? 0),
+      );
+      await requestor.channel.send(1, {
+        commandField: CommandField.CCancelRq,
+        messageIdBeingRespondedTo: 1,
+        hasDataSet: false,
+      });
+      const final = await answer;
+      assert.equal(final.command.status, 0xfe00);
+      assert.ok(pending.length < 3, 'stopped before all three studies were sent');
+    } finally {
+      await association.release();
+    }
   });
 
   describe('C-MOVE with DCMTK movescu', () => {

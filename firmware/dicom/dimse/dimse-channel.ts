@@ -104,11 +104,16 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
     // A stream: hold back one piece so the last PDV can carry the "last fragment" bit.
     let held: Buffer | null = null;
     for await (const chunk of dataset) {
-      for (let off = 0; off < chunk.length; off += max) {
-        const piece = chunk.subarray(off, Math.min(off + max, chunk.length));
-        if (held && !a.writePdv(contextId, false, false, held)) await a.drained();
-        held = piece;
-      }
+      const ok = a.corked(() => {
+        let room = true;
+        for (let off = 0; off < chunk.length; off += max) {
+          const piece = chunk.subarray(off, Math.min(off + max, chunk.length));
+          if (held) room = a.writePdv(contextId, false, false, held) && room;
+          held = piece;
+        }
+        return room;
+      });
+      if (!ok) await a.drained();
     }
     if (!a.writePdv(contextId, false, true, held ?? Buffer.alloc(0))) await a.drained();
   }
