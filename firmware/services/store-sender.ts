@@ -185,6 +185,7 @@ export async function sendInstance(
       clearTimeout(timer);
     }
   } finally {
-    await file.close().catch(() => undefined);
+    // Closing need not delay the next sub-operation.
+    void file.close().catch(() => undefined);
   }
 }
