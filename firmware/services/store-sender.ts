@@ -24,6 +24,27 @@ export interface SendableInstance {
   readonly transferSyntaxUid: string;
   readonly path: string;
   readonly datasetOffset: number;
+  /** File size: the data set is bytes [datasetOffset, size). */
+  readonly size: number;
+}
+
+/**
+ * The data set bytes of a cache file, in chunks. The length is known from the index, so
+ * no extra read is spent discovering the end; a file shorter than the index says is an
+ * error rather than a silently truncated C-STORE.
+ */
+async function* readDataset(
+  file: fs.FileHandle,
+  start: number,
+  end: number,
+): AsyncGenerator<Buffer> {
+  for (let position = start; position < end;) {
+    const chunk = Buffer.allocUnsafe(Math.min(FILE_READ_CHUNK, end - position));
+    const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
+    if (bytesRead === 0) throw new CacheFileError(`cache file ended at byte ${position} of ${end}`);
+    position += bytesRead;
+    yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+  }
 }
 
 /** The presentation context to use for a (SOP class, stored syntax), and the syntax it carries. */
@@ -115,6 +136,17 @@ export interface SendOptions {
   readonly peer: string;
 }
 
+/** Opens an instance's cache file; CacheFileError when it cannot be read. */
+async function openInstance(cache: Cache, instance: SendableInstance): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(cache.absolute(instance.path), 'r');
+  } catch (err) {
+    throw new CacheFileError(
+      `cache file ${instance.path} cannot be read: ${(err as Error).message}`,
+    );
+  }
+}
+
 export class CacheFileError extends Error {
   override name = 'CacheFileError';
 }
@@ -136,11 +168,7 @@ export async function sendInstance(
     );
   }
   try {
-    let data: AsyncIterable<Buffer> = file.createReadStream({
-      start: instance.datasetOffset,
-      highWaterMark: FILE_READ_CHUNK,
-      autoClose: false,
-    });
+    let data: AsyncIterable<Buffer> = readDataset(file, instance.datasetOffset, instance.size);
     if (route.transferSyntax !== instance.transferSyntaxUid) {
       log.info('transcoding for destination', {
         dest: options.peer,
