@@ -136,17 +136,6 @@ export interface SendOptions {
   readonly peer: string;
 }
 
-/** Opens an instance's cache file; CacheFileError when it cannot be read. */
-async function openInstance(cache: Cache, instance: SendableInstance): Promise<fs.FileHandle> {
-  try {
-    return await fs.open(cache.absolute(instance.path), 'r');
-  } catch (err) {
-    throw new CacheFileError(
-      `cache file ${instance.path} cannot be read: ${(err as Error).message}`,
-    );
-  }
-}
-
 export class CacheFileError extends Error {
   override name = 'CacheFileError';
 }
