@@ -10,6 +10,8 @@ import { Forwarder } from './forward/forwarder';
 import { log } from './log';
 import { ScpServer } from './scp-server';
 import { cEchoScp } from './services/echo-scp';
+import { CommitmentReporter } from './services/commitment/commitment-reporter';
+import { nActionScp } from './services/commitment/commitment-scp';
 import { cFindScp } from './services/find-scp';
 import { cGetScp, cMoveScp } from './services/retrieve-scp';
 import { cStoreScp } from './services/store-scp';
@@ -32,13 +34,15 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
   const removed = await cache.init();
   if (removed > 0) log.info('removed temp files left by an interrupted run', { count: removed });
   const index = await Index.open(indexPath(config.storageDir));
-  const forwarder = new Forwarder(config, index, cache);
+  const reporter = new CommitmentReporter(index, () => config);
+  const forwarder = new Forwarder(config, index, cache, () => reporter.nudge());
   const store = new InstanceStore(
     cache,
     index,
     (facts) => forwarder.route(facts),
     (destinations) => forwarder.wake(destinations),
   );
+  store.onStored = () => reporter.nudge();
   const control = new ControlServer(
     config.storageDir,
     new Map<string, ControlHandler>([
@@ -77,10 +81,12 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
       [CommandField.CFindRq, cFindScp(index, () => config.ae)],
       [CommandField.CMoveRq, cMoveScp({ index, cache, config: () => config })],
       [CommandField.CGetRq, cGetScp({ index, cache, config: () => config })],
+      [CommandField.NActionRq, nActionScp(index, reporter, () => config.commitTimeoutSeconds)],
     ]),
   );
   const address = await server.listen();
   forwarder.start();
+  reporter.start();
   return {
     port: address.port,
     store,
@@ -89,6 +95,7 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
     control,
     async stop() {
       await server.close();
+      reporter.stop();
       await forwarder.stop();
       await control.close();
       await index.close();

@@ -10,6 +10,7 @@ import { RejectReason, RejectResult, RejectSource, type AAssociateRq } from './d
 import { isStorageSopClass } from './dicom/registry/storage-sop-classes';
 import { UNCOMPRESSED_SYNTAXES } from './dicom/registry/transfer-syntaxes';
 import { VERIFICATION_SOP_CLASS } from './dicom/registry/uid';
+import { STORAGE_COMMITMENT_SOP_CLASS } from './services/commitment/commitment';
 import { QR_SOP_CLASSES } from './services/qr/attributes';
 
 const QR_SOP_CLASS_SET: ReadonlySet<string> = new Set(Object.values(QR_SOP_CLASSES));
@@ -138,14 +139,20 @@ export class ScpServer {
     const presentationContexts = negotiateContexts(rq.presentationContexts, (uid) => {
       if (isStorageSopClass(uid)) return true;
       // Commands and identifiers: the uncompressed syntaxes only.
-      if (uid === VERIFICATION_SOP_CLASS || QR_SOP_CLASS_SET.has(uid))
+      if (
+        uid === VERIFICATION_SOP_CLASS ||
+        uid === STORAGE_COMMITMENT_SOP_CLASS ||
+        QR_SOP_CLASS_SET.has(uid)
+      ) {
         return (ts) => UNCOMPRESSED_SYNTAXES.includes(ts);
+      }
       return false;
     });
     // SCP/SCU role selection (PS3.7 D.3.3.4): a C-GET requester takes the SCP role for the
-    // storage classes it wants to receive; we accept the roles it proposes for those.
-    const roleSelections = rq.userInformation.roleSelections.filter((r) =>
-      isStorageSopClass(r.sopClassUid),
+    // storage classes it wants to receive, a commitment requester may name its roles too;
+    // we accept the roles proposed for those.
+    const roleSelections = rq.userInformation.roleSelections.filter(
+      (r) => isStorageSopClass(r.sopClassUid) || r.sopClassUid === STORAGE_COMMITMENT_SOP_CLASS,
     );
     return { accept: true, presentationContexts, roleSelections };
   }

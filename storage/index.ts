@@ -88,6 +88,27 @@ export interface StoredInstance {
   readonly patientName: string;
 }
 
+export interface NewCommitment {
+  readonly transactionUid: string;
+  readonly requesterAe: string;
+  readonly createdAt: string;
+  readonly deadline: string;
+  readonly items: ReadonlyArray<{ sopClassUid: string; sopInstanceUid: string }>;
+}
+
+export interface PendingCommitment {
+  readonly transactionUid: string;
+  readonly requesterAe: string;
+  readonly deadline: string;
+}
+
+export interface CommitmentItemState {
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  readonly storedSopClassUid: string | null;
+  readonly undelivered: number;
+}
+
 /** An instance to be sent by a retrieve (C-MOVE / C-GET sub-operation). */
 export interface RetrievableInstance {
   readonly sopInstanceUid: string;
@@ -115,6 +136,8 @@ interface Pending {
 export class Index {
   private queue: Pending[] = [];
   private writing = false;
+  /** One multi-statement transaction at a time on the connection. */
+  private lock: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly db: sqlite3.Database) {}
 
@@ -310,6 +333,67 @@ export class Index {
     );
   }
 
+  // ---- storage commitment -----------------------------------------------------------
+
+  /** Records a commitment request and its items in one transaction. */
+  createCommitment(c: NewCommitment): Promise<void> {
+    return this.exclusive(() => this.insertCommitment(c));
+  }
+
+  private async insertCommitment(c: NewCommitment): Promise<void> {
+    await this.exec('BEGIN IMMEDIATE');
+    try {
+      await this.run(
+        `INSERT INTO commitments (transaction_uid, requester_ae, state, created_at, deadline) VALUES (?, ?, 'pending', ?, ?)`,
+        [c.transactionUid, c.requesterAe, c.createdAt, c.deadline],
+      );
+      for (const item of c.items) {
+        await this.run(
+          `INSERT INTO commitment_items (commitment_pk, sop_class_uid, sop_instance_uid)
+           VALUES ((SELECT pk FROM commitments WHERE transaction_uid = ?), ?, ?)`,
+          [c.transactionUid, item.sopClassUid, item.sopInstanceUid],
+        );
+      }
+      await this.exec('COMMIT');
+    } catch (err) {
+      await this.exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  pendingCommitments(): Promise<PendingCommitment[]> {
+    return this.all<PendingCommitment>(
+      `SELECT transaction_uid AS transactionUid, requester_ae AS requesterAe, deadline
+         FROM commitments WHERE state = 'pending' ORDER BY pk`,
+      [],
+    );
+  }
+
+  /**
+   * The items of a commitment with what decides them: the class the instance is stored
+   * under (null: not stored) and how many of its forward jobs are not yet delivered.
+   */
+  commitmentItems(transactionUid: string): Promise<CommitmentItemState[]> {
+    return this.all<CommitmentItemState>(
+      `SELECT ci.sop_class_uid AS sopClassUid, ci.sop_instance_uid AS sopInstanceUid,
+              i.sop_class_uid AS storedSopClassUid,
+              (SELECT COUNT(*) FROM forward_jobs j WHERE j.sop_instance_uid = ci.sop_instance_uid AND j.state <> 'done')
+                AS undelivered
+         FROM commitment_items ci
+         JOIN commitments c ON c.pk = ci.commitment_pk
+         LEFT JOIN instances i ON i.sop_instance_uid = ci.sop_instance_uid
+        WHERE c.transaction_uid = ? ORDER BY ci.pk`,
+      [transactionUid],
+    );
+  }
+
+  async markCommitmentReported(transactionUid: string, eventType: number): Promise<void> {
+    await this.run(
+      `UPDATE commitments SET state = 'reported', reported_at = ?, event_type = ? WHERE transaction_uid = ?`,
+      [new Date().toISOString(), eventType, transactionUid],
+    );
+  }
+
   /** Empties the index (reindex rebuilds it from the files). */
   async clear(): Promise<void> {
     await this.exec(
@@ -322,7 +406,7 @@ export class Index {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       try {
-        const outcomes = await this.upsertBatch(batch.map((p) => p.record));
+        const outcomes = await this.exclusive(() => this.upsertBatch(batch.map((p) => p.record)));
         batch.forEach((p, i) => p.resolve(outcomes[i]!));
       } catch (err) {
         await this.exec('ROLLBACK').catch(() => undefined);
@@ -369,6 +453,12 @@ export class Index {
     });
   }
 
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
   private exec(sql: string): Promise<void> {
     return new Promise((resolve, reject) =>
       this.db.exec(sql, (err) => (err ? reject(err) : resolve())),
@@ -397,7 +487,7 @@ export class Index {
   }
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 const PREVIOUS_PATH = 'SELECT path FROM instances WHERE sop_instance_uid = ?';
 
 const JOB_UPSERT = `

@@ -72,6 +72,9 @@ export class InstanceStore {
     public onIndexed: (destinations: readonly string[]) => void = () => undefined,
   ) {}
 
+  /** Told after every instance is durable (storage commitment looks again). */
+  onStored: () => void = () => undefined;
+
   /**
    * Streams a data set into the cache and indexes it. Resolves only when file, directory
    * entry and index row are durable. Always consumes `dataset` to its end, so that the
@@ -160,6 +163,7 @@ export class InstanceStore {
       }
       if (outcome.supersededPath) await this.cache.remove(outcome.supersededPath);
       if (record.forwardTo.length > 0) this.onIndexed(record.forwardTo);
+      this.onStored();
       return {
         path: record.path,
         datasetBytes: record.size - datasetOffset,

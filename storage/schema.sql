@@ -73,3 +73,25 @@ CREATE TABLE IF NOT EXISTS forward_jobs (
   UNIQUE (sop_instance_uid, destination)
 );
 CREATE INDEX IF NOT EXISTS forward_jobs_queue ON forward_jobs(destination, state, study_instance_uid, queued_at);
+
+-- Storage Commitment Push Model (PS3.4 Annex J): each N-ACTION request is a transaction
+-- with its referenced instances; it is reported (N-EVENT-REPORT) once every item is
+-- decided or its deadline passes. Kept across restarts.
+CREATE TABLE IF NOT EXISTS commitments (
+  pk               INTEGER PRIMARY KEY,
+  transaction_uid  TEXT NOT NULL UNIQUE,
+  requester_ae     TEXT NOT NULL,
+  state            TEXT NOT NULL CHECK (state IN ('pending', 'reported')),
+  created_at       TEXT NOT NULL,
+  deadline         TEXT NOT NULL,
+  reported_at      TEXT,
+  event_type       INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS commitment_items (
+  pk               INTEGER PRIMARY KEY,
+  commitment_pk    INTEGER NOT NULL REFERENCES commitments(pk),
+  sop_class_uid    TEXT NOT NULL,
+  sop_instance_uid TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS commitment_items_commitment ON commitment_items(commitment_pk);

@@ -38,6 +38,14 @@ export interface Config {
   /** ARTIM timer (PS3.8 §9.1.5), seconds. */
   readonly artimTimeout: number;
   readonly forwarding: ForwardingConfig;
+  /**
+   * When the box commits to keeping an instance (Storage Commitment, PS3.4 Annex J):
+   * "stored" once it is durable in the cache, "forwarded" once every forward destination
+   * has it. Unset: "forwarded" when any node forwards, else "stored".
+   */
+  readonly commit?: 'stored' | 'forwarded';
+  /** A commitment still undecided after this long is reported with the missing items failed. */
+  readonly commitTimeoutSeconds: number;
   readonly nodes: readonly NodeConfig[];
 }
 
@@ -57,8 +65,14 @@ export const DEFAULTS: Config = {
     instancesPerAssociation: 1000,
     idleSeconds: 10,
   },
+  commitTimeoutSeconds: 86400,
   nodes: [],
 };
+
+/** The commit policy in force (see Config.commit). */
+export function commitPolicy(config: Config): 'stored' | 'forwarded' {
+  return config.commit ?? (config.nodes.some((n) => n.forward) ? 'forwarded' : 'stored');
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -92,7 +106,7 @@ function requireInt(key: string, value: unknown, min: number, max: number): numb
   return value;
 }
 
-const KEYS = new Set(Object.keys(DEFAULTS));
+const KEYS = new Set([...Object.keys(DEFAULTS), 'commit']);
 
 /** Validates a parsed JSON document and merges it over the defaults. Throws ConfigError. */
 export function validateConfig(raw: unknown): Config {
@@ -119,6 +133,19 @@ export function validateConfig(raw: unknown): Config {
     throw new ConfigError('artimTimeout', 'must be a number of seconds above 0 and at most 3600');
   }
   const forwarding = validateForwarding(c.forwarding);
+  if (c.commit !== undefined && c.commit !== 'stored' && c.commit !== 'forwarded') {
+    throw new ConfigError('commit', 'must be "stored" or "forwarded"');
+  }
+  if (
+    typeof c.commitTimeoutSeconds !== 'number' ||
+    !(c.commitTimeoutSeconds > 0) ||
+    c.commitTimeoutSeconds > 30 * 86400
+  ) {
+    throw new ConfigError(
+      'commitTimeoutSeconds',
+      'must be a number of seconds above 0 and at most 30 days',
+    );
+  }
   if (!Array.isArray(c.nodes)) throw new ConfigError('nodes', 'must be an array');
   const names = new Set<string>();
   const nodes = (c.nodes as unknown[]).map((n, i): NodeConfig => {

@@ -29,6 +29,7 @@ export interface WorkerDeps {
   readonly callingAeTitle: string;
   readonly maxPduLength: number;
   readonly settings: ForwardingConfig;
+  readonly onDelivered?: () => void;
 }
 
 export interface WorkerStatus {
@@ -182,6 +183,7 @@ export class DestinationWorker {
     } finally {
       // One commit for the batch's deliveries, whatever ended the batch.
       await this.deps.index.finishJobs(delivered, { state: 'done', status: 0 });
+      if (delivered.length > 0) this.deps.onDelivered?.();
     }
   }
 

@@ -22,6 +22,8 @@ export class Forwarder {
     private config: Config,
     private readonly index: Index,
     private readonly cache: Cache,
+    /** Told when instances were delivered (storage commitment may now be granted). */
+    private readonly onDelivered: () => void = () => undefined,
   ) {}
 
   start(): void {
@@ -50,6 +52,7 @@ export class Forwarder {
         callingAeTitle: config.ae,
         maxPduLength: config.maxPduLength,
         settings: config.forwarding,
+        onDelivered: this.onDelivered,
       });
       this.workers.set(name, worker);
       worker.start();

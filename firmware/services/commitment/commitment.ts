@@ -1,0 +1,70 @@
+// Storage Commitment Push Model (PS3.4 Annex J): the UIDs, attributes and the report.
+import type { Element } from '../../dicom/dataset/dataset-writer';
+
+export const STORAGE_COMMITMENT_SOP_CLASS = '1.2.840.10008.1.20.1';
+export const STORAGE_COMMITMENT_INSTANCE = '1.2.840.10008.1.20.1.1';
+/** N-ACTION Action Type ID: Request Storage Commitment (J.3.2). */
+export const REQUEST_STORAGE_COMMITMENT = 1;
+/** N-EVENT-REPORT Event Type IDs (J.3.3): all committed, or some failed. */
+export const EVENT_SUCCESS = 1;
+export const EVENT_FAILURES = 2;
+
+export const Attr = {
+  TransactionUid: 0x00081195,
+  ReferencedSopSequence: 0x00081199,
+  FailedSopSequence: 0x00081198,
+  ReferencedSopClassUid: 0x00081150,
+  ReferencedSopInstanceUid: 0x00081155,
+  FailureReason: 0x00081197,
+} as const;
+
+/** Failure Reason values (PS3.3 C.14.1.1, J.3.3). */
+export const FailureReason = {
+  ProcessingFailure: 0x0110,
+  NoSuchObjectInstance: 0x0112,
+  ClassInstanceConflict: 0x0119,
+} as const;
+
+export interface CommitmentItem {
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+}
+
+export interface Decision {
+  readonly committed: readonly CommitmentItem[];
+  readonly failed: ReadonlyArray<CommitmentItem & { reason: number }>;
+}
+
+function reference(item: CommitmentItem): Element[] {
+  return [
+    { tag: Attr.ReferencedSopClassUid, vr: 'UI', value: item.sopClassUid },
+    { tag: Attr.ReferencedSopInstanceUid, vr: 'UI', value: item.sopInstanceUid },
+  ];
+}
+
+/** The Event Information of the N-EVENT-REPORT (Table J.3-2), in tag order. */
+export function reportDataset(
+  transactionUid: string,
+  d: Decision,
+): { eventTypeId: number; elements: Element[] } {
+  const elements: Element[] = [{ tag: Attr.TransactionUid, vr: 'UI', value: transactionUid }];
+  if (d.failed.length > 0) {
+    const us = (v: number): Buffer => {
+      const b = Buffer.alloc(2);
+      b.writeUInt16LE(v);
+      return b;
+    };
+    elements.push({
+      tag: Attr.FailedSopSequence,
+      vr: 'SQ',
+      value: d.failed.map((f) => [
+        ...reference(f),
+        { tag: Attr.FailureReason, vr: 'US', value: us(f.reason) },
+      ]),
+    });
+  }
+  if (d.committed.length > 0) {
+    elements.push({ tag: Attr.ReferencedSopSequence, vr: 'SQ', value: d.committed.map(reference) });
+  }
+  return { eventTypeId: d.failed.length > 0 ? EVENT_FAILURES : EVENT_SUCCESS, elements };
+}
