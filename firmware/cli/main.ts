@@ -2,6 +2,7 @@
 import { ConfigError } from '../config/config';
 import { ControlError } from '../control/control-client';
 import { echoCommand } from './echo';
+import { commitCommand } from './commit';
 import { queueCommand } from './queue';
 import { findCommand, getCommand, moveCommand } from './qr';
 import { reindexCommand } from './reindex';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   find: findCommand,
   move: moveCommand,
   get: getCommand,
+  commit: commitCommand,
 };
 
 const USAGE = `usage: dicom-edge <command> [options]
@@ -29,6 +31,7 @@ const USAGE = `usage: dicom-edge <command> [options]
   find HOST PORT -k KEY[=VALUE]... [--level L] [--root study|patient] [--aet --aec]
   move HOST PORT --dest AE -k KEY=VALUE... [--level L] [--root ...]
   get HOST PORT --out DIR -k KEY=VALUE... [--level L] [--root ...]
+  commit HOST PORT FILE|DIR... [--aet --aec] [--timeout S]   storage commitment request
 `;
 
 export function main(argv: readonly string[]): void {

@@ -103,6 +103,45 @@ describe('recovery and the command line', function () {
     }
   });
 
+  it('`commit` asks for storage commitment and prints the report; exit 1 when any failed', async () => {
+    const box = await startBox({ commit: 'stored', commitTimeoutSeconds: 1 });
+    const dir = tempDir('cli-commit');
+    try {
+      const stored = path.join(dir, 'stored.dcm');
+      const missing = path.join(dir, 'missing.dcm');
+      await writeSyntheticFile(stored, {
+        studyUid: uid(52),
+        seriesUid: uid(52, 1),
+        sopInstanceUid: uid(52, 1, 1),
+      });
+      await writeSyntheticFile(missing, {
+        studyUid: uid(52),
+        seriesUid: uid(52, 1),
+        sopInstanceUid: uid(52, 1, 2),
+      });
+      assert.equal((await run(BIN, ['store', '127.0.0.1', String(box.port), stored])).code, 0);
+      const ok = await run(BIN, ['commit', '127.0.0.1', String(box.port), stored]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /event type 1, 1 committed, 0 failed/);
+      const partly = await run(BIN, [
+        'commit',
+        '127.0.0.1',
+        String(box.port),
+        stored,
+        missing,
+        '--timeout',
+        '10',
+      ]);
+      assert.equal(partly.code, 1);
+      assert.match(
+        partly.stdout,
+        new RegExp(`FAILED +${uid(52, 1, 2).replace(/\./g, '\\.')} \\(reason 0x0112\\)`),
+      );
+    } finally {
+      await box.stop();
+    }
+  });
+
   it('`start` refuses a bad config with the key and what is wrong, exit 2', async () => {
     const dir = tempDir('badconfig');
     const file = path.join(dir, 'dicom-edge.json');

@@ -1,0 +1,40 @@
+// `dicom-edge commit HOST PORT FILE|DIR... [--aet --aec] [--timeout S]`: asks the peer to
+// commit to keeping these instances and prints its report; exit 0 only if all committed.
+import { requestCommitment } from '../services/commitment/commitment-scu';
+import { expandPaths, readStoreFile } from '../services/store-scu';
+import { one, parseArgs, portArg, UsageError } from './args';
+
+export async function commitCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, ['--aet', '--aec', '-aet', '-aec', '--timeout']);
+  const [host, port, ...paths] = args.positionals;
+  if (!host || paths.length === 0)
+    throw new UsageError(
+      'usage: dicom-edge commit HOST PORT FILE|DIR... [--aet A] [--aec B] [--timeout S]',
+    );
+  const timeout = Number(one(args, '--timeout', '60'));
+  if (!(timeout > 0)) throw new UsageError('--timeout is a number of seconds');
+  const instances = [];
+  for (const f of await expandPaths(paths)) {
+    const file = await readStoreFile(f);
+    instances.push({ sopClassUid: file.sopClassUid, sopInstanceUid: file.sopInstanceUid });
+  }
+  const report = await requestCommitment(
+    {
+      host,
+      port: portArg(port),
+      callingAeTitle: one(args, '--aet', one(args, '-aet', 'DICOM_EDGE')),
+      calledAeTitle: one(args, '--aec', one(args, '-aec', 'ANY-SCP')),
+    },
+    instances,
+    timeout * 1000,
+  );
+  for (const sop of report.committed) process.stdout.write(`committed ${sop}\n`);
+  for (const f of report.failed)
+    process.stdout.write(
+      `FAILED    ${f.sopInstanceUid} (reason 0x${f.reason.toString(16).padStart(4, '0')})\n`,
+    );
+  process.stdout.write(
+    `transaction ${report.transactionUid}: event type ${report.eventTypeId}, ${report.committed.length} committed, ${report.failed.length} failed\n`,
+  );
+  return report.failed.length === 0 && report.committed.length === instances.length ? 0 : 1;
+}

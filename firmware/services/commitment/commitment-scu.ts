@@ -1,0 +1,136 @@
+// Storage Commitment Push Model as SCU (PS3.4 J.3): N-ACTION with a new Transaction UID
+// and the instances, then the N-EVENT-REPORT, waited for on the same association.
+import { randomUUID } from 'node:crypto';
+import { Association } from '../../dicom/association';
+import { parseDataset } from '../../dicom/dataset/dataset-parser';
+import { encodeDataset, type Element } from '../../dicom/dataset/dataset-writer';
+import { CommandField } from '../../dicom/dimse/command-field';
+import type { IncomingMessage } from '../../dicom/dimse/dimse-channel';
+import { DimseRequestor } from '../../dicom/dimse/dimse-requestor';
+import { nActionRq, nResponse } from '../../dicom/dimse/n-messages';
+import { formatStatus, Status } from '../../dicom/dimse/status';
+import { PresentationContextResult } from '../../dicom/pdu';
+import { EXPLICIT_VR_LITTLE_ENDIAN, transferSyntax } from '../../dicom/registry/transfer-syntaxes';
+import { SCU_DEFAULTS, type PeerAddress } from '../echo-scu';
+import {
+  Attr,
+  REQUEST_STORAGE_COMMITMENT,
+  STORAGE_COMMITMENT_INSTANCE,
+  STORAGE_COMMITMENT_SOP_CLASS,
+  type CommitmentItem,
+} from './commitment';
+
+export interface CommitmentReport {
+  readonly transactionUid: string;
+  readonly eventTypeId: number;
+  readonly committed: string[];
+  readonly failed: Array<{ sopInstanceUid: string; reason: number }>;
+}
+
+/** A Transaction UID from a random UUID (PS3.5 B.2). */
+export function newTransactionUid(): string {
+  return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
+}
+
+function text(e: Element | undefined): string {
+  return Buffer.isBuffer(e?.value) ? e.value.toString('latin1').replace(/[\0 ]+$/, '') : '';
+}
+
+function items(elements: Element[], tag: number): Element[][] {
+  const e = elements.find((x) => x.tag === tag);
+  return e && Array.isArray(e.value) ? (e.value as Element[][]) : [];
+}
+
+export async function requestCommitment(
+  peer: PeerAddress,
+  instances: readonly CommitmentItem[],
+  timeoutMs: number,
+): Promise<CommitmentReport> {
+  const association = await Association.request({
+    ...SCU_DEFAULTS,
+    ...peer,
+    presentationContexts: [
+      {
+        id: 1,
+        abstractSyntax: STORAGE_COMMITMENT_SOP_CLASS,
+        transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN],
+      },
+    ],
+  });
+  try {
+    if (
+      association.info!.ac.presentationContexts[0]?.result !== PresentationContextResult.Acceptance
+    ) {
+      throw new Error('the peer does not accept Storage Commitment Push Model');
+    }
+    const ts = transferSyntax(association.info!.contexts.get(1)!.transferSyntax)!;
+    const enc = { explicitVr: ts.explicitVr, littleEndian: ts.littleEndian };
+    const requestor = new DimseRequestor(association);
+    const transactionUid = newTransactionUid();
+    const report = new Promise<CommitmentReport>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`no N-EVENT-REPORT on this association within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+      requestor.channel.on('message', (m: IncomingMessage) => {
+        if (m.command.commandField !== CommandField.NEventReportRq) return;
+        void (async () => {
+          const chunks: Buffer[] = [];
+          if (m.dataset) for await (const c of m.dataset) chunks.push(c as Buffer);
+          await requestor.channel.send(m.context.id, {
+            ...nResponse(m.command, Status.Success),
+            hasDataSet: false,
+          });
+          const elements = parseDataset(Buffer.concat(chunks), enc);
+          if (text(elements.find((e) => e.tag === Attr.TransactionUid)) !== transactionUid) return;
+          clearTimeout(timer);
+          resolve({
+            transactionUid,
+            eventTypeId: m.command.eventTypeId ?? 0,
+            committed: items(elements, Attr.ReferencedSopSequence).map((i) =>
+              text(i.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
+            ),
+            failed: items(elements, Attr.FailedSopSequence).map((i) => {
+              const reason = i.find((e) => e.tag === Attr.FailureReason)?.value;
+              return {
+                sopInstanceUid: text(i.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
+                reason: Buffer.isBuffer(reason) && reason.length === 2 ? reason.readUInt16LE(0) : 0,
+              };
+            }),
+          });
+        })().catch(reject);
+      });
+    });
+    report.catch(() => undefined);
+    const elements: Element[] = [
+      { tag: Attr.TransactionUid, vr: 'UI', value: transactionUid },
+      {
+        tag: Attr.ReferencedSopSequence,
+        vr: 'SQ',
+        value: instances.map((i) => [
+          { tag: Attr.ReferencedSopClassUid, vr: 'UI', value: i.sopClassUid },
+          { tag: Attr.ReferencedSopInstanceUid, vr: 'UI', value: i.sopInstanceUid },
+        ]),
+      },
+    ];
+    const rsp = await requestor.request(
+      1,
+      nActionRq(
+        STORAGE_COMMITMENT_SOP_CLASS,
+        STORAGE_COMMITMENT_INSTANCE,
+        REQUEST_STORAGE_COMMITMENT,
+        0,
+      ),
+      encodeDataset(elements, enc),
+    );
+    if (rsp.command.status !== Status.Success) {
+      throw new Error(
+        `N-ACTION refused: ${formatStatus(rsp.command.status ?? 0xffff)} ${rsp.command.errorComment ?? ''}`,
+      );
+    }
+    return await report;
+  } finally {
+    await association.release().catch(() => association.abort());
+  }
+}
