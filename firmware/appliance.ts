@@ -11,6 +11,7 @@ import { log } from './log';
 import { ScpServer } from './scp-server';
 import { cEchoScp } from './services/echo-scp';
 import { CommitmentReporter } from './services/commitment/commitment-reporter';
+import { nEventReportScp } from './services/commitment/commitment-report-scp';
 import { nActionScp } from './services/commitment/commitment-scp';
 import { cFindScp } from './services/find-scp';
 import { cGetScp, cMoveScp } from './services/retrieve-scp';
@@ -48,6 +49,14 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
     new Map<string, ControlHandler>([
       ['queue', () => forwarder.report()],
       [
+        'commit-report',
+        (request) => {
+          if (typeof request.transaction !== 'string')
+            throw new Error('commit-report needs a "transaction" UID');
+          return index.commitReport(request.transaction);
+        },
+      ],
+      [
         'retry',
         (request) =>
           forwarder.retry(
@@ -82,6 +91,7 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
       [CommandField.CMoveRq, cMoveScp({ index, cache, config: () => config })],
       [CommandField.CGetRq, cGetScp({ index, cache, config: () => config })],
       [CommandField.NActionRq, nActionScp(index, reporter, () => config.commitTimeoutSeconds)],
+      [CommandField.NEventReportRq, nEventReportScp(index)],
     ]),
   );
   const address = await server.listen();

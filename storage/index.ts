@@ -239,6 +239,16 @@ export class Index {
         await this.exec("ALTER TABLE instances ADD COLUMN digest TEXT NOT NULL DEFAULT ''");
       }
     }
+    if (version < 4) {
+      const columns = await this.all<{ name: string }>('PRAGMA table_info(forward_jobs)', []);
+      if (!columns.some((c) => c.name === 'commit_state')) {
+        await this.exec(
+          `ALTER TABLE forward_jobs ADD COLUMN commit_state TEXT CHECK (commit_state IN ('requested', 'committed', 'failed'));
+           ALTER TABLE forward_jobs ADD COLUMN commit_transaction TEXT;
+           ALTER TABLE forward_jobs ADD COLUMN commit_reason INTEGER;`,
+        );
+      }
+    }
     await this.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -285,6 +295,56 @@ export class Index {
     );
   }
 
+  /** Storage commitment was asked of the destination for these delivered jobs. */
+  async markCommitRequested(pks: readonly number[], transactionUid: string): Promise<void> {
+    if (pks.length === 0) return;
+    await this.run(
+      `UPDATE forward_jobs SET commit_state = 'requested', commit_transaction = ?, commit_reason = NULL
+        WHERE pk IN (${pks.map(() => '?').join(', ')})`,
+      [transactionUid, ...pks],
+    );
+  }
+
+  /** Applies a destination's N-EVENT-REPORT; returns how many jobs it settled. */
+  async applyCommitReport(
+    transactionUid: string,
+    committed: readonly string[],
+    failed: ReadonlyArray<{ sopInstanceUid: string; reason: number }>,
+  ): Promise<number> {
+    let settled = 0;
+    for (const sop of committed) {
+      settled += await this.run(
+        `UPDATE forward_jobs SET commit_state = 'committed', commit_reason = NULL
+          WHERE commit_transaction = ? AND sop_instance_uid = ?`,
+        [transactionUid, sop],
+      );
+    }
+    for (const f of failed) {
+      settled += await this.run(
+        `UPDATE forward_jobs SET commit_state = 'failed', commit_reason = ?
+          WHERE commit_transaction = ? AND sop_instance_uid = ?`,
+        [f.reason, transactionUid, f.sopInstanceUid],
+      );
+    }
+    return settled;
+  }
+
+  /** Keeps a storage commitment report received from a peer. */
+  async recordCommitReport(transactionUid: string, peer: string, report: unknown): Promise<void> {
+    await this.run(
+      `INSERT OR REPLACE INTO commit_reports (transaction_uid, received_at, peer, report) VALUES (?, ?, ?, ?)`,
+      [transactionUid, new Date().toISOString(), peer, JSON.stringify(report)],
+    );
+  }
+
+  async commitReport(transactionUid: string): Promise<unknown> {
+    const row = await this.get<{ report: string }>(
+      'SELECT report FROM commit_reports WHERE transaction_uid = ?',
+      [transactionUid],
+    );
+    return row ? (JSON.parse(row.report) as unknown) : null;
+  }
+
   /** A transient failure: the job stays queued, the attempt and the error are recorded. */
   async noteAttempt(pk: number, error: string, status: number | null = null): Promise<void> {
     await this.run(
@@ -324,10 +384,13 @@ export class Index {
       attempts: number;
       lastError: string | null;
       lastStatus: number | null;
+      commitState: string | null;
+      commitReason: number | null;
     }>
   > {
     return this.all(
-      `SELECT destination, state, attempts, last_error AS lastError, last_status AS lastStatus
+      `SELECT destination, state, attempts, last_error AS lastError, last_status AS lastStatus,
+              commit_state AS commitState, commit_reason AS commitReason
          FROM forward_jobs WHERE sop_instance_uid = ? ORDER BY destination`,
       [sopInstanceUid],
     );
@@ -487,7 +550,7 @@ export class Index {
   }
 }
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 const PREVIOUS_PATH = 'SELECT path FROM instances WHERE sop_instance_uid = ?';
 
 const JOB_UPSERT = `

@@ -70,6 +70,10 @@ CREATE TABLE IF NOT EXISTS forward_jobs (
   last_status        INTEGER,
   last_error         TEXT,
   finished_at        TEXT,
+  -- Storage commitment asked of the destination after delivery ("requestCommit").
+  commit_state       TEXT CHECK (commit_state IN ('requested', 'committed', 'failed')),
+  commit_transaction TEXT,
+  commit_reason      INTEGER,
   UNIQUE (sop_instance_uid, destination)
 );
 CREATE INDEX IF NOT EXISTS forward_jobs_queue ON forward_jobs(destination, state, study_instance_uid, queued_at);
@@ -95,3 +99,12 @@ CREATE TABLE IF NOT EXISTS commitment_items (
   sop_instance_uid TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS commitment_items_commitment ON commitment_items(commitment_pk);
+
+-- Storage commitment reports received from peers (for the `commit` command's requests,
+-- which a peer may report to the box's listener rather than on the requesting association).
+CREATE TABLE IF NOT EXISTS commit_reports (
+  transaction_uid TEXT PRIMARY KEY,
+  received_at     TEXT NOT NULL,
+  peer            TEXT NOT NULL,
+  report          TEXT NOT NULL -- JSON: { committed: [uid], failed: [{ sopInstanceUid, reason }] }
+);

@@ -1,11 +1,15 @@
-// `dicom-edge commit HOST PORT FILE|DIR... [--aet --aec] [--timeout S]`: asks the peer to
-// commit to keeping these instances and prints its report; exit 0 only if all committed.
+// `dicom-edge commit HOST PORT FILE|DIR... [--aet --aec] [--timeout S] [--config F]`: asks
+// the peer to commit to keeping these instances and prints its report; exit 0 only if all
+// committed. The report is taken from the association, or — when the peer reports to our
+// AE's listener, as Orthanc does — from the running box found by --config.
+import { loadConfig } from '../config/load';
+import { controlRequest } from '../control/control-client';
 import { requestCommitment } from '../services/commitment/commitment-scu';
 import { expandPaths, readStoreFile } from '../services/store-scu';
 import { one, parseArgs, portArg, UsageError } from './args';
 
 export async function commitCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--aet', '--aec', '-aet', '-aec', '--timeout']);
+  const args = parseArgs(argv, ['--aet', '--aec', '-aet', '-aec', '--timeout', '--config']);
   const [host, port, ...paths] = args.positionals;
   if (!host || paths.length === 0)
     throw new UsageError(
@@ -13,6 +17,9 @@ export async function commitCommand(argv: readonly string[]): Promise<number> {
     );
   const timeout = Number(one(args, '--timeout', '60'));
   if (!(timeout > 0)) throw new UsageError('--timeout is a number of seconds');
+  const { config } = loadConfig(
+    args.options.has('--config') ? one(args, '--config', '') : undefined,
+  );
   const instances = [];
   for (const f of await expandPaths(paths)) {
     const file = await readStoreFile(f);
@@ -27,6 +34,19 @@ export async function commitCommand(argv: readonly string[]): Promise<number> {
     },
     instances,
     timeout * 1000,
+    // A peer may report to the box's listener instead (as Orthanc does): ask the running box.
+    async (transaction) => {
+      const found = (await controlRequest(
+        config.storageDir,
+        { command: 'commit-report', transaction },
+        2000,
+      )) as {
+        eventTypeId: number;
+        committed: string[];
+        failed: Array<{ sopInstanceUid: string; reason: number }>;
+      } | null;
+      return found ? { transactionUid: transaction, ...found } : undefined;
+    },
   );
   for (const sop of report.committed) process.stdout.write(`committed ${sop}\n`);
   for (const f of report.failed)

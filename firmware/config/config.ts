@@ -11,6 +11,8 @@ export interface NodeConfig {
   readonly forwardWhen?: ForwardWhen;
   /** Bandwidth cap for forwarding to this node, bytes per second. */
   readonly maxBytesPerSecond?: number;
+  /** After forwarding, ask this node for storage commitment and record its answer per instance. */
+  readonly requestCommit?: boolean;
 }
 
 export interface ForwardingConfig {
@@ -168,6 +170,8 @@ export function validateConfig(raw: unknown): Config {
       throw new ConfigError(`${at}.host`, 'must be a host name or address');
     const port = requireInt(`${at}.port`, node.port, 1, 65535);
     if (node.forward !== undefined) requireType(`${at}.forward`, node.forward, 'boolean');
+    if (node.requestCommit !== undefined)
+      requireType(`${at}.requestCommit`, node.requestCommit, 'boolean');
     const forwardWhen =
       node.forwardWhen === undefined
         ? undefined
@@ -184,12 +188,22 @@ export function validateConfig(raw: unknown): Config {
       forward: node.forward === true,
       ...(forwardWhen ? { forwardWhen } : {}),
       ...(maxBytesPerSecond ? { maxBytesPerSecond } : {}),
+      ...(node.requestCommit === true ? { requestCommit: true } : {}),
     };
   });
   return { ...(c as unknown as Config), forwarding, nodes };
 }
 
-const NODE_KEYS = ['name', 'ae', 'host', 'port', 'forward', 'forwardWhen', 'maxBytesPerSecond'];
+const NODE_KEYS = [
+  'name',
+  'ae',
+  'host',
+  'port',
+  'forward',
+  'forwardWhen',
+  'maxBytesPerSecond',
+  'requestCommit',
+];
 
 function validateForwarding(raw: unknown): ForwardingConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

@@ -9,7 +9,21 @@ import { Association } from '../dicom/association';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { formatStatus } from '../dicom/dimse/status';
 import { DatasetParseError } from '../dicom/errors';
+import { encodeDataset, type Element } from '../dicom/dataset/dataset-writer';
+import { CommandField } from '../dicom/dimse/command-field';
+import type { IncomingMessage } from '../dicom/dimse/dimse-channel';
+import { nActionRq } from '../dicom/dimse/n-messages';
+import { PresentationContextResult } from '../dicom/pdu';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from '../dicom/registry/transfer-syntaxes';
 import { log } from '../log';
+import {
+  Attr,
+  REQUEST_STORAGE_COMMITMENT,
+  STORAGE_COMMITMENT_INSTANCE,
+  STORAGE_COMMITMENT_SOP_CLASS,
+} from '../services/commitment/commitment';
+import { receiveCommitReport } from '../services/commitment/commitment-report-scp';
+import { newTransactionUid } from '../services/commitment/commitment-scu';
 import {
   CacheFileError,
   proposeContexts,
@@ -55,6 +69,8 @@ interface OpenAssociation {
   readonly association: Association;
   readonly requestor: DimseRequestor;
   readonly routes: Routes;
+  /** The accepted Storage Commitment context, when the node is asked to commit. */
+  readonly commitContextId?: number;
   sent: number;
 }
 
@@ -184,6 +200,8 @@ export class DestinationWorker {
       // One commit for the batch's deliveries, whatever ended the batch.
       await this.deps.index.finishJobs(delivered, { state: 'done', status: 0 });
       if (delivered.length > 0) this.deps.onDelivered?.();
+      if (delivered.length > 0 && this.node.requestCommit)
+        await this.requestCommit(jobs, delivered);
     }
   }
 
@@ -257,6 +275,60 @@ export class DestinationWorker {
     }
   }
 
+  /** Asks the destination to commit to what it just accepted (PS3.4 J.3.2). */
+  private async requestCommit(
+    jobs: readonly ForwardJob[],
+    delivered: readonly number[],
+  ): Promise<void> {
+    const open = this.open;
+    if (!open || open.association.state !== 'Sta6' || open.commitContextId === undefined) {
+      log.warn('storage commitment not requested: no commitment context with the destination', {
+        dest: this.node.name,
+      });
+      return;
+    }
+    const byPk = new Map(jobs.map((j) => [j.pk, j]));
+    const items = delivered.map((pk) => byPk.get(pk)!);
+    const transactionUid = newTransactionUid();
+    const elements: Element[] = [
+      { tag: Attr.TransactionUid, vr: 'UI', value: transactionUid },
+      {
+        tag: Attr.ReferencedSopSequence,
+        vr: 'SQ',
+        value: items.map((j) => [
+          { tag: Attr.ReferencedSopClassUid, vr: 'UI', value: j.sopClassUid },
+          { tag: Attr.ReferencedSopInstanceUid, vr: 'UI', value: j.sopInstanceUid },
+        ]),
+      },
+    ];
+    try {
+      // Recorded first: the report may come back on another association before the response.
+      await this.deps.index.markCommitRequested(delivered, transactionUid);
+      const rsp = await open.requestor.request(
+        open.commitContextId,
+        nActionRq(
+          STORAGE_COMMITMENT_SOP_CLASS,
+          STORAGE_COMMITMENT_INSTANCE,
+          REQUEST_STORAGE_COMMITMENT,
+          0,
+        ),
+        encodeDataset(elements, { explicitVr: true, littleEndian: true }),
+      );
+      if (rsp.command.status !== 0)
+        throw new Error(`N-ACTION answered ${formatStatus(rsp.command.status ?? 0xffff)}`);
+      log.info('storage commitment requested', {
+        dest: this.node.name,
+        transaction: transactionUid,
+        instances: items.length,
+      });
+    } catch (err) {
+      log.warn('storage commitment request failed', {
+        dest: this.node.name,
+        reason: (err as Error).message,
+      });
+    }
+  }
+
   private limited(data: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
     const rate = this.node.maxBytesPerSecond!;
     if (this.limiter?.rate !== rate) this.limiter = { rate, bucket: new RateLimiter(rate) };
@@ -283,6 +355,19 @@ export class DestinationWorker {
       return;
     await this.closeAssociation();
     const proposal = proposeContexts(keys);
+    const commitContextId = this.node.requestCommit ? proposal.contexts.length * 2 + 1 : undefined;
+    const contexts =
+      commitContextId === undefined
+        ? proposal.contexts
+        : [
+            ...proposal.contexts,
+            // Explicit VR LE only: the action information is encoded that way.
+            {
+              id: commitContextId,
+              abstractSyntax: STORAGE_COMMITMENT_SOP_CLASS,
+              transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN],
+            },
+          ];
     let association: Association;
     try {
       association = await Association.request({
@@ -292,17 +377,31 @@ export class DestinationWorker {
         calledAeTitle: this.node.ae,
         maxPduLength: this.deps.maxPduLength,
         artimMs: 30_000,
-        presentationContexts: proposal.contexts,
+        presentationContexts: contexts,
       });
     } catch (err) {
       throw new TransientError(
         `cannot associate with ${this.node.ae}@${this.node.host}:${this.node.port}: ${(err as Error).message}`,
       );
     }
+    const requestor = new DimseRequestor(association);
+    // Some destinations report a commitment on the association that asked for it.
+    requestor.channel.on('message', (m: IncomingMessage) => {
+      if (m.command.commandField !== CommandField.NEventReportRq) return;
+      void receiveCommitReport(this.deps.index, m, this.node.name)
+        .then((rsp) => requestor.channel.send(m.context.id, { ...rsp, hasDataSet: false }))
+        .catch(() => undefined);
+    });
+    const commitAccepted =
+      commitContextId !== undefined &&
+      association.info!.ac.presentationContexts.some(
+        (pc) => pc.id === commitContextId && pc.result === PresentationContextResult.Acceptance,
+      );
     this.open = {
       association,
-      requestor: new DimseRequestor(association),
+      requestor,
       routes: proposal.routes(association),
+      ...(commitAccepted ? { commitContextId } : {}),
       sent: 0,
     };
     log.info('forward association open', {

@@ -2,6 +2,7 @@
 // N-ACTION to the box (a modality in its configuration); the box reports back over a new
 // association to Orthanc (a node in its configuration) with the SCP role.
 import { strict as assert } from 'node:assert';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { freePort, run, startBox, tempDir, type TestBox } from '../support/peers';
 import { startOrthanc, type OrthancPeer } from '../support/orthanc';
@@ -87,5 +88,37 @@ describe('storage commitment with Orthanc as the requester', function () {
       s.Failures.map((x) => [x.SOPInstanceUID, x.FailureReason]),
       [[uid(400, 1, 2), 0x0112]],
     );
+  });
+
+  it("Orthanc as the SCP commits for our `commit` command, reporting to the box's listener", async () => {
+    const file = path.join(tempDir('orthanc-scp'), 'b.dcm');
+    await writeSyntheticFile(file, {
+      studyUid: uid(401),
+      seriesUid: uid(401, 1),
+      sopInstanceUid: uid(401, 1, 1),
+    });
+    assert.equal(
+      (await run('storescu', ['-aec', orthanc.ae, '127.0.0.1', String(orthanc.dicomPort), file]))
+        .code,
+      0,
+    );
+    const config = path.join(tempDir('orthanc-scp-config'), 'dicom-edge.json');
+    await fs.writeFile(config, JSON.stringify({ storageDir: box.config.storageDir }));
+    const bin = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
+    const r = await run(bin, [
+      'commit',
+      '127.0.0.1',
+      String(orthanc.dicomPort),
+      file,
+      '--aec',
+      orthanc.ae,
+      '--config',
+      config,
+      '--timeout',
+      '20',
+    ]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`committed ${uid(401, 1, 1).replace(/\./g, '\\.')}`));
+    assert.match(r.stdout, /event type 1, 1 committed, 0 failed/);
   });
 });

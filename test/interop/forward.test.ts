@@ -299,6 +299,24 @@ describe('store-and-forward', function () {
     );
   });
 
+  it('with requestCommit, asks Orthanc to commit what it received and records its report per instance', async () => {
+    const orthancPort = await freePort();
+    const b = await box({ nodes: [node('pacs', 'ORTHANC', orthancPort, { requestCommit: true })] });
+    const pacs = await orthanc({
+      dicomPort: orthancPort,
+      modalities: { box: { ae: 'DICOM_EDGE', host: '127.0.0.1', port: b.port } },
+    });
+    await sendWithStorescu(b.port, await study(tempDir('commit-upstream'), 81, 3));
+    await drained(b, 'pacs');
+    for (let i = 1; i <= 3; i++) {
+      await waitFor(
+        `commitment of instance ${i}`,
+        async () => (await b.store.index.jobsOf(uid(81, 1, i)))[0]?.commitState === 'committed',
+      );
+    }
+    assert.equal(await pacs.instanceCount(), 3);
+  });
+
   it('routing filters send a CT to one node and an MR to another', async () => {
     const ctScp = await startStorescp(['+xa']);
     const mrScp = await startStorescp(['+xa']);

@@ -17,14 +17,13 @@ import {
   REQUEST_STORAGE_COMMITMENT,
   STORAGE_COMMITMENT_INSTANCE,
   STORAGE_COMMITMENT_SOP_CLASS,
+  readReport,
   type CommitmentItem,
+  type CommitmentReport,
 } from './commitment';
 
-export interface CommitmentReport {
-  readonly transactionUid: string;
+export interface CommitmentResult extends CommitmentReport {
   readonly eventTypeId: number;
-  readonly committed: string[];
-  readonly failed: Array<{ sopInstanceUid: string; reason: number }>;
 }
 
 /** A Transaction UID from a random UUID (PS3.5 B.2). */
@@ -32,20 +31,16 @@ export function newTransactionUid(): string {
   return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
 }
 
-function text(e: Element | undefined): string {
-  return Buffer.isBuffer(e?.value) ? e.value.toString('latin1').replace(/[\0 ]+$/, '') : '';
-}
-
-function items(elements: Element[], tag: number): Element[][] {
-  const e = elements.find((x) => x.tag === tag);
-  return e && Array.isArray(e.value) ? (e.value as Element[][]) : [];
-}
-
+/**
+ * Asks `peer` to commit; resolves with the report, taken from this association, or from
+ * `elsewhere` (polled: e.g. the running box, which keeps reports peers send to its listener).
+ */
 export async function requestCommitment(
   peer: PeerAddress,
   instances: readonly CommitmentItem[],
   timeoutMs: number,
-): Promise<CommitmentReport> {
+  elsewhere?: (transactionUid: string) => Promise<CommitmentResult | undefined>,
+): Promise<CommitmentResult> {
   const association = await Association.request({
     ...SCU_DEFAULTS,
     ...peer,
@@ -67,12 +62,14 @@ export async function requestCommitment(
     const enc = { explicitVr: ts.explicitVr, littleEndian: ts.littleEndian };
     const requestor = new DimseRequestor(association);
     const transactionUid = newTransactionUid();
-    const report = new Promise<CommitmentReport>((resolve, reject) => {
+    const report = new Promise<CommitmentResult>((resolve, reject) => {
       const timer = setTimeout(
         () =>
           reject(new Error(`no N-EVENT-REPORT on this association within ${timeoutMs / 1000} s`)),
         timeoutMs,
       );
+      // The open association keeps the process alive while it waits; the timer need not.
+      timer.unref();
       requestor.channel.on('message', (m: IncomingMessage) => {
         if (m.command.commandField !== CommandField.NEventReportRq) return;
         void (async () => {
@@ -82,23 +79,10 @@ export async function requestCommitment(
             ...nResponse(m.command, Status.Success),
             hasDataSet: false,
           });
-          const elements = parseDataset(Buffer.concat(chunks), enc);
-          if (text(elements.find((e) => e.tag === Attr.TransactionUid)) !== transactionUid) return;
+          const report = readReport(parseDataset(Buffer.concat(chunks), enc));
+          if (report.transactionUid !== transactionUid) return;
           clearTimeout(timer);
-          resolve({
-            transactionUid,
-            eventTypeId: m.command.eventTypeId ?? 0,
-            committed: items(elements, Attr.ReferencedSopSequence).map((i) =>
-              text(i.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
-            ),
-            failed: items(elements, Attr.FailedSopSequence).map((i) => {
-              const reason = i.find((e) => e.tag === Attr.FailureReason)?.value;
-              return {
-                sopInstanceUid: text(i.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
-                reason: Buffer.isBuffer(reason) && reason.length === 2 ? reason.readUInt16LE(0) : 0,
-              };
-            }),
-          });
+          resolve({ ...report, eventTypeId: m.command.eventTypeId ?? 0 });
         })().catch(reject);
       });
     });
@@ -129,7 +113,23 @@ export async function requestCommitment(
         `N-ACTION refused: ${formatStatus(rsp.command.status ?? 0xffff)} ${rsp.command.errorComment ?? ''}`,
       );
     }
-    return await report;
+    if (!elsewhere) return await report;
+    // Poll the other route while waiting on this association; the first answer wins.
+    let done = false;
+    const polled = (async (): Promise<CommitmentResult> => {
+      const deadline = Date.now() + timeoutMs;
+      while (!done && Date.now() < deadline) {
+        const found = await elsewhere(transactionUid).catch(() => undefined);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return new Promise<never>(() => undefined);
+    })();
+    try {
+      return await Promise.race([report, polled]);
+    } finally {
+      done = true;
+    }
   } finally {
     await association.release().catch(() => association.abort());
   }

@@ -68,3 +68,36 @@ export function reportDataset(
   }
   return { eventTypeId: d.failed.length > 0 ? EVENT_FAILURES : EVENT_SUCCESS, elements };
 }
+
+/** What an N-EVENT-REPORT of a storage commitment says (Table J.3-2). */
+export interface CommitmentReport {
+  readonly transactionUid: string;
+  readonly committed: string[];
+  readonly failed: Array<{ sopInstanceUid: string; reason: number }>;
+}
+
+function text(e: Element | undefined): string {
+  return Buffer.isBuffer(e?.value) ? e.value.toString('latin1').replace(/[\0 ]+$/, '') : '';
+}
+
+function itemsOf(elements: readonly Element[], tag: number): Element[][] {
+  const e = elements.find((x) => x.tag === tag);
+  return e && Array.isArray(e.value) ? (e.value as Element[][]) : [];
+}
+
+/** Reads the Event Information of a storage commitment report (Little Endian values). */
+export function readReport(elements: readonly Element[]): CommitmentReport {
+  return {
+    transactionUid: text(elements.find((e) => e.tag === Attr.TransactionUid)),
+    committed: itemsOf(elements, Attr.ReferencedSopSequence).map((i) =>
+      text(i.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
+    ),
+    failed: itemsOf(elements, Attr.FailedSopSequence).map((i) => {
+      const reason = i.find((e) => e.tag === Attr.FailureReason)?.value;
+      return {
+        sopInstanceUid: text(i.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
+        reason: Buffer.isBuffer(reason) && reason.length === 2 ? reason.readUInt16LE(0) : 0,
+      };
+    }),
+  };
+}
