@@ -95,6 +95,7 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
     ]),
   );
   const address = await server.listen();
+  let stopping: Promise<void> | undefined;
   forwarder.start();
   reporter.start();
   return {
@@ -103,12 +104,16 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
     server,
     forwarder,
     control,
-    async stop() {
-      await server.close();
-      reporter.stop();
-      await forwarder.stop();
-      await control.close();
-      await index.close();
+    stop() {
+      // Idempotent: a second call waits for the first.
+      stopping ??= (async () => {
+        await server.close();
+        reporter.stop();
+        await forwarder.stop();
+        await control.close();
+        await index.close();
+      })();
+      return stopping;
     },
   };
 }

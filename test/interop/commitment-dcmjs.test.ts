@@ -256,6 +256,31 @@ describe('storage commitment with dcmjs-dimse as the modality', function () {
     }
   });
 
+  it('keeps a pending commitment across a restart of the box, and reports it afterwards', async () => {
+    const listenPort = await freePort();
+    const received: Report[] = [];
+    const server = new dimse.Server(listener(received));
+    server.listen(listenPort);
+    try {
+      await waitForPort(listenPort);
+      const nodes = [
+        { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
+      ];
+      const first = await start({ commit: 'stored', nodes });
+      const transaction = uid(300, 5);
+      await modality(first.port, [nAction(transaction, [uid(200, 1, 6)])], 0);
+      await first.stop();
+      const second = await start({ commit: 'stored', nodes, storageDir: first.config.storageDir });
+      await modality(second.port, [new dimse.requests.CStoreRequest(await file(6))], 0);
+      await waitFor('the report after the restart', async () => received.length > 0, 20_000);
+      assert.deepEqual(received, [
+        { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 6)], failed: [] },
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+
   it("reports on the modality's own listener when it has released before the result", async () => {
     const listenPort = await freePort();
     const received: Report[] = [];
