@@ -1,7 +1,7 @@
 // The pure parts of forwarding: routing filters, backoff, failure verdicts, the rate
 // limiter, and the forwarding configuration keys.
 import { strict as assert } from 'node:assert';
-import { ConfigError, validateConfig } from '../../firmware/config/config';
+import { commitPolicy, ConfigError, validateConfig } from '../../firmware/config/config';
 import { backoffDelay } from '../../firmware/forward/backoff';
 import { verdictForStatus } from '../../firmware/forward/failure';
 import { routeInstance, wildcardMatch } from '../../firmware/forward/routing';
@@ -100,6 +100,12 @@ describe('forwarding rules', () => {
 
   describe('configuration', () => {
     const good = { name: 'pacs', ae: 'PACS', host: 'h', port: 104, forward: true };
+    it('defaults the commit policy to "forwarded" when a node forwards, else "stored"', () => {
+      assert.equal(commitPolicy(validateConfig({})), 'stored');
+      assert.equal(commitPolicy(validateConfig({ nodes: [good] })), 'forwarded');
+      assert.equal(commitPolicy(validateConfig({ commit: 'stored', nodes: [good] })), 'stored');
+    });
+
     it('accepts forwardWhen (a pattern or a list), maxBytesPerSecond and forwarding settings', () => {
       const c = validateConfig({
         forwarding: { retryInitialSeconds: 1, retryMaxSeconds: 60 },
@@ -140,6 +146,17 @@ describe('forwarding rules', () => {
         'an unknown forwarding key',
         { forwarding: { retries: 3 } },
         /"forwarding\.retries": is not a known setting/,
+      ],
+      [
+        'an unknown commit policy',
+        { commit: 'sometimes' },
+        /"commit": must be "stored" or "forwarded"/,
+      ],
+      ['a zero commit timeout', { commitTimeoutSeconds: 0 }, /"commitTimeoutSeconds"/],
+      [
+        'requestCommit that is not a boolean',
+        { nodes: [{ ...good, requestCommit: 'yes' }] },
+        /"nodes\[0\]\.requestCommit"/,
       ],
     ];
     for (const [what, raw, message] of bad) {
