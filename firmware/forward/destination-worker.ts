@@ -9,7 +9,7 @@ import { Association } from '../dicom/association';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { formatStatus } from '../dicom/dimse/status';
 import { DatasetParseError } from '../dicom/errors';
-import { encodeDataset, type Element } from '../dicom/dataset/dataset-writer';
+import { encodeDataset } from '../dicom/dataset/dataset-writer';
 import { CommandField } from '../dicom/dimse/command-field';
 import type { IncomingMessage } from '../dicom/dimse/dimse-channel';
 import { nActionRq } from '../dicom/dimse/n-messages';
@@ -17,7 +17,7 @@ import { PresentationContextResult } from '../dicom/pdu';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../dicom/registry/transfer-syntaxes';
 import { log } from '../log';
 import {
-  Attr,
+  actionInformation,
   REQUEST_STORAGE_COMMITMENT,
   STORAGE_COMMITMENT_INSTANCE,
   STORAGE_COMMITMENT_SOP_CLASS,
@@ -290,17 +290,7 @@ export class DestinationWorker {
     const byPk = new Map(jobs.map((j) => [j.pk, j]));
     const items = delivered.map((pk) => byPk.get(pk)!);
     const transactionUid = newTransactionUid();
-    const elements: Element[] = [
-      { tag: Attr.TransactionUid, vr: 'UI', value: transactionUid },
-      {
-        tag: Attr.ReferencedSopSequence,
-        vr: 'SQ',
-        value: items.map((j) => [
-          { tag: Attr.ReferencedSopClassUid, vr: 'UI', value: j.sopClassUid },
-          { tag: Attr.ReferencedSopInstanceUid, vr: 'UI', value: j.sopInstanceUid },
-        ]),
-      },
-    ];
+    const elements = actionInformation(transactionUid, items);
     try {
       // Recorded first: the report may come back on another association before the response.
       await this.deps.index.markCommitRequested(delivered, transactionUid);

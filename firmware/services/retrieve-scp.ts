@@ -21,6 +21,7 @@ import { FAILED_SOP_INSTANCE_UID_LIST, modelOf } from './qr/attributes';
 import { interpretIdentifier, QueryError } from './qr/identifier';
 import { encodeIdentifier, encodingOf, readIdentifier } from './qr/qr-common';
 import { respond, type ServiceContext, type ServiceHandler } from './service';
+import { associateWithNode } from './node-association';
 import { proposeContexts, routeAmong, routeKey, sendInstance, type Route } from './store-sender';
 
 export interface RetrieveDeps {
@@ -231,15 +232,7 @@ async function moveTarget(
   const proposal = proposeContexts([...new Set(instances.map(routeKey))].slice(0, 64));
   let association: Association;
   try {
-    association = await Association.request({
-      host: node.host,
-      port: node.port,
-      callingAeTitle: config.ae,
-      calledAeTitle: node.ae,
-      maxPduLength: config.maxPduLength,
-      artimMs: config.artimTimeout * 1000,
-      presentationContexts: proposal.contexts,
-    });
+    association = await associateWithNode(config, node, proposal.contexts);
   } catch (err) {
     throw new Error(
       `cannot associate with the move destination ${peer}: ${(err as Error).message}`,

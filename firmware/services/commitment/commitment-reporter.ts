@@ -18,6 +18,7 @@ import {
   transferSyntax,
 } from '../../dicom/registry/transfer-syntaxes';
 import { log } from '../../log';
+import { associateWithNode } from '../node-association';
 import type { Index } from '../../../storage/index';
 import {
   FailureReason,
@@ -189,24 +190,18 @@ export class CommitmentReporter {
       throw new Error(
         `the requester ${requesterAe} is not a known node, and its association has ended`,
       );
-    const association = await Association.request({
-      host: node.host,
-      port: node.port,
-      callingAeTitle: config.ae,
-      calledAeTitle: node.ae,
-      maxPduLength: config.maxPduLength,
-      artimMs: config.artimTimeout * 1000,
-      presentationContexts: [
+    const association = await associateWithNode(
+      config,
+      node,
+      [
         {
           id: 1,
           abstractSyntax: STORAGE_COMMITMENT_SOP_CLASS,
           transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
         },
       ],
-      roleSelections: [
-        { sopClassUid: STORAGE_COMMITMENT_SOP_CLASS, scuRole: false, scpRole: true },
-      ],
-    });
+      [{ sopClassUid: STORAGE_COMMITMENT_SOP_CLASS, scuRole: false, scpRole: true }],
+    );
     try {
       const pc = association.info!.ac.presentationContexts.find((p) => p.id === 1);
       if (pc?.result !== PresentationContextResult.Acceptance) {

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Association } from '../../dicom/association';
 import { parseDataset } from '../../dicom/dataset/dataset-parser';
-import { encodeDataset, type Element } from '../../dicom/dataset/dataset-writer';
+import { encodeDataset } from '../../dicom/dataset/dataset-writer';
 import { CommandField } from '../../dicom/dimse/command-field';
 import type { IncomingMessage } from '../../dicom/dimse/dimse-channel';
 import { DimseRequestor } from '../../dicom/dimse/dimse-requestor';
@@ -13,7 +13,7 @@ import { PresentationContextResult } from '../../dicom/pdu';
 import { EXPLICIT_VR_LITTLE_ENDIAN, transferSyntax } from '../../dicom/registry/transfer-syntaxes';
 import { SCU_DEFAULTS, type PeerAddress } from '../echo-scu';
 import {
-  Attr,
+  actionInformation,
   REQUEST_STORAGE_COMMITMENT,
   STORAGE_COMMITMENT_INSTANCE,
   STORAGE_COMMITMENT_SOP_CLASS,
@@ -87,17 +87,7 @@ export async function requestCommitment(
       });
     });
     report.catch(() => undefined);
-    const elements: Element[] = [
-      { tag: Attr.TransactionUid, vr: 'UI', value: transactionUid },
-      {
-        tag: Attr.ReferencedSopSequence,
-        vr: 'SQ',
-        value: instances.map((i) => [
-          { tag: Attr.ReferencedSopClassUid, vr: 'UI', value: i.sopClassUid },
-          { tag: Attr.ReferencedSopInstanceUid, vr: 'UI', value: i.sopInstanceUid },
-        ]),
-      },
-    ];
+    const elements = actionInformation(transactionUid, instances);
     const rsp = await requestor.request(
       1,
       nActionRq(

@@ -42,6 +42,17 @@ function reference(item: CommitmentItem): Element[] {
   ];
 }
 
+/** The Action Information of the N-ACTION (Table J.3-1). */
+export function actionInformation(
+  transactionUid: string,
+  items: readonly CommitmentItem[],
+): Element[] {
+  return [
+    { tag: Attr.TransactionUid, vr: 'UI', value: transactionUid },
+    { tag: Attr.ReferencedSopSequence, vr: 'SQ', value: items.map(reference) },
+  ];
+}
+
 /** The Event Information of the N-EVENT-REPORT (Table J.3-2), in tag order. */
 export function reportDataset(
   transactionUid: string,
