@@ -252,6 +252,10 @@ export class Association extends EventEmitter<AssociationEvents> {
     if (transition(this.state, 'Evt15') === undefined) return;
     this.pendingAbort = { source: AbortSource.ServiceUser, reason };
     this.dispatch('Evt15');
+    // AA-1 then waits (Sta13) for the peer to close the transport, bounded by ARTIM; a peer
+    // that no longer reads never will. Having aborted, we close it ourselves once the
+    // A-ABORT has had a moment to leave, so waiting operations end now (Evt17 -> AR-5).
+    setTimeout(() => this.socket.destroy(), 200).unref();
   }
 
   pauseReading(): void {

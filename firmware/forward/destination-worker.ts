@@ -117,7 +117,11 @@ export class DestinationWorker {
   async stop(): Promise<void> {
     this.running = false;
     this.wakeUp?.();
+    // An instance in flight gets a moment to finish; a hung destination must not hold up
+    // shutdown, so its association is then aborted (the job stays queued).
+    const cutoff = setTimeout(() => this.open?.association.abort(), 2000);
     await this.loop;
+    clearTimeout(cutoff);
     this.state = 'stopped';
   }
 

@@ -317,6 +317,32 @@ describe('store-and-forward', function () {
     assert.equal(await pacs.instanceCount(), 3);
   });
 
+  it('stopping the box does not wait on a destination that has stopped answering; the job stays queued', async () => {
+    const stalled = await startStorescp(['+xa', '--sleep-during', '30']);
+    cleanups.push(() => stalled.stop());
+    const b = await startBox({
+      forwarding: FAST_RETRY,
+      nodes: [node('stalled', 'STORESCP', stalled.port)],
+    });
+    await sendWithStorescu(b.port, await study(tempDir('stall'), 82, 1));
+    await waitFor(
+      'the send in flight',
+      async () => (await b.forwarder.report())[0]!.inFlight !== null,
+    );
+    const started = Date.now();
+    await b.stop();
+    assert.ok(Date.now() - started < 15_000, 'shutdown was not held for the 30 s stall');
+    const index = await Index.open(indexPath(b.config.storageDir));
+    try {
+      assert.deepEqual(
+        (await index.forwardSummary()).map((s) => [s.destination, s.queued]),
+        [['stalled', 1]],
+      );
+    } finally {
+      await index.close();
+    }
+  });
+
   it('routing filters send a CT to one node and an MR to another', async () => {
     const ctScp = await startStorescp(['+xa']);
     const mrScp = await startStorescp(['+xa']);
