@@ -6,6 +6,7 @@ import { InstanceStore } from '../storage/instance-store';
 import type { Config } from './config/config';
 import { CommandField } from './dicom/dimse/command-field';
 import { ControlServer, type ControlHandler } from './control/control-server';
+import { collectStatus, RecentEvents } from './control/status';
 import { Forwarder } from './forward/forwarder';
 import { log } from './log';
 import { ScpServer } from './scp-server';
@@ -26,6 +27,10 @@ export interface RunningAppliance {
   stop(): Promise<void>;
 }
 
+/** The firmware version, from package.json. */
+/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+export const VERSION: string = (require('../../package.json') as { version: string }).version;
+
 export function indexPath(storageDir: string): string {
   return path.join(storageDir, 'index.sqlite');
 }
@@ -35,6 +40,8 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
   const removed = await cache.init();
   if (removed > 0) log.info('removed temp files left by an interrupted run', { count: removed });
   const index = await Index.open(indexPath(config.storageDir));
+  const startedAt = new Date();
+  const events = new RecentEvents();
   const reporter = new CommitmentReporter(index, () => config);
   const forwarder = new Forwarder(config, index, cache, () => reporter.nudge());
   const store = new InstanceStore(
@@ -72,12 +79,16 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
       ],
       [
         'status',
-        async () => ({
-          ae: config.ae,
-          port: config.port,
-          associations: server.associationCount,
-          index: await index.counts(),
-        }),
+        () =>
+          collectStatus({
+            config,
+            index,
+            forwarder,
+            associations: () => server.associationCount,
+            startedAt,
+            events,
+            version: VERSION,
+          }),
       ],
     ]),
   );
@@ -111,6 +122,7 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
         reporter.stop();
         await forwarder.stop();
         await control.close();
+        events.close();
         await index.close();
       })();
       return stopping;

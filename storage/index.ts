@@ -208,6 +208,15 @@ export class Index {
     return rows as unknown as RetrievableInstance[];
   }
 
+  /** Instances and data set bytes received since `since` (ISO time). */
+  async receivedSince(since: string): Promise<{ instances: number; bytes: number }> {
+    const row = await this.get<{ instances: number; bytes: number | null }>(
+      'SELECT COUNT(*) AS instances, SUM(size - dataset_offset) AS bytes FROM instances WHERE received_at >= ?',
+      [since],
+    );
+    return { instances: row?.instances ?? 0, bytes: row?.bytes ?? 0 };
+  }
+
   async counts(): Promise<{
     patients: number;
     studies: number;

@@ -4,6 +4,7 @@ import { ControlError } from '../control/control-client';
 import { echoCommand } from './echo';
 import { commitCommand } from './commit';
 import { queueCommand } from './queue';
+import { statusCommand } from './status';
 import { findCommand, getCommand, moveCommand } from './qr';
 import { reindexCommand } from './reindex';
 import { startCommand } from './start';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   move: moveCommand,
   get: getCommand,
   commit: commitCommand,
+  status: statusCommand,
 };
 
 const USAGE = `usage: dicom-edge <command> [options]
@@ -27,6 +29,7 @@ const USAGE = `usage: dicom-edge <command> [options]
   echo HOST PORT [--aet A] [--aec B]         C-ECHO; exit 0 only on Success
   store HOST PORT FILE|DIR... [--aet --aec]  C-STORE files; exit 1 if any failed
   reindex [--config F]                       rebuild the index from the cache files
+  status [--config F]                        the running box at a glance
   queue [retry [--dest NAME]] [--config F]   forward queue of the running box; requeue failed jobs
   find HOST PORT -k KEY[=VALUE]... [--level L] [--root study|patient] [--aet --aec]
   move HOST PORT --dest AE -k KEY=VALUE... [--level L] [--root ...]
