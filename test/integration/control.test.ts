@@ -1,6 +1,7 @@
 // The local control API: status with concurrent clients, and `dicom-edge status`.
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { controlRequest } from '../../firmware/control/control-client';
 import type { BoxStatus } from '../../firmware/control/status';
@@ -70,6 +71,18 @@ describe('control API', function () {
       () => controlRequest(box.config.storageDir, { command: 'reboot' }),
       /unknown command "reboot"/,
     );
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(path.join(box.config.storageDir, 'control.sock'), () =>
+        socket.write('not json at all\n'),
+      );
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => {
+        socket.end();
+        resolve(d);
+      });
+      socket.on('error', reject);
+    });
+    assert.deepEqual(JSON.parse(answer), { ok: false, error: 'a request is one line of JSON' });
   });
 
   it('`dicom-edge status` prints it', async () => {
