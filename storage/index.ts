@@ -46,16 +46,20 @@ export interface InstanceRecord {
   readonly forwardTo: readonly string[];
 }
 
-/** A queued forward job with what the worker needs to send the instance. */
-export interface ForwardJob {
-  readonly pk: number;
+/** An instance's cache file: what sending it needs (the data set is bytes [datasetOffset, size)). */
+export interface CachedInstance {
   readonly sopInstanceUid: string;
-  readonly studyInstanceUid: string;
   readonly sopClassUid: string;
   readonly transferSyntaxUid: string;
+  readonly studyInstanceUid: string;
   readonly path: string;
   readonly datasetOffset: number;
   readonly size: number;
+}
+
+/** A queued forward job with what the worker needs to send the instance. */
+export interface ForwardJob extends CachedInstance {
+  readonly pk: number;
   readonly attempts: number;
   readonly queuedAt: string;
 }
@@ -110,15 +114,7 @@ export interface CommitmentItemState {
 }
 
 /** An instance to be sent by a retrieve (C-MOVE / C-GET sub-operation). */
-export interface RetrievableInstance {
-  readonly sopInstanceUid: string;
-  readonly sopClassUid: string;
-  readonly transferSyntaxUid: string;
-  readonly path: string;
-  readonly datasetOffset: number;
-  readonly size: number;
-  readonly studyInstanceUid: string;
-}
+export type RetrievableInstance = CachedInstance;
 
 export interface StoreOutcome {
   /** The cache file of a previous copy that now lies elsewhere and may be deleted. */

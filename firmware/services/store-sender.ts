@@ -11,6 +11,7 @@ import { PresentationContextResult, type PresentationContextRq } from '../dicom/
 import { UNCOMPRESSED_SYNTAXES } from '../dicom/registry/transfer-syntaxes';
 import { log } from '../log';
 import type { Cache } from '../../storage/cache';
+import type { CachedInstance } from '../../storage/index';
 
 /**
  * Files are read in large chunks whatever the peer's PDU size: the channel cuts them into
@@ -18,15 +19,7 @@ import type { Cache } from '../../storage/cache';
  */
 export const FILE_READ_CHUNK = 1 << 20;
 
-export interface SendableInstance {
-  readonly sopInstanceUid: string;
-  readonly sopClassUid: string;
-  readonly transferSyntaxUid: string;
-  readonly path: string;
-  readonly datasetOffset: number;
-  /** File size: the data set is bytes [datasetOffset, size). */
-  readonly size: number;
-}
+export type SendableInstance = Omit<CachedInstance, 'studyInstanceUid'>;
 
 /**
  * The data set bytes of a cache file, in chunks. The length is known from the index, so
