@@ -27,6 +27,34 @@ export type DimseChannelEvents = {
   'protocol-error': [error: Error];
 };
 
+/** A data set that should be small (identifier, action or event information) was not. */
+export class DataSetTooLargeError extends Error {
+  override name = 'DataSetTooLargeError';
+}
+
+/** Data sets that are small by nature are read whole, but never beyond this. */
+export const MAX_SMALL_DATA_SET = 1 << 20;
+
+/**
+ * Reads a small data set into one buffer. Beyond `max` bytes it reads on to the end (the
+ * association must stay in step) keeping nothing, then throws DataSetTooLargeError.
+ */
+export async function readSmallDataSet(
+  stream: AsyncIterable<Buffer> | null,
+  max = MAX_SMALL_DATA_SET,
+): Promise<Buffer> {
+  if (!stream) return Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size <= max) parts.push(chunk);
+  }
+  if (size > max)
+    throw new DataSetTooLargeError(`data set of ${size} bytes, more than the ${max} allowed here`);
+  return Buffer.concat(parts, size);
+}
+
 /** Reads a stream to its end, discarding it (a data set nobody will use must still be read). */
 export async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   for await (const chunk of stream) void chunk;

@@ -3,7 +3,7 @@
 import type { Association } from '../association';
 import { AssociationClosedError } from '../errors';
 import type { CommandSet } from './command-set';
-import { DimseChannel, type IncomingMessage } from './dimse-channel';
+import { DimseChannel, readSmallDataSet, type IncomingMessage } from './dimse-channel';
 import { isResponse } from './command-field';
 import { statusCategory } from './status';
 
@@ -74,9 +74,7 @@ export class DimseRequestor {
     if (!isResponse(m.command.commandField)) return;
     let dataset: Buffer | undefined;
     if (m.dataset) {
-      const parts: Buffer[] = [];
-      for await (const c of m.dataset) parts.push(c as Buffer);
-      dataset = Buffer.concat(parts);
+      dataset = await readSmallDataSet(m.dataset);
     }
     const id = m.command.messageIdBeingRespondedTo ?? -1;
     const w = this.waiting.get(id);

@@ -2,7 +2,7 @@
 // an N-EVENT-REPORT arriving on the box's listener (as Orthanc sends it) or on the forward
 // association itself. The report settles the forward jobs of its transaction.
 import { parseDataset } from '../../dicom/dataset/dataset-parser';
-import type { IncomingMessage } from '../../dicom/dimse/dimse-channel';
+import { readSmallDataSet, type IncomingMessage } from '../../dicom/dimse/dimse-channel';
 import { nResponse } from '../../dicom/dimse/n-messages';
 import { Status } from '../../dicom/dimse/status';
 import type { CommandSet } from '../../dicom/dimse/command-set';
@@ -18,8 +18,6 @@ export async function receiveCommitReport(
   message: IncomingMessage,
   peer: string,
 ): Promise<Omit<CommandSet, 'hasDataSet'>> {
-  const chunks: Buffer[] = [];
-  if (message.dataset) for await (const c of message.dataset) chunks.push(c as Buffer);
   if (message.command.affectedSopClassUid !== STORAGE_COMMITMENT_SOP_CLASS) {
     return {
       ...nResponse(message.command, Status.NoSuchSopClass),
@@ -27,7 +25,9 @@ export async function receiveCommitReport(
     };
   }
   try {
-    const report = readReport(parseDataset(Buffer.concat(chunks), encodingOf(message.context)));
+    const report = readReport(
+      parseDataset(await readSmallDataSet(message.dataset), encodingOf(message.context)),
+    );
     const settled = await index.applyCommitReport(
       report.transactionUid,
       report.committed,

@@ -3,6 +3,7 @@
 // as an N-EVENT-REPORT from the CommitmentReporter.
 import { parseDataset } from '../../dicom/dataset/dataset-parser';
 import type { Element } from '../../dicom/dataset/dataset-writer';
+import { DataSetTooLargeError, readSmallDataSet } from '../../dicom/dimse/dimse-channel';
 import { nResponse } from '../../dicom/dimse/n-messages';
 import { Status } from '../../dicom/dimse/status';
 import { DatasetParseError } from '../../dicom/errors';
@@ -78,8 +79,11 @@ export function nActionScp(
       });
       await respond(ctx, message, { ...nResponse(message.command, status), errorComment: reason });
     };
-    const chunks: Buffer[] = [];
-    if (message.dataset) for await (const c of message.dataset) chunks.push(c as Buffer);
+    // Read to its end before any answer: the association must stay in step.
+    const information = await readSmallDataSet(message.dataset).catch((err: unknown) => {
+      if (err instanceof DataSetTooLargeError) return err;
+      throw err;
+    });
     if (message.command.requestedSopClassUid !== STORAGE_COMMITMENT_SOP_CLASS) {
       return fail(
         Status.NoSuchSopClass,
@@ -100,9 +104,9 @@ export function nActionScp(
     }
     let request;
     try {
-      request = readCommitmentRequest(
-        parseDataset(Buffer.concat(chunks), encodingOf(message.context)),
-      );
+      if (information instanceof DataSetTooLargeError)
+        return fail(Status.ProcessingFailure, information.message);
+      request = readCommitmentRequest(parseDataset(information, encodingOf(message.context)));
     } catch (err) {
       if (err instanceof RequestError) return fail(err.status, err.message);
       if (err instanceof DatasetParseError)

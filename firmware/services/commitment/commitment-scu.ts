@@ -5,7 +5,7 @@ import { Association } from '../../dicom/association';
 import { parseDataset } from '../../dicom/dataset/dataset-parser';
 import { encodeDataset } from '../../dicom/dataset/dataset-writer';
 import { CommandField } from '../../dicom/dimse/command-field';
-import type { IncomingMessage } from '../../dicom/dimse/dimse-channel';
+import { readSmallDataSet, type IncomingMessage } from '../../dicom/dimse/dimse-channel';
 import { DimseRequestor } from '../../dicom/dimse/dimse-requestor';
 import { nActionRq, nResponse } from '../../dicom/dimse/n-messages';
 import { formatStatus, Status } from '../../dicom/dimse/status';
@@ -73,13 +73,12 @@ export async function requestCommitment(
       requestor.channel.on('message', (m: IncomingMessage) => {
         if (m.command.commandField !== CommandField.NEventReportRq) return;
         void (async () => {
-          const chunks: Buffer[] = [];
-          if (m.dataset) for await (const c of m.dataset) chunks.push(c as Buffer);
+          const information = await readSmallDataSet(m.dataset);
           await requestor.channel.send(m.context.id, {
             ...nResponse(m.command, Status.Success),
             hasDataSet: false,
           });
-          const report = readReport(parseDataset(Buffer.concat(chunks), enc));
+          const report = readReport(parseDataset(information, enc));
           if (report.transactionUid !== transactionUid) return;
           clearTimeout(timer);
           resolve({ ...report, eventTypeId: m.command.eventTypeId ?? 0 });

@@ -4,13 +4,11 @@ import type { AcceptedContext } from '../../dicom/association';
 import { parseDataset } from '../../dicom/dataset/dataset-parser';
 import type { Encoding } from '../../dicom/dataset/dataset-scanner';
 import { encodeDataset, type Element } from '../../dicom/dataset/dataset-writer';
+import { DataSetTooLargeError, readSmallDataSet } from '../../dicom/dimse/dimse-channel';
 import { DatasetParseError } from '../../dicom/errors';
 import { transferSyntax } from '../../dicom/registry/transfer-syntaxes';
 import { Status } from '../../dicom/dimse/status';
 import { QueryError } from './identifier';
-
-/** Identifiers are small; anything bigger is refused rather than buffered. */
-const MAX_IDENTIFIER_BYTES = 1 << 20;
 
 export function encodingOf(context: AcceptedContext): Encoding {
   const ts = transferSyntax(context.transferSyntax);
@@ -28,20 +26,11 @@ export async function readIdentifier(
       Status.IdentifierDoesNotMatchSopClass,
       'the request carries no identifier',
     );
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of dataset) {
-    size += chunk.length;
-    if (size <= MAX_IDENTIFIER_BYTES) parts.push(chunk);
-  }
-  if (size > MAX_IDENTIFIER_BYTES)
-    throw new QueryError(
-      Status.UnableToProcess,
-      `identifier larger than ${MAX_IDENTIFIER_BYTES} bytes`,
-    );
   try {
-    return parseDataset(Buffer.concat(parts), enc);
+    return parseDataset(await readSmallDataSet(dataset), enc);
   } catch (err) {
+    if (err instanceof DataSetTooLargeError)
+      throw new QueryError(Status.UnableToProcess, `identifier: ${err.message}`);
     if (err instanceof DatasetParseError)
       throw new QueryError(Status.UnableToProcess, `identifier does not parse: ${err.message}`);
     throw err;
