@@ -8,7 +8,7 @@
 // and items, encapsulated pixel data (PS3.5 A.4), and UN of undefined length, whose
 // content is Implicit VR Little Endian (PS3.5 §6.2.2, CP-246).
 import { DatasetParseError } from '../errors';
-import { decodeElementHeader, formatTag } from './element-header';
+import { formatTag, HeaderAssembler } from './element-header';
 
 export { formatTag };
 
@@ -38,9 +38,7 @@ export class DatasetScanner {
   private skip = 0;
   private collecting: { tag: number; parts: Buffer[]; remaining: number; length: number } | null =
     null;
-  private readonly header = Buffer.alloc(12);
-  private headerFill = 0;
-  private headerNeed = 8;
+  private readonly header = new HeaderAssembler();
   private readonly stack: Container[] = [];
   private lastTag = 0;
 
@@ -78,18 +76,19 @@ export class DatasetScanner {
         }
         continue;
       }
-      const k = Math.min(this.headerNeed - this.headerFill, chunk.length - off);
-      chunk.copy(this.header, this.headerFill, off, off + k);
-      this.headerFill += k;
-      off += k;
-      this.pos += k;
-      if (this.headerFill === this.headerNeed) this.onHeaderBytes();
+      const { used, header, at } = this.header.take(chunk, off, this.pos, this.encoding);
+      off += used;
+      this.pos += used;
+      if (header) {
+        this.lastTag = header.tag;
+        this.onElement(header.tag, header.vr, header.length, at);
+      }
     }
   }
 
   /** Declares the data set complete. Throws if it ended inside an element or sequence. */
   end(): Map<number, Buffer> {
-    if (this.headerFill > 0) {
+    if (this.header.inProgress) {
       throw new DatasetParseError(
         `data set ends inside an element header after ${formatTag(this.lastTag)}`,
         this.pos,
@@ -113,19 +112,6 @@ export class DatasetScanner {
 
   private get encoding(): Encoding {
     return this.stack.length ? this.stack[this.stack.length - 1]!.encoding : this.base;
-  }
-
-  private onHeaderBytes(): void {
-    const at = this.pos - this.headerNeed;
-    const header = decodeElementHeader(this.header, this.headerNeed, this.encoding, at);
-    if (!header.complete) {
-      this.headerNeed = 12;
-      return;
-    }
-    this.headerFill = 0;
-    this.headerNeed = 8;
-    this.lastTag = header.tag;
-    this.onElement(header.tag, header.vr, header.length, at);
   }
 
   private onElement(tag: number, vr: string | undefined, length: number, at: number): void {

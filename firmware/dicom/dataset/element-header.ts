@@ -66,3 +66,46 @@ export function decodeElementHeader(
     length: enc.littleEndian ? h.readUInt32LE(8) : h.readUInt32BE(8),
   };
 }
+
+export type CompleteHeader = Extract<ElementHeader, { complete: true }>;
+
+/**
+ * Assembles element headers from a byte stream split anywhere: 8 bytes, or 12 for the
+ * long explicit-VR form, copied into one small buffer (value bytes never pass through it).
+ */
+export class HeaderAssembler {
+  private readonly buf = Buffer.alloc(12);
+  private fill = 0;
+  private need = 8;
+  private start = 0;
+
+  /** True while part of a header has been taken. */
+  get inProgress(): boolean {
+    return this.fill > 0;
+  }
+
+  /**
+   * Takes header bytes from chunk[off..]; `pos` is the data-set offset of chunk[off].
+   * Returns how many bytes it used, and the header once it is whole (with its offset).
+   */
+  take(
+    chunk: Buffer,
+    off: number,
+    pos: number,
+    enc: Encoding,
+  ): { used: number; header?: CompleteHeader; at: number } {
+    if (this.fill === 0) this.start = pos;
+    const used = Math.min(this.need - this.fill, chunk.length - off);
+    chunk.copy(this.buf, this.fill, off, off + used);
+    this.fill += used;
+    if (this.fill < this.need) return { used, at: this.start };
+    const header = decodeElementHeader(this.buf, this.need, enc, this.start);
+    if (!header.complete) {
+      this.need = 12;
+      return { used, at: this.start };
+    }
+    this.fill = 0;
+    this.need = 8;
+    return { used, header, at: this.start };
+  }
+}

@@ -17,7 +17,7 @@ import {
 } from '../registry/transfer-syntaxes';
 import { LONG_LENGTH_VRS } from '../registry/vr';
 import type { Encoding } from './dataset-scanner';
-import { decodeElementHeader, formatTag } from './element-header';
+import { formatTag, HeaderAssembler } from './element-header';
 
 const ENCODINGS: Readonly<Record<string, Encoding>> = {
   [IMPLICIT_VR_LITTLE_ENDIAN]: { explicitVr: false, littleEndian: true },
@@ -90,9 +90,7 @@ interface Container {
 
 export class Transcoder {
   private pos = 0;
-  private readonly header = Buffer.alloc(12);
-  private headerFill = 0;
-  private headerNeed = 8;
+  private readonly header = new HeaderAssembler();
   private readonly stack: Container[] = [];
   /** Value bytes still to pass (or drop) for the current element. */
   private remaining = 0;
@@ -121,19 +119,17 @@ export class Transcoder {
         if (this.remaining === 0) this.endOfValue();
         continue;
       }
-      if (this.headerFill === 0) this.closeEndedContainers();
-      const k = Math.min(this.headerNeed - this.headerFill, chunk.length - off);
-      chunk.copy(this.header, this.headerFill, off, off + k);
-      this.headerFill += k;
-      this.pos += k;
-      off += k;
-      if (this.headerFill === this.headerNeed) this.onHeader();
+      if (!this.header.inProgress) this.closeEndedContainers();
+      const { used, header, at } = this.header.take(chunk, off, this.pos, this.encoding);
+      this.pos += used;
+      off += used;
+      if (header) this.onElement(header.tag, header.vr, header.length, at);
     }
     return this.flush();
   }
 
   end(): Buffer[] {
-    if (this.headerFill > 0 || this.remaining > 0) {
+    if (this.header.inProgress || this.remaining > 0) {
       throw new DatasetParseError('data set ends inside an element', this.pos);
     }
     this.closeEndedContainers();
@@ -165,18 +161,6 @@ export class Transcoder {
       this.stack.pop();
       this.emitTagLength(top.kind === 'item' ? ITEM_DELIMITATION : SEQUENCE_DELIMITATION, 0);
     }
-  }
-
-  private onHeader(): void {
-    const at = this.pos - this.headerNeed;
-    const header = decodeElementHeader(this.header, this.headerNeed, this.encoding, at);
-    if (!header.complete) {
-      this.headerNeed = 12;
-      return;
-    }
-    this.headerFill = 0;
-    this.headerNeed = 8;
-    this.onElement(header.tag, header.vr, header.length, at);
   }
 
   private onElement(tag: number, explicitVr: string | undefined, length: number, at: number): void {
