@@ -152,9 +152,22 @@ describe('storage commitment with dcmjs-dimse as the modality', function () {
     boxes.push(b);
     return b;
   }
+  const listeners: Array<{ close(): void }> = [];
   afterEach(async () => {
     await Promise.all(boxes.splice(0).map((b) => b.stop()));
+    for (const l of listeners.splice(0)) l.close();
   });
+
+  /** A dcmjs-dimse listener for reports sent on a new association; closed after the test. */
+  async function startListener(): Promise<{ port: number; received: Report[] }> {
+    const port = await freePort();
+    const received: Report[] = [];
+    const server = new dimse.Server(listener(received));
+    server.listen(port);
+    listeners.push(server);
+    await waitForPort(port);
+    return { port, received };
+  }
 
   async function file(n: number): Promise<string> {
     const f = path.join(dir, `${n}.dcm`);
@@ -214,98 +227,74 @@ describe('storage commitment with dcmjs-dimse as the modality', function () {
   });
 
   it('with commit "forwarded" and the upstream down, reports only once Orthanc is up and has the instance', async () => {
-    const listenPort = await freePort();
-    const received: Report[] = [];
-    const server = new dimse.Server(listener(received));
-    server.listen(listenPort);
+    const { port: listenPort, received } = await startListener();
     const orthancDicom = await freePort();
+    box = await start({
+      forwarding: {
+        retryInitialSeconds: 0.5,
+        retryMaxSeconds: 1,
+        instancesPerAssociation: 100,
+        idleSeconds: 2,
+      },
+      nodes: [
+        { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
+        { name: 'pacs', ae: 'ORTHANC', host: '127.0.0.1', port: orthancDicom, forward: true },
+      ],
+    });
+    const transaction = uid(300, 4);
+    await modality(
+      box.port,
+      [new dimse.requests.CStoreRequest(await file(5)), nAction(transaction, [uid(200, 1, 5)])],
+      0,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(received, [], 'no report while the upstream is down');
+    const orthanc = await startOrthanc({ dicomPort: orthancDicom });
     try {
-      await waitForPort(listenPort);
-      box = await start({
-        forwarding: {
-          retryInitialSeconds: 0.5,
-          retryMaxSeconds: 1,
-          instancesPerAssociation: 100,
-          idleSeconds: 2,
-        },
-        nodes: [
-          { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
-          { name: 'pacs', ae: 'ORTHANC', host: '127.0.0.1', port: orthancDicom, forward: true },
-        ],
-      });
-      const transaction = uid(300, 4);
-      await modality(
-        box.port,
-        [new dimse.requests.CStoreRequest(await file(5)), nAction(transaction, [uid(200, 1, 5)])],
-        0,
-      );
-      await new Promise((r) => setTimeout(r, 3000));
-      assert.deepEqual(received, [], 'no report while the upstream is down');
-      const orthanc = await startOrthanc({ dicomPort: orthancDicom });
-      try {
-        await waitFor('the report', async () => received.length > 0, 30_000);
-        assert.deepEqual(received, [
-          { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 5)], failed: [] },
-        ]);
-        assert.ok(await orthanc.fileOf(uid(200, 1, 5)), 'Orthanc has the instance');
-      } finally {
-        await orthanc.stop();
-      }
+      await waitFor('the report', async () => received.length > 0, 30_000);
+      assert.deepEqual(received, [
+        { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 5)], failed: [] },
+      ]);
+      assert.ok(await orthanc.fileOf(uid(200, 1, 5)), 'Orthanc has the instance');
     } finally {
-      server.close();
+      await orthanc.stop();
     }
   });
 
   it('keeps a pending commitment across a restart of the box, and reports it afterwards', async () => {
-    const listenPort = await freePort();
-    const received: Report[] = [];
-    const server = new dimse.Server(listener(received));
-    server.listen(listenPort);
-    try {
-      await waitForPort(listenPort);
-      const nodes = [
-        { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
-      ];
-      const first = await start({ commit: 'stored', nodes });
-      const transaction = uid(300, 5);
-      await modality(first.port, [nAction(transaction, [uid(200, 1, 6)])], 0);
-      await first.stop();
-      const second = await start({ commit: 'stored', nodes, storageDir: first.config.storageDir });
-      await modality(second.port, [new dimse.requests.CStoreRequest(await file(6))], 0);
-      await waitFor('the report after the restart', async () => received.length > 0, 20_000);
-      assert.deepEqual(received, [
-        { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 6)], failed: [] },
-      ]);
-    } finally {
-      server.close();
-    }
+    const { port: listenPort, received } = await startListener();
+    const nodes = [
+      { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
+    ];
+    const first = await start({ commit: 'stored', nodes });
+    const transaction = uid(300, 5);
+    await modality(first.port, [nAction(transaction, [uid(200, 1, 6)])], 0);
+    await first.stop();
+    const second = await start({ commit: 'stored', nodes, storageDir: first.config.storageDir });
+    await modality(second.port, [new dimse.requests.CStoreRequest(await file(6))], 0);
+    await waitFor('the report after the restart', async () => received.length > 0, 20_000);
+    assert.deepEqual(received, [
+      { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 6)], failed: [] },
+    ]);
   });
 
   it("reports on the modality's own listener when it has released before the result", async () => {
-    const listenPort = await freePort();
-    const received: Report[] = [];
-    const server = new dimse.Server(listener(received));
-    server.listen(listenPort);
-    try {
-      await waitForPort(listenPort);
-      box = await start({
-        commit: 'stored',
-        nodes: [
-          { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
-        ],
-      });
-      const transaction = uid(300, 3);
-      // The N-ACTION comes before the instance: nothing to report while the association lasts.
-      await modality(box.port, [nAction(transaction, [uid(200, 1, 4)])], 0);
-      await modality(box.port, [new dimse.requests.CStoreRequest(await file(4))], 0);
-      const deadline = Date.now() + 20_000;
-      while (received.length === 0 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(received, [
-        { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 4)], failed: [] },
-      ]);
-    } finally {
-      server.close();
-    }
+    const { port: listenPort, received } = await startListener();
+    box = await start({
+      commit: 'stored',
+      nodes: [
+        { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
+      ],
+    });
+    const transaction = uid(300, 3);
+    // The N-ACTION comes before the instance: nothing to report while the association lasts.
+    await modality(box.port, [nAction(transaction, [uid(200, 1, 4)])], 0);
+    await modality(box.port, [new dimse.requests.CStoreRequest(await file(4))], 0);
+    const deadline = Date.now() + 20_000;
+    while (received.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(received, [
+      { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 4)], failed: [] },
+    ]);
   });
 });
