@@ -4,6 +4,7 @@ import { Cache } from '../storage/cache';
 import { Index } from '../storage/index';
 import { InstanceStore } from '../storage/instance-store';
 import type { Config } from './config/config';
+import { LiveConfig } from './config/live-config';
 import { CommandField } from './dicom/dimse/command-field';
 import { ControlServer, type ControlHandler } from './control/control-server';
 import { collectStatus, RecentEvents } from './control/status';
@@ -19,7 +20,9 @@ import { cGetScp, cMoveScp } from './services/retrieve-scp';
 import { cStoreScp } from './services/store-scp';
 
 export interface RunningAppliance {
+  /** The port listened on now (a configuration change may move it). */
   readonly port: number;
+  readonly liveConfig: LiveConfig;
   readonly store: InstanceStore;
   readonly server: ScpServer;
   readonly forwarder: Forwarder;
@@ -35,15 +38,25 @@ export function indexPath(storageDir: string): string {
   return path.join(storageDir, 'index.sqlite');
 }
 
-export async function startAppliance(config: Config): Promise<RunningAppliance> {
-  const cache = new Cache(config.storageDir);
+/**
+ * Starts the box. With `configFile`, configuration changes made through the control API
+ * are written there (atomically); without it they apply to the running box only.
+ */
+export async function startAppliance(
+  initial: Config,
+  configFile?: string,
+): Promise<RunningAppliance> {
+  const live = new LiveConfig(initial, configFile);
+  const config = (): Config => live.get();
+  const { storageDir } = initial;
+  const cache = new Cache(storageDir);
   const removed = await cache.init();
   if (removed > 0) log.info('removed temp files left by an interrupted run', { count: removed });
-  const index = await Index.open(indexPath(config.storageDir));
+  const index = await Index.open(indexPath(storageDir));
   const startedAt = new Date();
   const events = new RecentEvents();
-  const reporter = new CommitmentReporter(index, () => config);
-  const forwarder = new Forwarder(config, index, cache, () => reporter.nudge());
+  const reporter = new CommitmentReporter(index, config);
+  const forwarder = new Forwarder(initial, index, cache, () => reporter.nudge());
   const store = new InstanceStore(
     cache,
     index,
@@ -52,8 +65,18 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
   );
   store.onStored = () => reporter.nudge();
   const control = new ControlServer(
-    config.storageDir,
+    storageDir,
     new Map<string, ControlHandler>([
+      ['config', () => live.view()],
+      [
+        'config-set',
+        (request) => {
+          const set = request.set;
+          if (typeof set !== 'object' || set === null || Array.isArray(set))
+            throw new Error('config-set needs "set": an object of keys and values');
+          return live.change(set as Record<string, unknown>);
+        },
+      ],
       ['queue', () => forwarder.report()],
       [
         'commit-report',
@@ -81,7 +104,7 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
         'status',
         () =>
           collectStatus({
-            config,
+            config: config(),
             index,
             forwarder,
             associations: () => server.associationCount,
@@ -94,23 +117,28 @@ export async function startAppliance(config: Config): Promise<RunningAppliance> 
   );
   await control.listen();
   const server = new ScpServer(
-    config,
+    initial,
     new Map([
       [CommandField.CEchoRq, cEchoScp],
       [CommandField.CStoreRq, cStoreScp(store)],
-      [CommandField.CFindRq, cFindScp(index, () => config.ae)],
-      [CommandField.CMoveRq, cMoveScp({ index, cache, config: () => config })],
-      [CommandField.CGetRq, cGetScp({ index, cache, config: () => config })],
-      [CommandField.NActionRq, nActionScp(index, reporter, () => config.commitTimeoutSeconds)],
+      [CommandField.CFindRq, cFindScp(index, () => config().ae)],
+      [CommandField.CMoveRq, cMoveScp({ index, cache, config })],
+      [CommandField.CGetRq, cGetScp({ index, cache, config })],
+      [CommandField.NActionRq, nActionScp(index, reporter, () => config().commitTimeoutSeconds)],
       [CommandField.NEventReportRq, nEventReportScp(index)],
     ]),
   );
-  const address = await server.listen();
+  await server.listen();
+  live.use((next) => server.prepare(next));
+  live.use(async (next) => ({ commit: () => forwarder.apply(next), rollback: () => undefined }));
   let stopping: Promise<void> | undefined;
   forwarder.start();
   reporter.start();
   return {
-    port: address.port,
+    get port() {
+      return server.address.port;
+    },
+    liveConfig: live,
     store,
     server,
     forwarder,

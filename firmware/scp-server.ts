@@ -3,7 +3,7 @@
 // hands established associations to the services. One bad association never touches
 // another: each has its own socket, state machine and error handling.
 import * as net from 'node:net';
-import type { Config } from './config/config';
+import { ConfigError, type Config } from './config/config';
 import { Association, type AssociateDecision, type AssociationInfo } from './dicom/association';
 import { negotiateContexts } from './dicom/negotiation';
 import { RejectReason, RejectResult, RejectSource, type AAssociateRq } from './dicom/pdu';
@@ -17,8 +17,14 @@ const QR_SOP_CLASS_SET: ReadonlySet<string> = new Set(Object.values(QR_SOP_CLASS
 import { log } from './log';
 import { serveAssociation, type ServiceTable } from './services/association-handler';
 
+/** A change prepared but not yet in force: committed or rolled back by the caller. */
+export interface StagedChange {
+  commit(): void;
+  rollback(): void;
+}
+
 export class ScpServer {
-  private readonly server: net.Server;
+  private server: net.Server;
   private readonly live = new Set<Association>();
 
   constructor(
@@ -32,17 +38,60 @@ export class ScpServer {
     return this.live.size;
   }
 
-  listen(): Promise<net.AddressInfo> {
+  async listen(): Promise<net.AddressInfo> {
+    const address = await this.bind(this.server, this.config);
+    this.logListening();
+    return address;
+  }
+
+  private logListening(): void {
+    const { address, port } = this.address;
+    log.info('listening', { ae: this.config.ae, address: `${address}:${port}` });
+  }
+
+  /** Where the box listens now. */
+  get address(): net.AddressInfo {
+    return this.server.address() as net.AddressInfo;
+  }
+
+  /**
+   * Prepares a new configuration. A new port or host needs a new listener, bound now so
+   * that a port already taken refuses the change before anything is applied; on commit
+   * the old listener stops accepting while the associations it accepted go on.
+   */
+  async prepare(next: Config): Promise<StagedChange> {
+    const moved = next.port !== this.config.port || next.host !== this.config.host;
+    const fresh = moved ? net.createServer((socket) => this.onConnection(socket)) : undefined;
+    if (fresh) {
+      try {
+        await this.bind(fresh, next);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new ConfigError(
+          code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'host' : 'port',
+          `cannot listen on ${next.host}:${next.port}: ${(err as Error).message}`,
+        );
+      }
+    }
+    return {
+      commit: () => {
+        this.config = next;
+        if (!fresh) return;
+        const old = this.server;
+        this.server = fresh;
+        old.close();
+        this.logListening();
+      },
+      rollback: () => fresh?.close(),
+    };
+  }
+
+  private bind(server: net.Server, config: Config): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.config.port, this.config.host, () => {
-        this.server.off('error', reject);
-        const address = this.server.address() as net.AddressInfo;
-        log.info('listening', {
-          ae: this.config.ae,
-          address: `${address.address}:${address.port}`,
-        });
-        resolve(address);
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve(server.address() as net.AddressInfo);
       });
     });
   }

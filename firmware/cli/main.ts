@@ -3,6 +3,7 @@ import { ConfigError } from '../config/config';
 import { ControlError } from '../control/control-client';
 import { echoCommand } from './echo';
 import { commitCommand } from './commit';
+import { configCommand } from './config';
 import { queueCommand } from './queue';
 import { statusCommand } from './status';
 import { findCommand, getCommand, moveCommand } from './qr';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   get: getCommand,
   commit: commitCommand,
   status: statusCommand,
+  config: configCommand,
 };
 
 const USAGE = `usage: dicom-edge <command> [options]
@@ -31,6 +33,7 @@ const USAGE = `usage: dicom-edge <command> [options]
   reindex [--config F]                       rebuild the index from the cache files
   status [--config F]                        the running box at a glance
   queue [retry [--dest NAME]] [--config F]   forward queue of the running box; requeue failed jobs
+  config [set KEY=VALUE...] [--config F]     show or change the running box's configuration
   find HOST PORT -k KEY[=VALUE]... [--level L] [--root study|patient] [--aet --aec]
   move HOST PORT --dest AE -k KEY=VALUE... [--level L] [--root ...]
   get HOST PORT --out DIR -k KEY=VALUE... [--level L] [--root ...]

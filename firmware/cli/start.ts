@@ -1,4 +1,5 @@
 // `dicom-edge start [--config F]`: the appliance.
+import * as path from 'node:path';
 import { startAppliance } from '../appliance';
 import { loadConfig } from '../config/load';
 import { log } from '../log';
@@ -18,7 +19,9 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
   process.on('unhandledRejection', (err) =>
     log.error('unhandled rejection', { error: String(err) }),
   );
-  const box = await startAppliance(config);
+  // Changes made on the dashboard, console or `config set` go to the file the box was
+  // started from, or to ./dicom-edge.json (where the next start looks) when it ran on defaults.
+  const box = await startAppliance(config, file ?? path.resolve('dicom-edge.json'));
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info('stopping', { signal });

@@ -49,7 +49,20 @@ export interface Config {
   /** A commitment still undecided after this long is reported with the missing items failed. */
   readonly commitTimeoutSeconds: number;
   readonly nodes: readonly NodeConfig[];
+  /** A line console on a serial port (firmware/ui-tty/serial-console.ts). */
+  readonly serial?: SerialConfig;
 }
+
+export interface SerialConfig {
+  readonly path: string;
+  readonly baudRate: number;
+}
+
+/** The rates a Linux serial port (termios) can be set to, up to 4 Mbit/s. */
+export const BAUD_RATES = [
+  1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000, 1500000,
+  2000000, 3000000, 4000000,
+] as const;
 
 export const DEFAULTS: Config = {
   ae: 'DICOM_EDGE',
@@ -108,7 +121,7 @@ function requireInt(key: string, value: unknown, min: number, max: number): numb
   return value;
 }
 
-const KEYS = new Set([...Object.keys(DEFAULTS), 'commit']);
+const KEYS = new Set([...Object.keys(DEFAULTS), 'commit', 'serial']);
 
 /** Validates a parsed JSON document and merges it over the defaults. Throws ConfigError. */
 export function validateConfig(raw: unknown): Config {
@@ -191,7 +204,27 @@ export function validateConfig(raw: unknown): Config {
       ...(node.requestCommit === true ? { requestCommit: true } : {}),
     };
   });
-  return { ...(c as unknown as Config), forwarding, nodes };
+  const serial = c.serial === undefined ? undefined : validateSerial(c.serial);
+  return { ...(c as unknown as Config), forwarding, nodes, ...(serial ? { serial } : {}) };
+}
+
+function validateSerial(raw: unknown): SerialConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(
+      'serial',
+      'must be an object like {"path": "/dev/serial0", "baudRate": 115200}',
+    );
+  const s = raw as Record<string, unknown>;
+  for (const key of Object.keys(s)) {
+    if (key !== 'path' && key !== 'baudRate')
+      throw new ConfigError(`serial.${key}`, 'is not a known setting');
+  }
+  if (typeof s.path !== 'string' || !s.path.startsWith('/') || s.path.includes('\0'))
+    throw new ConfigError('serial.path', 'must be an absolute device path such as /dev/serial0');
+  const baudRate = s.baudRate ?? 115200;
+  if (!(BAUD_RATES as readonly unknown[]).includes(baudRate))
+    throw new ConfigError('serial.baudRate', `must be one of ${BAUD_RATES.join(', ')}`);
+  return { path: s.path, baudRate: baudRate as number };
 }
 
 const NODE_KEYS = [

@@ -11,7 +11,7 @@ import {
   type ControlResponse,
 } from './protocol';
 
-export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
+export type ControlHandler = (request: ControlRequest) => unknown;
 
 export class ControlServer {
   private readonly server: net.Server;

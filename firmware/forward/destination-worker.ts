@@ -91,10 +91,34 @@ export class DestinationWorker {
   private loop: Promise<void> | null = null;
   private limiter: { rate: number; bucket: RateLimiter } | null = null;
 
+  /** The node's address or AE title changed: the open association is to the old peer. */
+  private stale = false;
+
   constructor(
-    public node: NodeConfig,
-    private readonly deps: WorkerDeps,
+    private node: NodeConfig,
+    private deps: WorkerDeps,
   ) {}
+
+  /**
+   * A configuration change, applied live: new settings take effect at once; when the peer
+   * itself changed, the association to the old one ends after the instance in flight and
+   * a backoff towards the old address is cut short.
+   */
+  reconfigure(node: NodeConfig, deps: WorkerDeps): void {
+    const before = this.node;
+    this.node = node;
+    this.deps = deps;
+    const peerChanged =
+      before.ae !== node.ae ||
+      before.host !== node.host ||
+      before.port !== node.port ||
+      before.requestCommit !== node.requestCommit;
+    if (peerChanged) {
+      this.stale = true;
+      this.failures = 0;
+      this.retryNow();
+    }
+  }
 
   start(): void {
     if (this.running) return;
@@ -144,6 +168,10 @@ export class DestinationWorker {
   private async run(): Promise<void> {
     while (this.running) {
       this.woken = false;
+      if (this.stale) {
+        this.stale = false;
+        await this.closeAssociation();
+      }
       let jobs: ForwardJob[];
       try {
         jobs = await this.deps.index.queuedJobs(this.node.name, BATCH);
@@ -212,7 +240,7 @@ export class DestinationWorker {
   private async sendJobs(jobs: readonly ForwardJob[], delivered: number[]): Promise<void> {
     await this.ensureAssociation(jobs);
     for (const job of jobs) {
-      if (!this.running) return;
+      if (!this.running || this.stale) return;
       const open = this.open!;
       const route = open.routes.get(routeKey(job));
       if (!route) {

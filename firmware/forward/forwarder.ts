@@ -17,6 +17,8 @@ export interface DestinationReport
 
 export class Forwarder {
   private readonly workers = new Map<string, DestinationWorker>();
+  /** Workers of removed nodes, still finishing their instance in flight. */
+  private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(
     private config: Config,
@@ -36,26 +38,33 @@ export class Forwarder {
     const wanted = new Map(config.nodes.filter((n) => n.forward).map((n) => [n.name, n]));
     for (const [name, worker] of this.workers) {
       if (!wanted.has(name)) {
-        void worker.stop();
+        const stopped = worker.stop().finally(() => {
+          if (this.stopping.get(name) === stopped) this.stopping.delete(name);
+        });
+        this.stopping.set(name, stopped);
         this.workers.delete(name);
       }
     }
     for (const [name, node] of wanted) {
-      const existing = this.workers.get(name);
-      if (existing) {
-        existing.node = node;
-        continue;
-      }
-      const worker = new DestinationWorker(node, {
+      const deps = {
         index: this.index,
         cache: this.cache,
         callingAeTitle: config.ae,
         maxPduLength: config.maxPduLength,
         settings: config.forwarding,
         onDelivered: this.onDelivered,
-      });
+      };
+      const existing = this.workers.get(name);
+      if (existing) {
+        existing.reconfigure(node, deps);
+        continue;
+      }
+      const worker = new DestinationWorker(node, deps);
       this.workers.set(name, worker);
-      worker.start();
+      // A node removed and added back must not have two workers sending the same jobs.
+      const previous = this.stopping.get(name);
+      if (previous) void previous.then(() => this.workers.get(name) === worker && worker.start());
+      else worker.start();
     }
   }
 
@@ -113,6 +122,9 @@ export class Forwarder {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+    await Promise.all([
+      ...[...this.workers.values()].map((w) => w.stop()),
+      ...this.stopping.values(),
+    ]);
   }
 }
