@@ -3,7 +3,10 @@ import * as path from 'node:path';
 import { Cache } from '../storage/cache';
 import { Index } from '../storage/index';
 import { InstanceStore } from '../storage/instance-store';
-import type { Config } from './config/config';
+import type { Config, SerialConfig } from './config/config';
+import { controlRequest } from './control/control-client';
+import { ConsoleCommands } from '../ui-tty/console-commands';
+import { SerialConsoles } from '../ui-tty/serial-console';
 import { LiveConfig } from './config/live-config';
 import { CommandField } from './dicom/dimse/command-field';
 import { ControlServer, type ControlHandler } from './control/control-server';
@@ -42,9 +45,15 @@ export function indexPath(storageDir: string): string {
  * Starts the box. With `configFile`, configuration changes made through the control API
  * are written there (atomically); without it they apply to the running box only.
  */
+export interface ApplianceOptions {
+  /** A serial console given on the command line (--serial); it outranks the config's. */
+  readonly serial?: SerialConfig;
+}
+
 export async function startAppliance(
   initial: Config,
   configFile?: string,
+  options: ApplianceOptions = {},
 ): Promise<RunningAppliance> {
   const live = new LiveConfig(initial, configFile);
   const config = (): Config => live.get();
@@ -131,6 +140,17 @@ export async function startAppliance(
   await server.listen();
   live.use((next) => server.prepare(next));
   live.use(async (next) => ({ commit: () => forwarder.apply(next), rollback: () => undefined }));
+  const consoles = new SerialConsoles(
+    new ConsoleCommands((request) => controlRequest(storageDir, request)),
+  );
+  if (options.serial) consoles.open(options.serial);
+  else {
+    consoles.open(initial.serial);
+    live.use(async (next) => ({
+      commit: () => consoles.open(next.serial),
+      rollback: () => undefined,
+    }));
+  }
   let stopping: Promise<void> | undefined;
   forwarder.start();
   reporter.start();
@@ -147,6 +167,7 @@ export async function startAppliance(
       // Idempotent: a second call waits for the first.
       stopping ??= (async () => {
         await server.close();
+        await consoles.close();
         reporter.stop();
         await forwarder.stop();
         await control.close();

@@ -4,6 +4,7 @@ import { ControlError } from '../control/control-client';
 import { echoCommand } from './echo';
 import { commitCommand } from './commit';
 import { configCommand } from './config';
+import { consoleCommand } from './console';
 import { queueCommand } from './queue';
 import { statusCommand } from './status';
 import { findCommand, getCommand, moveCommand } from './qr';
@@ -24,16 +25,18 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   commit: commitCommand,
   status: statusCommand,
   config: configCommand,
+  console: consoleCommand,
 };
 
 const USAGE = `usage: dicom-edge <command> [options]
-  start [--config F]                         run the appliance
+  start [--config F] [--serial PATH] [--dashboard]   run the appliance
   echo HOST PORT [--aet A] [--aec B]         C-ECHO; exit 0 only on Success
   store HOST PORT FILE|DIR... [--aet --aec]  C-STORE files; exit 1 if any failed
   reindex [--config F]                       rebuild the index from the cache files
   status [--config F]                        the running box at a glance
   queue [retry [--dest NAME]] [--config F]   forward queue of the running box; requeue failed jobs
   config [set KEY=VALUE...] [--config F]     show or change the running box's configuration
+  console [--config F]                       the serial console's commands on this terminal
   find HOST PORT -k KEY[=VALUE]... [--level L] [--root study|patient] [--aet --aec]
   move HOST PORT --dest AE -k KEY=VALUE... [--level L] [--root ...]
   get HOST PORT --out DIR -k KEY=VALUE... [--level L] [--root ...]

@@ -6,7 +6,7 @@ import { log } from '../log';
 import { one, parseArgs } from './args';
 
 export async function startCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config']);
+  const args = parseArgs(argv, ['--config', '--serial']);
   const { config, file } = loadConfig(
     args.options.has('--config') ? one(args, '--config', '') : undefined,
   );
@@ -21,7 +21,12 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
   );
   // Changes made on the dashboard, console or `config set` go to the file the box was
   // started from, or to ./dicom-edge.json (where the next start looks) when it ran on defaults.
-  const box = await startAppliance(config, file ?? path.resolve('dicom-edge.json'));
+  const serialPath = args.options.has('--serial') ? one(args, '--serial', '') : undefined;
+  const box = await startAppliance(config, file ?? path.resolve('dicom-edge.json'), {
+    ...(serialPath
+      ? { serial: { path: path.resolve(serialPath), baudRate: config.serial?.baudRate ?? 115200 } }
+      : {}),
+  });
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info('stopping', { signal });

@@ -34,7 +34,8 @@ export class LiveConfig {
     private current: Config,
     private readonly file?: string,
   ) {
-    this.document = file ? readConfigDocument(file) : {};
+    // Without a file, the running configuration is the whole document.
+    this.document = file ? readConfigDocument(file) : { ...current };
   }
 
   get(): Config {

@@ -1,0 +1,153 @@
+// The console's commands against a fake control API: what each prints, and the errors.
+import { strict as assert } from 'node:assert';
+import { DEFAULTS, type Config } from '../../firmware/config/config';
+import type { ControlRequest } from '../../firmware/control/protocol';
+import type { BoxStatus } from '../../firmware/control/status';
+import { ConsoleCommands, words } from '../../ui-tty/console-commands';
+
+function fakeBox(): { commands: ConsoleCommands; requests: ControlRequest[] } {
+  const requests: ControlRequest[] = [];
+  const config: Config = {
+    ...DEFAULTS,
+    storageDir: '/var/lib/dicom-edge',
+    nodes: [{ name: 'pacs', ae: 'PACS', host: '10.1.2.3', port: 104, forward: true }],
+  };
+  const document = { ae: 'DICOM_EDGE', nodes: config.nodes };
+  const status: BoxStatus = {
+    ae: 'DICOM_EDGE',
+    port: 11112,
+    version: '0.1.0',
+    addresses: ['192.168.1.5'],
+    startedAt: new Date().toISOString(),
+    uptimeSeconds: 65,
+    associations: 1,
+    today: { instances: 12, bytes: 6_300_000 },
+    cache: { instances: 40, studies: 2, diskTotalBytes: 64e9, diskFreeBytes: 50e9 },
+    destinations: [],
+    recentEvents: ['line 1', 'line 2', 'line 3'],
+    throughput: { intervalSeconds: 10, bytes: [] },
+    activeAssociations: [],
+  } as unknown as BoxStatus;
+  const call = async (request: ControlRequest): Promise<unknown> => {
+    requests.push(request);
+    switch (request.command) {
+      case 'status':
+        return status;
+      case 'config':
+        return { config, file: '/etc/dicom-edge/dicom-edge.json', document };
+      case 'config-set': {
+        const set = request.set as Record<string, unknown>;
+        if (set.port === 70000)
+          throw new Error('config key "port": must be an integer from 1 to 65535');
+        return {
+          config,
+          file: '/etc/x.json',
+          document,
+          changed: Object.keys(set),
+          persisted: true,
+        };
+      }
+      case 'echo':
+        if (request.node === 'pacs') return { status: 0 };
+        throw new Error(`no node named "${String(request.node)}"`);
+      case 'queue':
+        return [];
+      case 'retry':
+        return 3;
+      default:
+        throw new Error(`unknown command "${request.command}"`);
+    }
+  };
+  return { commands: new ConsoleCommands(call), requests };
+}
+
+describe('console commands', () => {
+  it('splits words, keeping "quoted text" whole', () => {
+    assert.deepEqual(words('  set ae "MY AE"  '), ['set', 'ae', 'MY AE']);
+    assert.deepEqual(words(''), []);
+  });
+
+  it('help lists every command', async () => {
+    const { commands } = fakeBox();
+    const help = await commands.run('help');
+    for (const c of [
+      'status',
+      'show config',
+      'set ae',
+      'set port',
+      'node add',
+      'node rm',
+      'echo',
+      'queue',
+      'retry',
+      'log',
+    ])
+      assert.ok(help.includes(c), c);
+  });
+
+  it('status, queue and log print the box state', async () => {
+    const { commands } = fakeBox();
+    assert.match(await commands.run('status'), /^DICOM_EDGE on port 11112 .*up 1m 5s/);
+    assert.match(await commands.run('queue'), /no forward destinations/);
+    assert.equal(await commands.run('log 2'), 'line 2\nline 3');
+    assert.equal(await commands.run('LOG'), 'line 1\nline 2\nline 3');
+  });
+
+  it('show config prints settings and nodes', async () => {
+    const { commands } = fakeBox();
+    const out = await commands.run('show config');
+    assert.match(out, /^file: \/etc\/dicom-edge\/dicom-edge.json$/m);
+    assert.match(out, /^port = 11112$/m);
+    assert.match(out, /^ {2}pacs {2}PACS@10\.1\.2\.3:104 {2}forward$/m);
+  });
+
+  it('set and node commands send config changes', async () => {
+    const { commands, requests } = fakeBox();
+    assert.match(await commands.run('set ae 1234'), /^ok: ae changed \(saved to \/etc\/x.json\)$/);
+    assert.deepEqual(requests.at(-1), { command: 'config-set', set: { ae: '1234' } });
+    await commands.run('set port 104');
+    assert.deepEqual(requests.at(-1)!.set, { port: 104 });
+    await commands.run('set forwarding.idleSeconds 30');
+    assert.deepEqual(requests.at(-1)!.set, { forwarding: { idleSeconds: 30 } });
+    await commands.run('node add viewer VIEWER 192.168.1.20 104 forward');
+    assert.deepEqual((requests.at(-1)!.set as { nodes: unknown[] }).nodes[1], {
+      name: 'viewer',
+      ae: 'VIEWER',
+      host: '192.168.1.20',
+      port: 104,
+      forward: true,
+    });
+    await commands.run('node rm pacs');
+    assert.deepEqual(requests.at(-1)!.set, { nodes: [] });
+  });
+
+  it('echo and retry', async () => {
+    const { commands } = fakeBox();
+    assert.equal(await commands.run('echo pacs'), 'echo pacs: 0x0000 (success)');
+    assert.equal(await commands.run('echo nobody'), 'echo nobody: failed: no node named "nobody"');
+    assert.equal(await commands.run('retry'), '3 failed job(s) requeued');
+    assert.equal(await commands.run('retry pacs'), '3 failed job(s) requeued for pacs');
+  });
+
+  it('answers bad input with an error line, never a throw', async () => {
+    const { commands } = fakeBox();
+    const cases: Array<[string, RegExp]> = [
+      ['bogus', /^error: unknown command "bogus" \(type help\)$/],
+      ['set port 70000', /^error: config key "port": must be an integer/],
+      ['set ae', /^error: usage: set KEY VALUE$/],
+      ['node add x', /^error: usage: node add NAME AE HOST PORT \[forward\]$/],
+      ['node add pacs PACS h 1', /^error: a node named "pacs" exists/],
+      ['node add v V h 1 sideways', /^error: usage: node add/],
+      ['node rm', /^error: usage: node rm NAME$/],
+      ['node rm nobody', /^error: no node named "nobody"$/],
+      ['node fly', /^error: usage: node list/],
+      ['show', /^error: usage: show config$/],
+      ['echo', /^error: usage: echo NAME$/],
+      ['log -1', /^error: usage: log \[N\]$/],
+      ['retry a b', /^error: usage: retry \[NAME\]$/],
+      ['set a.b.c 1', /^error: "a\.b\.c" is not a setting name$/],
+    ];
+    for (const [line, expected] of cases) assert.match(await commands.run(line), expected, line);
+    assert.equal(await commands.run('   '), '');
+  });
+});

@@ -1,0 +1,170 @@
+// The console's command set, shared by the serial console and `dicom-edge console`: one
+// typed line in, the text to show out. Every command is a client of the control API (the
+// `call` given), so the console can do nothing the box would not allow over its socket.
+import type { ChangeResult, ConfigView } from '../firmware/config/live-config';
+import type { NodeConfig } from '../firmware/config/config';
+import { parseValue, putNode, removeNode, setKey } from '../firmware/control/config-edits';
+import type { ControlRequest } from '../firmware/control/protocol';
+import type { BoxStatus } from '../firmware/control/status';
+import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
+import type { DestinationReport } from '../firmware/forward/forwarder';
+import { formatBoxStatus, formatQueue } from './format';
+
+export type ControlCall = (request: ControlRequest) => Promise<unknown>;
+
+export const HELP = `commands:
+  help                              this list
+  status                            identity, associations, cache, queues, recent events
+  show config                       the running configuration
+  set ae NAME                       change our AE title
+  set port N                        change the listening port
+  set KEY VALUE                     change any other setting (e.g. set forwarding.idleSeconds 30)
+  node list                         the known nodes
+  node add NAME AE HOST PORT [forward]   add a node (forward: send it a copy of everything)
+  node rm NAME                      remove a node
+  echo NAME                         C-ECHO the node named NAME
+  queue                             forward queue per destination
+  retry [NAME]                      requeue failed forward jobs (of one destination)
+  log [N]                           the last N events (default 20)`;
+
+class ConsoleUsageError extends Error {}
+
+/** Splits a line into words; "double quotes" keep spaces (AE titles may hold them). */
+export function words(line: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2]!);
+  return out;
+}
+
+export class ConsoleCommands {
+  constructor(private readonly call: ControlCall) {}
+
+  /** Runs one line; never throws: a failure is the text "error: ...". */
+  async run(line: string): Promise<string> {
+    const [verb, ...args] = words(line);
+    if (verb === undefined) return '';
+    try {
+      return await this.dispatch(verb.toLowerCase(), args);
+    } catch (err) {
+      return `error: ${(err as Error).message}`;
+    }
+  }
+
+  private async dispatch(verb: string, args: string[]): Promise<string> {
+    switch (verb) {
+      case 'help':
+      case '?':
+        return HELP;
+      case 'status':
+        return formatBoxStatus((await this.call({ command: 'status' })) as BoxStatus).trimEnd();
+      case 'show':
+        if (args[0] !== 'config') throw new ConsoleUsageError('usage: show config');
+        return this.showConfig();
+      case 'set':
+        return this.set(args);
+      case 'node':
+      case 'nodes':
+        return this.node(args);
+      case 'echo': {
+        const [name] = args;
+        if (!name || args.length > 1) throw new ConsoleUsageError('usage: echo NAME');
+        let status: number;
+        try {
+          ({ status } = (await this.call({ command: 'echo', node: name })) as { status: number });
+        } catch (err) {
+          return `echo ${name}: failed: ${(err as Error).message}`;
+        }
+        return `echo ${name}: ${formatDimseStatus(status)}`;
+      }
+      case 'queue':
+        return formatQueue(
+          (await this.call({ command: 'queue' })) as DestinationReport[],
+        ).trimEnd();
+      case 'retry': {
+        if (args.length > 1) throw new ConsoleUsageError('usage: retry [NAME]');
+        const [name] = args;
+        const count = (await this.call({
+          command: 'retry',
+          ...(name ? { destination: name } : {}),
+        })) as number;
+        return `${count} failed job(s) requeued${name ? ` for ${name}` : ''}`;
+      }
+      case 'log': {
+        const n = args[0] === undefined ? 20 : Number(args[0]);
+        if (!Number.isInteger(n) || n < 1 || args.length > 1)
+          throw new ConsoleUsageError('usage: log [N]');
+        const { recentEvents } = (await this.call({ command: 'status' })) as BoxStatus;
+        return recentEvents.slice(-n).join('\n') || '(no events yet)';
+      }
+      default:
+        throw new ConsoleUsageError(`unknown command "${verb}" (type help)`);
+    }
+  }
+
+  private async view(): Promise<ConfigView> {
+    return (await this.call({ command: 'config' })) as ConfigView;
+  }
+
+  private async change(set: Record<string, unknown>): Promise<string> {
+    const result = (await this.call({ command: 'config-set', set })) as ChangeResult;
+    const where = result.persisted
+      ? `saved to ${result.file}`
+      : 'not saved: the box has no config file';
+    return `ok: ${result.changed.join(', ') || 'nothing'} changed (${where})`;
+  }
+
+  private async showConfig(): Promise<string> {
+    const { config, file } = await this.view();
+    const lines = [`file: ${file ?? '(none)'}`];
+    for (const [key, value] of Object.entries(config)) {
+      if (key === 'nodes') continue;
+      lines.push(`${key} = ${JSON.stringify(value)}`);
+    }
+    lines.push(config.nodes.length === 0 ? 'nodes: (none)' : 'nodes:');
+    lines.push(...config.nodes.map((n) => `  ${formatNode(n)}`));
+    return lines.join('\n');
+  }
+
+  private async set(args: string[]): Promise<string> {
+    const [key, ...rest] = args;
+    if (!key || rest.length === 0) throw new ConsoleUsageError('usage: set KEY VALUE');
+    const text = rest.join(' ');
+    const { config, document } = await this.view();
+    // A setting that is text now stays text ("set ae 1234" is an AE title, not a number).
+    const current: unknown = (config as unknown as Record<string, unknown>)[key.split('.')[0]!];
+    const value = typeof current === 'string' && !key.includes('.') ? text : parseValue(text);
+    return this.change(setKey(document, key, value));
+  }
+
+  private async node(args: string[]): Promise<string> {
+    const [sub, ...rest] = args;
+    if (sub === undefined || sub === 'list') {
+      const { config } = await this.view();
+      return config.nodes.length === 0 ? '(no nodes)' : config.nodes.map(formatNode).join('\n');
+    }
+    if (sub === 'add') {
+      const [name, ae, host, port, flag] = rest;
+      if (!name || !ae || !host || !port || rest.length > 5 || (flag && flag !== 'forward'))
+        throw new ConsoleUsageError('usage: node add NAME AE HOST PORT [forward]');
+      const { document, config } = await this.view();
+      if (config.nodes.some((n) => n.name === name))
+        throw new ConsoleUsageError(`a node named "${name}" exists (node rm ${name} first)`);
+      return this.change(
+        putNode(document, { name, ae, host, port: parseValue(port), forward: flag === 'forward' }),
+      );
+    }
+    if (sub === 'rm' || sub === 'remove') {
+      const [name] = rest;
+      if (!name || rest.length > 1) throw new ConsoleUsageError('usage: node rm NAME');
+      return this.change(removeNode((await this.view()).document, name));
+    }
+    throw new ConsoleUsageError(
+      'usage: node list | node add NAME AE HOST PORT [forward] | node rm NAME',
+    );
+  }
+}
+
+export function formatNode(n: NodeConfig): string {
+  return `${n.name}  ${n.ae}@${n.host}:${n.port}${n.forward ? '  forward' : ''}`;
+}

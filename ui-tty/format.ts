@@ -1,0 +1,86 @@
+// Plain-text views of the control API's answers, shared by the CLI (`status`, `queue`) and
+// the consoles, so a field engineer sees the same table wherever they ask.
+import type { BoxStatus } from '../firmware/control/status';
+import type { DestinationReport } from '../firmware/forward/forwarder';
+
+/** 1234567 -> "1.2 MB" (decimal units, as disks are sold). */
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+export function duration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : `${m}m ${seconds % 60}s`;
+}
+
+export function age(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}
+
+export function formatQueue(reports: readonly DestinationReport[]): string {
+  if (reports.length === 0)
+    return 'no forward destinations configured (nodes with "forward": true)\n';
+  const header = [
+    'DEST',
+    'AE@ADDRESS',
+    'STATE',
+    'QUEUED',
+    'IN FLIGHT',
+    'SENT',
+    'FAILED',
+    'OLDEST',
+    'LAST SUCCESS',
+  ];
+  const rows = reports.map((r) => [
+    r.name,
+    `${r.ae}@${r.address}`,
+    r.state === 'backing-off' && r.retryAt ? `retry ${r.retryAt.slice(11, 19)}` : r.state,
+    String(r.queued),
+    r.inFlight ? '1' : '0',
+    String(r.done),
+    String(r.failed),
+    age(r.oldestWaitingSeconds),
+    r.lastDoneAt ?? r.lastSuccessAt ?? '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  const errors = reports
+    .filter((r) => r.lastError ?? r.lastJobError)
+    .map((r) => `  ${r.name}: last error: ${r.lastError ?? r.lastJobError}`);
+  return [line(header), ...rows.map(line), ...errors].join('\n') + '\n';
+}
+
+export function formatBoxStatus(s: BoxStatus): string {
+  const used = s.cache.diskTotalBytes - s.cache.diskFreeBytes;
+  return (
+    [
+      `${s.ae} on port ${s.port}  (dicom-edge ${s.version}, up ${duration(s.uptimeSeconds)})`,
+      `addresses:     ${s.addresses.join(', ') || '(none)'}`,
+      `associations:  ${s.associations} open`,
+      `received today: ${s.today.instances} instances, ${bytes(s.today.bytes)}`,
+      `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${bytes(used)} used, ${bytes(s.cache.diskFreeBytes)} free`,
+      '',
+      formatQueue(s.destinations).trimEnd(),
+      '',
+      'recent events:',
+      ...s.recentEvents.slice(-10).map((l) => `  ${l}`),
+    ].join('\n') + '\n'
+  );
+}
