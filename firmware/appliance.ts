@@ -10,7 +10,8 @@ import { SerialConsoles } from '../ui-tty/serial-console';
 import { LiveConfig } from './config/live-config';
 import { CommandField } from './dicom/dimse/command-field';
 import { ControlServer, type ControlHandler } from './control/control-server';
-import { collectStatus, RecentEvents } from './control/status';
+import { HealthMonitor } from './control/health';
+import { collectStatus, RecentEvents, ThroughputMeter } from './control/status';
 import { Forwarder } from './forward/forwarder';
 import { log } from './log';
 import { ScpServer } from './scp-server';
@@ -116,7 +117,9 @@ export async function startAppliance(
             config: config(),
             index,
             forwarder,
-            associations: () => server.associationCount,
+            server,
+            throughput,
+            health,
             startedAt,
             events,
             version: VERSION,
@@ -138,6 +141,8 @@ export async function startAppliance(
     ]),
   );
   await server.listen();
+  const throughput = new ThroughputMeter(() => server.bytesReceived);
+  const health = new HealthMonitor();
   live.use((next) => server.prepare(next));
   live.use(async (next) => ({ commit: () => forwarder.apply(next), rollback: () => undefined }));
   const consoles = new SerialConsoles(
@@ -172,6 +177,7 @@ export async function startAppliance(
         await forwarder.stop();
         await control.close();
         events.close();
+        throughput.close();
         await index.close();
       })();
       return stopping;

@@ -10,6 +10,13 @@ export function setLogLevel(level: Level): void {
   threshold = level;
 }
 
+let toStderr = true;
+
+/** Off while a dashboard owns this terminal (its events panel shows the lines instead). */
+export function setStderrLogging(on: boolean): void {
+  toStderr = on;
+}
+
 /** Lets the control API and tests observe log lines (recent events). */
 export function onLogLine(listener: (line: string, level: Level) => void): () => void {
   listeners.push(listener);
@@ -28,7 +35,7 @@ function write(level: Level, message: string, fields: Record<string, unknown> = 
     .map(([k, v]) => `${k}=${format(v)}`);
   const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${parts.length ? ' ' + parts.join(' ') : ''}`;
   for (const l of listeners) l(line, level);
-  if (ORDER[level] >= ORDER[threshold]) process.stderr.write(line + '\n');
+  if (toStderr && ORDER[level] >= ORDER[threshold]) process.stderr.write(line + '\n');
 }
 
 export const log = {

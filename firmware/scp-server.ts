@@ -23,9 +23,32 @@ export interface StagedChange {
   rollback(): void;
 }
 
+/** What one accepted association is doing, for the dashboard and the status. */
+export interface AssociationActivity {
+  readonly callingAe: string | null;
+  readonly address: string;
+  readonly since: string;
+  /** The last DIMSE request received ("C-STORE-RQ"), null before the first. */
+  readonly service: string | null;
+  readonly requests: number;
+  readonly bytesReceived: number;
+}
+
+interface Tracked {
+  readonly socket: net.Socket;
+  readonly address: string;
+  readonly since: string;
+  callingAe: string | null;
+  service: string | null;
+  requests: number;
+}
+
 export class ScpServer {
   private server: net.Server;
   private readonly live = new Set<Association>();
+  private readonly tracked = new Map<Association, Tracked>();
+  /** Bytes read on connections already closed (the live ones are counted from their sockets). */
+  private closedBytes = 0;
 
   constructor(
     private config: Config,
@@ -36,6 +59,24 @@ export class ScpServer {
 
   get associationCount(): number {
     return this.live.size;
+  }
+
+  /** Every byte received on the DICOM port since start (throughput is its rate). */
+  get bytesReceived(): number {
+    let live = 0;
+    for (const t of this.tracked.values()) live += t.socket.bytesRead;
+    return this.closedBytes + live;
+  }
+
+  activities(): AssociationActivity[] {
+    return [...this.tracked.values()].map((t) => ({
+      callingAe: t.callingAe,
+      address: t.address,
+      since: t.since,
+      service: t.service,
+      requests: t.requests,
+      bytesReceived: t.socket.bytesRead,
+    }));
   }
 
   async listen(): Promise<net.AddressInfo> {
@@ -114,6 +155,15 @@ export class ScpServer {
       decide: (rq, peer) => this.decide(rq, peer.address),
     });
     this.live.add(association);
+    const tracked: Tracked = {
+      socket,
+      address: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`.replace(/^::ffff:/, ''),
+      since: new Date(started).toISOString(),
+      callingAe: null,
+      service: null,
+      requests: 0,
+    };
+    this.tracked.set(association, tracked);
     association.on('protocol-error', (err) =>
       log.warn('protocol error, aborting', { peer: association.peerLabel, reason: err.message }),
     );
@@ -124,10 +174,16 @@ export class ScpServer {
         contexts: `${info.contexts.size}/${info.rq.presentationContexts.length}`,
         maxPdu: info.peerMaxPduLength,
       });
-      serveAssociation(association, info, this.services);
+      tracked.callingAe = info.rq.callingAeTitle;
+      serveAssociation(association, info, this.services, (command) => {
+        tracked.service = command;
+        tracked.requests++;
+      });
     });
     association.on('closed', (reason) => {
       this.live.delete(association);
+      this.tracked.delete(association);
+      this.closedBytes += socket.bytesRead;
       const fields = { peer: association.peerLabel, ms: Date.now() - started };
       if (reason.kind === 'released') log.info('association released', fields);
       else if (reason.kind === 'rejected') log.info('association rejected', fields);

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs the interop test peers from Debian's packages when they are missing:
-# DCMTK (storescu, storescp, echoscu, dcmconv, dcmcjpeg, ...), Orthanc, socat.
+# DCMTK (storescu, storescp, echoscu, dcmconv, dcmcjpeg, ...), Orthanc, and the tools the
+# appliance-face tests drive: socat (a pty pair for the serial console), tmux (the dashboard),
+# shellcheck and systemd-analyze (the installer and its units).
 set -euo pipefail
 missing=()
 command -v storescu >/dev/null 2>&1 || missing+=(dcmtk)
 command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || missing+=(orthanc)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

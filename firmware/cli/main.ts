@@ -5,6 +5,7 @@ import { echoCommand } from './echo';
 import { commitCommand } from './commit';
 import { configCommand } from './config';
 import { consoleCommand } from './console';
+import { dashboardCommand } from './dashboard';
 import { queueCommand } from './queue';
 import { statusCommand } from './status';
 import { findCommand, getCommand, moveCommand } from './qr';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   status: statusCommand,
   config: configCommand,
   console: consoleCommand,
+  dashboard: dashboardCommand,
 };
 
 const USAGE = `usage: dicom-edge <command> [options]
@@ -37,6 +39,7 @@ const USAGE = `usage: dicom-edge <command> [options]
   queue [retry [--dest NAME]] [--config F]   forward queue of the running box; requeue failed jobs
   config [set KEY=VALUE...] [--config F]     show or change the running box's configuration
   console [--config F]                       the serial console's commands on this terminal
+  dashboard [--config F]                     the terminal dashboard of the running box
   find HOST PORT -k KEY[=VALUE]... [--level L] [--root study|patient] [--aet --aec]
   move HOST PORT --dest AE -k KEY=VALUE... [--level L] [--root ...]
   get HOST PORT --out DIR -k KEY=VALUE... [--level L] [--root ...]

@@ -2,11 +2,13 @@
 import * as path from 'node:path';
 import { startAppliance } from '../appliance';
 import { loadConfig } from '../config/load';
-import { log } from '../log';
+import { log, setStderrLogging } from '../log';
+import { controlRequest } from '../control/control-client';
+import { Dashboard } from '../../ui-tty/dashboard';
 import { one, parseArgs } from './args';
 
 export async function startCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config', '--serial']);
+  const args = parseArgs(argv, ['--config', '--serial'], ['--dashboard']);
   const { config, file } = loadConfig(
     args.options.has('--config') ? one(args, '--config', '') : undefined,
   );
@@ -27,6 +29,26 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
       ? { serial: { path: path.resolve(serialPath), baudRate: config.serial?.baudRate ?? 115200 } }
       : {}),
   });
+  if (args.options.has('--dashboard')) {
+    // The dashboard owns this terminal: log lines go to its events panel, not over it
+    // (unless stderr is redirected, to a file or the journal).
+    if (process.stderr.isTTY) setStderrLogging(false);
+    const dashboard = new Dashboard({
+      call: (request) => controlRequest(config.storageDir, request, 5000),
+      quitQuestion: 'Stop dicom-edge?',
+    });
+    dashboard.start();
+    const signalled = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    const why = await Promise.race([dashboard.done.then(() => 'dashboard quit'), signalled]);
+    dashboard.stop();
+    setStderrLogging(true);
+    log.info('stopping', { reason: why });
+    await box.stop();
+    return 0;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info('stopping', { signal });

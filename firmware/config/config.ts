@@ -48,6 +48,8 @@ export interface Config {
   readonly commit?: 'stored' | 'forwarded';
   /** A commitment still undecided after this long is reported with the missing items failed. */
   readonly commitTimeoutSeconds: number;
+  /** Disk use, in percent, from which the cache is reported as nearly full. */
+  readonly cacheWarnPercent: number;
   readonly nodes: readonly NodeConfig[];
   /** A line console on a serial port (firmware/ui-tty/serial-console.ts). */
   readonly serial?: SerialConfig;
@@ -81,6 +83,7 @@ export const DEFAULTS: Config = {
     idleSeconds: 10,
   },
   commitTimeoutSeconds: 86400,
+  cacheWarnPercent: 85,
   nodes: [],
 };
 
@@ -161,6 +164,7 @@ export function validateConfig(raw: unknown): Config {
       'must be a number of seconds above 0 and at most 30 days',
     );
   }
+  requireInt('cacheWarnPercent', c.cacheWarnPercent, 10, 99);
   if (!Array.isArray(c.nodes)) throw new ConfigError('nodes', 'must be an array');
   const names = new Set<string>();
   const nodes = (c.nodes as unknown[]).map((n, i): NodeConfig => {

@@ -6,24 +6,71 @@ import type { Config } from '../config/config';
 import type { DestinationReport, Forwarder } from '../forward/forwarder';
 import { onLogLine } from '../log';
 import type { Index } from '../../storage/index';
+import type { AssociationActivity, ScpServer } from '../scp-server';
+import type { Health, HealthMonitor } from './health';
 
 export interface BoxStatus {
   readonly ae: string;
   readonly port: number;
+  /** The listening address ("0.0.0.0" = every interface). */
+  readonly host: string;
   readonly version: string;
   readonly addresses: string[];
   readonly startedAt: string;
   readonly uptimeSeconds: number;
   readonly associations: number;
+  readonly activeAssociations: AssociationActivity[];
+  readonly throughput: ThroughputHistory;
+  readonly health: Health;
   readonly today: { instances: number; bytes: number };
   readonly cache: {
     instances: number;
     studies: number;
     diskTotalBytes: number;
     diskFreeBytes: number;
+    /** Disk use (percent) from which the status and the dashboard flag the cache as nearly full. */
+    warnPercent: number;
   };
   readonly destinations: DestinationReport[];
   readonly recentEvents: string[];
+}
+
+export interface ThroughputHistory {
+  readonly intervalSeconds: number;
+  /** Bytes received on the DICOM port per interval, oldest first. */
+  readonly bytes: number[];
+}
+
+/** Samples a growing byte count every interval; keeps the last `capacity` differences. */
+export class ThroughputMeter {
+  private readonly samples: number[] = [];
+  private last: number;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly total: () => number,
+    private readonly intervalSeconds = 10,
+    private readonly capacity = 90,
+  ) {
+    this.last = total();
+    this.timer = setInterval(() => this.sample(), intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    const now = this.total();
+    this.samples.push(Math.max(0, now - this.last));
+    this.last = now;
+    if (this.samples.length > this.capacity) this.samples.shift();
+  }
+
+  history(): ThroughputHistory {
+    return { intervalSeconds: this.intervalSeconds, bytes: [...this.samples] };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
 }
 
 /** The last log lines, kept for the status (a bounded ring). */
@@ -49,43 +96,57 @@ export class RecentEvents {
 }
 
 function addresses(): string[] {
-  return Object.values(os.networkInterfaces())
-    .flat()
-    .filter((i): i is os.NetworkInterfaceInfo => i !== undefined && !i.internal)
-    .map((i) => i.address);
+  return (
+    Object.values(os.networkInterfaces())
+      .flat()
+      // A link-local IPv6 address cannot be typed into a modality's settings: left out.
+      .filter(
+        (i): i is os.NetworkInterfaceInfo =>
+          i !== undefined && !i.internal && !i.address.startsWith('fe80:'),
+      )
+      .map((i) => i.address)
+  );
 }
 
 export async function collectStatus(deps: {
   config: Config;
   index: Index;
   forwarder: Forwarder;
-  associations: () => number;
+  server: ScpServer;
+  throughput: ThroughputMeter;
+  health: HealthMonitor;
   startedAt: Date;
   events: RecentEvents;
   version: string;
 }): Promise<BoxStatus> {
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
-  const [today, counts, disk, destinations] = await Promise.all([
+  const [today, counts, disk, destinations, health] = await Promise.all([
     deps.index.receivedSince(midnight.toISOString()),
     deps.index.counts(),
     fs.statfs(deps.config.storageDir),
     deps.forwarder.report(),
+    deps.health.current(),
   ]);
   return {
     ae: deps.config.ae,
-    port: deps.config.port,
+    port: deps.server.address.port,
+    host: deps.config.host,
     version: deps.version,
     addresses: addresses(),
     startedAt: deps.startedAt.toISOString(),
     uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
-    associations: deps.associations(),
+    associations: deps.server.associationCount,
+    activeAssociations: deps.server.activities(),
+    throughput: deps.throughput.history(),
+    health,
     today,
     cache: {
       instances: counts.instances,
       studies: counts.studies,
       diskTotalBytes: disk.blocks * disk.bsize,
       diskFreeBytes: disk.bavail * disk.bsize,
+      warnPercent: deps.config.cacheWarnPercent,
     },
     destinations,
     recentEvents: deps.events.list(),

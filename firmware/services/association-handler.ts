@@ -15,6 +15,8 @@ export function serveAssociation(
   association: Association,
   info: AssociationInfo,
   services: ServiceTable,
+  /** Told of each request as it arrives (the dashboard shows what an association is doing). */
+  onRequest: (command: string) => void = () => undefined,
 ): void {
   const channel = new DimseChannel(association);
   const requestor = new DimseRequestor(association, channel);
@@ -43,6 +45,7 @@ export function serveAssociation(
       return;
     }
     if (isResponse(field)) return;
+    onRequest(commandName(field));
     work = work.then(() => handle(message, ctx, services));
   });
   association.on('release-requested', () => {

@@ -1,0 +1,118 @@
+// The terminal dashboard in a real terminal (tmux, 80x24), attached to a box running as
+// its own process: it shows the AE title and a destination's queue, a keyboard edit of the
+// AE title takes effect (C-ECHO to the new title) and survives a restart of the box, and a
+// refused value is explained where it was typed.
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { storeFiles } from '../../firmware/services/store-scu';
+import { echo } from '../../firmware/services/echo-scu';
+import { freePort, tempDir, waitForPort } from '../support/peers';
+import { uid, writeSyntheticFile } from '../support/synthetic';
+import { TmuxScreen } from '../support/tmux';
+
+const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
+
+async function startBoxProcess(config: string, port: number): Promise<ChildProcess> {
+  const child = spawn(BIN, ['start', '--config', config], { stdio: 'ignore' });
+  await waitForPort(port);
+  return child;
+}
+
+async function stopBoxProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function echoTo(port: number, calledAeTitle: string): Promise<number> {
+  return echo({ host: '127.0.0.1', port, callingAeTitle: 'TESTER', calledAeTitle });
+}
+
+describe('terminal dashboard (tmux, 80x24)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let config: string;
+  let port: number;
+  let box: ChildProcess | undefined;
+  const screen = new TmuxScreen();
+
+  before(async () => {
+    dir = tempDir('dashboard');
+    config = path.join(dir, 'dicom-edge.json');
+    port = await freePort();
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        ae: 'CLINIC_EDGE',
+        host: '127.0.0.1',
+        port,
+        storageDir: 'var',
+        strictCalledAe: true,
+        // Nobody listens on port 9: the instances wait in the queue.
+        nodes: [{ name: 'pacs', ae: 'PACS', host: '127.0.0.1', port: 9, forward: true }],
+      }),
+    );
+    box = await startBoxProcess(config, port);
+    const files = [];
+    for (let i = 1; i <= 2; i++) {
+      const f = path.join(dir, `${i}.dcm`);
+      await writeSyntheticFile(f, {
+        studyUid: uid(70),
+        seriesUid: uid(70, 1),
+        sopInstanceUid: uid(70, 1, i),
+      });
+      files.push(f);
+    }
+    await storeFiles(
+      { host: '127.0.0.1', port, callingAeTitle: 'MODALITY', calledAeTitle: 'CLINIC_EDGE' },
+      files,
+      () => undefined,
+    );
+    await screen.start(`${BIN} dashboard --config ${config}`);
+  });
+
+  after(async () => {
+    await screen.stop();
+    if (box) await stopBoxProcess(box);
+  });
+
+  it('shows the AE title and the destination queue, within 80x24', async () => {
+    const shown = await screen.until(/^[ >]pacs +PACS@127\.0\.0\.1:9 +yes +\S+ +2 /m);
+    assert.match(shown, new RegExp(`^CLINIC_EDGE on port ${port} \\| up `));
+    assert.match(shown, /^Receive .* today 2 inst /m);
+    assert.match(shown, /^Cache +2 inst in 1 studies/m);
+    assert.match(shown, /^Health /m);
+    assert.match(shown, /stored peer=MODALITY@/);
+    const lines = shown.replace(/\n$/, '').split('\n');
+    assert.equal(lines.length, 24);
+    assert.ok(lines.every((l) => l.length <= 80));
+    assert.match(lines[23]!, /^a:AE p:port n:add .* q:quit/);
+  });
+
+  it('explains a refused value where it was typed', async () => {
+    await screen.keys('p', 'C-u', 'h', 't', 't', 'p', 'Enter');
+    await screen.until(/^config key "port": must be an integer from 1 to 65535/m);
+    assert.match(await screen.capture(), /^Port: http/m);
+    await screen.keys('Escape');
+    await screen.until(/^unchanged/m);
+  });
+
+  it('an AE title edited on the keyboard takes effect and survives a restart', async () => {
+    await screen.keys('a', 'C-u', ...'DASH_AE'.split(''), 'Enter');
+    await screen.until(/^AE title is now DASH_AE \(saved\)/m);
+    assert.equal(await echoTo(port, 'DASH_AE'), 0);
+    await assert.rejects(() => echoTo(port, 'CLINIC_EDGE'), /reject/i);
+
+    await stopBoxProcess(box!);
+    await screen.until(/box not answering|no box is running/);
+    box = await startBoxProcess(config, port);
+    assert.equal(await echoTo(port, 'DASH_AE'), 0);
+    await screen.until(/^DASH_AE on port/);
+    const saved = JSON.parse(await fs.readFile(config, 'utf8')) as Record<string, unknown>;
+    assert.equal(saved.ae, 'DASH_AE');
+    assert.equal(saved.storageDir, 'var', 'the rest of the file is as it was');
+  });
+});

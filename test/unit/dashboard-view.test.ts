@@ -1,0 +1,141 @@
+// The dashboard's layout without a terminal: every size gives exactly its lines and width.
+import { strict as assert } from 'node:assert';
+import type { NodeConfig } from '../../firmware/config/config';
+import type { BoxStatus } from '../../firmware/control/status';
+import type { DestinationReport } from '../../firmware/forward/forwarder';
+import { renderDashboard, sparkline, type DashboardState } from '../../ui-tty/dashboard-view';
+
+const nodes: NodeConfig[] = Array.from({ length: 12 }, (_, i) => ({
+  name: `node${i}`,
+  ae: `AE${i}`,
+  host: `10.0.0.${i}`,
+  port: 104,
+  forward: i === 0,
+}));
+
+function state(overrides: Partial<DashboardState> = {}): DashboardState {
+  const status = {
+    ae: 'DICOM_EDGE',
+    port: 11112,
+    host: '0.0.0.0',
+    version: '0.1.0',
+    addresses: ['fd00::2', '192.168.1.5'],
+    startedAt: '2026-11-25T00:00:00Z',
+    uptimeSeconds: 3725,
+    associations: 1,
+    activeAssociations: [
+      {
+        callingAe: 'CT_SCANNER',
+        address: '192.168.1.30:40112',
+        since: '2026-11-25T01:00:00Z',
+        service: 'C-STORE-RQ',
+        requests: 120,
+        bytesReceived: 63_000_000,
+      },
+    ],
+    throughput: { intervalSeconds: 10, bytes: [0, 1e6, 5e6, 2e6] },
+    health: {
+      takenAt: '2026-11-25T01:00:00Z',
+      cpuTemperatureC: 81.5,
+      load: [0.5, 0.4, 0.3],
+      cpus: 4,
+      memory: { totalBytes: 4e9, availableBytes: 3e9 },
+      links: [{ name: 'eth0', up: true, speedMbps: 1000, address: '192.168.1.5' }],
+      processRssBytes: 60e6,
+    },
+    today: { instances: 120, bytes: 63_000_000 },
+    cache: {
+      instances: 500,
+      studies: 4,
+      diskTotalBytes: 100e9,
+      diskFreeBytes: 10e9,
+      warnPercent: 85,
+    },
+    destinations: [
+      {
+        name: 'node0',
+        state: 'backing-off',
+        queued: 37,
+        inFlight: null,
+        failed: 1,
+        oldestWaitingSeconds: 7200,
+        lastError: 'cannot associate with AE0@10.0.0.0:104: connect ETIMEDOUT',
+      } as unknown as DestinationReport,
+    ],
+    recentEvents: Array.from(
+      { length: 50 },
+      (_, i) => `2026-11-25T01:00:${String(i).padStart(2, '0')}.000Z INFO  event ${i}`,
+    ),
+  } as BoxStatus;
+  return {
+    status,
+    nodes,
+    selected: 0,
+    now: new Date('2026-11-25T01:02:03Z'),
+    unicode: true,
+    ...overrides,
+  };
+}
+
+describe('dashboard view', () => {
+  it('fills exactly the terminal, at 80x24 and larger', () => {
+    for (const [w, h] of [
+      [80, 24],
+      [120, 40],
+      [200, 60],
+    ] as const) {
+      const lines = renderDashboard(state(), w, h);
+      assert.equal(lines.length, h, `${w}x${h}`);
+      assert.ok(
+        lines.every((l) => l.text.length === w),
+        `${w}x${h}`,
+      );
+    }
+  });
+
+  it('shows identity (IPv4 first), associations, queue, cache, health, events and the keys at 80x24', () => {
+    const text = renderDashboard(state(), 80, 24).map((l) => l.text);
+    assert.match(
+      text[0]!,
+      /^DICOM_EDGE on port 11112 \| up 1h 2m \| 192\.168\.1\.5 fd00::2 \| dicom-edge\S* +01:02:03$/,
+    );
+    assert.match(text[1]!, /^Receive .* 200\.0 KB\/s {2}today 120 inst 63\.0 MB *$/);
+    assert.ok(
+      text.some((l) => /^ {2}CT_SCANNER +192\.168\.1\.30:40112 +C-STORE-RQ +120 req/.test(l)),
+    );
+    assert.ok(
+      text.some((l) => /^>node0 +AE0@10\.0\.0\.0:104 +yes retrying +37 +0 +1 +2h /.test(l)),
+    );
+    assert.ok(
+      text.some((l) =>
+        /^Cache +500 inst in 4 studies {2}disk \[#########\.\] 90% used \(warn 85%\)/.test(l),
+      ),
+    );
+    assert.ok(
+      text.some((l) =>
+        /^Health temp 82C {2}load 0\.50\/4 cpu {2}mem 1\.0 GB\/4\.0 GB {2}eth0 up 1000M/.test(l),
+      ),
+    );
+    assert.ok(text.some((l) => /^01:00:49 INFO {2}event 49/.test(l)));
+    // No message: the selected node's last error, whole.
+    assert.match(text[22]!, /^node0: cannot associate with AE0@10\.0\.0\.0:104: connect ETIMEDOUT/);
+    assert.match(text[23]!, /^a:AE p:port/);
+  });
+
+  it('flags a nearly full disk and a hot CPU', () => {
+    const lines = renderDashboard(state(), 80, 24);
+    assert.equal(lines.find((l) => l.text.startsWith('Cache'))?.style, 'warn');
+    assert.equal(lines.find((l) => l.text.startsWith('Health'))?.style, 'warn');
+  });
+
+  it('keeps the selected node in view', () => {
+    const lines = renderDashboard(state({ selected: 11 }), 80, 24).map((l) => l.text);
+    assert.ok(lines.some((l) => l.startsWith('>node11 ')));
+  });
+
+  it('draws a sparkline scaled to its largest value, newest on the right', () => {
+    assert.equal(sparkline([0, 4, 8], 5, true), '   ▄█');
+    assert.equal(sparkline([0, 4, 8], 5, false), '   +@');
+    assert.equal(sparkline([], 3, false), '   ');
+  });
+});

@@ -1,0 +1,206 @@
+// What the dashboard shows, as a pure function of the box's status and configuration and
+// the terminal's size: a list of lines, each already fitted to the width. The screen code
+// (dashboard.ts) only puts these lines on the terminal, so the layout is tested without one.
+// At 80x24 every panel fits; a taller terminal gives the extra rows to associations, nodes
+// and events, a wider one to the sparkline and the error column.
+import type { NodeConfig } from '../firmware/config/config';
+import type { BoxStatus } from '../firmware/control/status';
+import type { DestinationReport } from '../firmware/forward/forwarder';
+import { age, bytes, duration } from './format';
+
+export interface DashboardLine {
+  readonly text: string;
+  readonly style?: 'title' | 'heading' | 'selected' | 'warn' | 'error' | 'help';
+}
+
+export interface DashboardState {
+  readonly status: BoxStatus;
+  readonly nodes: readonly NodeConfig[];
+  /** Index into nodes of the row the keys act on. */
+  readonly selected: number;
+  /** The result of the last action (echo, save, validation error), shown above the help. */
+  readonly message?: { text: string; error: boolean };
+  readonly now: Date;
+  /** Unicode block characters for the sparkline; ASCII on the Linux console. */
+  readonly unicode: boolean;
+  /** The keys line; HELP_LINE unless something is being typed (then its keys, or its error). */
+  readonly help?: { text: string; error: boolean };
+}
+
+export const HELP_LINE =
+  'a:AE p:port n:add e:edit d:del f:fwd c:echo r:retry  up/down:node  q:quit';
+
+export function fit(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}~` : text.padEnd(width);
+}
+
+const BLOCKS = ' ▁▂▃▄▅▆▇█';
+const ASCII = ' .:-=+*#%@';
+
+/** One character per value, scaled to the largest; the newest value on the right. */
+export function sparkline(values: readonly number[], width: number, unicode: boolean): string {
+  const levels = unicode ? BLOCKS : ASCII;
+  const shown = values.slice(-width);
+  const max = Math.max(1, ...shown);
+  const line = shown
+    .map((v) => levels[v === 0 ? 0 : Math.max(1, Math.round((v / max) * (levels.length - 1)))])
+    .join('');
+  return line.padStart(width, levels[0]);
+}
+
+function rate(bytesPerInterval: number, intervalSeconds: number): string {
+  return `${bytes(bytesPerInterval / intervalSeconds)}/s`;
+}
+
+function percent(used: number, total: number): number {
+  return total > 0 ? Math.round((used / total) * 100) : 0;
+}
+
+function bar(p: number, width: number): string {
+  const filled = Math.round((Math.min(100, p) / 100) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** The nodes table's columns: heading, width, right-aligned. */
+const NODE_COLUMNS: ReadonlyArray<readonly [string, number, boolean]> = [
+  ['NODE', 10, false],
+  ['AE@HOST:PORT', 22, false],
+  ['FWD', 3, false],
+  ['STATE', 8, false],
+  ['WAIT', 5, true],
+  ['FLT', 3, true],
+  ['FAIL', 5, true],
+  ['OLDEST', 6, true],
+  ['LAST ERROR', 0, false],
+];
+
+function columns(cells: readonly string[]): string {
+  return cells
+    .map((cell, i) => {
+      const [, width, right] = NODE_COLUMNS[i]!;
+      if (width === 0) return cell;
+      const clipped = cell.length > width ? `${cell.slice(0, width - 1)}~` : cell;
+      return right ? clipped.padStart(width) : clipped.padEnd(width);
+    })
+    .join(' ');
+}
+
+function nodeRow(n: NodeConfig, d: DestinationReport | undefined): string {
+  const where = `${n.ae}@${n.host}:${n.port}`;
+  if (!d) return columns([n.name, where, 'no', '', '', '', '', '', '']);
+  return columns([
+    n.name,
+    where,
+    'yes',
+    d.state === 'backing-off' ? 'retrying' : d.state,
+    String(d.queued),
+    String(d.inFlight ? 1 : 0),
+    String(d.failed),
+    age(d.oldestWaitingSeconds),
+    d.lastError ?? d.lastJobError ?? '',
+  ]);
+}
+
+export function renderDashboard(
+  state: DashboardState,
+  width: number,
+  height: number,
+): DashboardLine[] {
+  const s = state.status;
+  const w = Math.max(40, width);
+  const line = (text: string, style?: DashboardLine['style']): DashboardLine =>
+    style ? { text: fit(text, w), style } : { text: fit(text, w) };
+
+  // Fixed parts: title, receive, associations heading, nodes heading, cache, health,
+  // events heading, message, help = 9 lines. The rest is shared out.
+  const spare = Math.max(3, height - 9);
+  const associationRows = Math.max(
+    1,
+    Math.min(s.activeAssociations.length || 1, Math.floor(spare / 4)),
+  );
+  const nodeRows = Math.max(1, Math.min(state.nodes.length || 1, Math.floor(spare / 3)));
+  const eventRows = Math.max(1, spare - associationRows - nodeRows);
+
+  const clock = state.now.toISOString().slice(11, 19);
+  // IPv4 first: that is what an installer types into a modality.
+  const ips = [...s.addresses].sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
+  const identity = `${s.ae} on port ${s.port} | up ${duration(s.uptimeSeconds)} | ${ips.join(' ') || 'no network'} | dicom-edge ${s.version}`;
+  const out: DashboardLine[] = [line(`${fit(identity, w - 9)} ${clock}`, 'title')];
+
+  const history = s.throughput.bytes;
+  const interval = s.throughput.intervalSeconds;
+  const now = history.length ? rate(history[history.length - 1]!, interval) : '-';
+  const tail = ` ${now.padStart(10)}  today ${s.today.instances} inst ${bytes(s.today.bytes)}`;
+  const graphWidth = Math.max(10, w - 9 - tail.length);
+  out.push(line(`Receive ${sparkline(history, graphWidth, state.unicode)}${tail}`));
+
+  out.push(line(`Associations ${s.associations} open`, 'heading'));
+  const assocs = s.activeAssociations.slice(0, associationRows);
+  for (const a of assocs) {
+    const since = Math.round((state.now.getTime() - Date.parse(a.since)) / 1000);
+    out.push(
+      line(
+        `  ${(a.callingAe ?? '(negotiating)').padEnd(16)} ${a.address.padEnd(21)} ${(a.service ?? '-').padEnd(14)} ${String(a.requests).padStart(5)} req ${bytes(a.bytesReceived).padStart(9)} ${duration(since)}`,
+      ),
+    );
+  }
+  for (let i = assocs.length; i < associationRows; i++) out.push(line(i === 0 ? '  (none)' : ''));
+
+  out.push(line(` ${columns(NODE_COLUMNS.map(([heading]) => heading))}`, 'heading'));
+  const reports = new Map(s.destinations.map((d) => [d.name, d]));
+  // Keep the selected node in view when there are more nodes than rows.
+  const first = Math.min(
+    Math.max(0, state.selected - nodeRows + 1),
+    Math.max(0, state.nodes.length - nodeRows),
+  );
+  const visible = state.nodes.slice(first, first + nodeRows);
+  visible.forEach((n, i) => {
+    const d = reports.get(n.name);
+    const failing = d && (d.failed > 0 || d.state === 'backing-off');
+    const style = first + i === state.selected ? 'selected' : failing ? 'warn' : undefined;
+    out.push(line(`${first + i === state.selected ? '>' : ' '}${nodeRow(n, d)}`, style));
+  });
+  for (let i = visible.length; i < nodeRows; i++)
+    out.push(line(i === 0 ? '  (no nodes: press n to add one)' : ''));
+
+  const c = s.cache;
+  const used = percent(c.diskTotalBytes - c.diskFreeBytes, c.diskTotalBytes);
+  out.push(
+    line(
+      `Cache  ${c.instances} inst in ${c.studies} studies  disk ${bar(used, 10)} ${used}% used (warn ${c.warnPercent}%), ${bytes(c.diskFreeBytes)} free`,
+      used >= c.warnPercent ? 'warn' : undefined,
+    ),
+  );
+
+  const h = s.health;
+  const temp = h.cpuTemperatureC === null ? 'n/a' : `${Math.round(h.cpuTemperatureC)}C`;
+  const memUsed = h.memory.totalBytes - h.memory.availableBytes;
+  const links = h.links.map(
+    (l) => `${l.name} ${l.up ? 'up' : 'DOWN'}${l.speedMbps ? ` ${l.speedMbps}M` : ''}`,
+  );
+  const hot = h.cpuTemperatureC !== null && h.cpuTemperatureC >= 80;
+  out.push(
+    line(
+      `Health temp ${temp}  load ${h.load[0].toFixed(2)}/${h.cpus} cpu  mem ${bytes(memUsed)}/${bytes(h.memory.totalBytes)}  ${links.join(' ') || 'no links'}`,
+      hot || h.links.some((l) => !l.up) ? 'warn' : undefined,
+    ),
+  );
+
+  out.push(line('Events', 'heading'));
+  const events = s.recentEvents
+    .slice(-eventRows)
+    .map((e) => e.replace(/^\S+T(\d\d:\d\d:\d\d)\.\d+Z /, '$1 '));
+  for (const e of events) out.push(line(e, /^\S+ (WARN|ERROR)/.test(e) ? 'warn' : undefined));
+  for (let i = events.length; i < eventRows; i++) out.push(line(''));
+
+  // The message line: the last action's result, else the selected node's last error in full.
+  const selectedNode = state.nodes[state.selected];
+  const selectedReport = selectedNode ? reports.get(selectedNode.name) : undefined;
+  const selectedError = selectedReport?.lastError ?? selectedReport?.lastJobError;
+  if (state.message) out.push(line(state.message.text, state.message.error ? 'error' : undefined));
+  else if (selectedNode && selectedError)
+    out.push(line(`${selectedNode.name}: ${selectedError}`, 'warn'));
+  else out.push(line(''));
+  out.push(line(state.help?.text ?? HELP_LINE, state.help?.error ? 'error' : 'help'));
+  return out;
+}

@@ -1,0 +1,368 @@
+// The terminal dashboard (blessed): the lines of dashboard-view.ts on the screen, refreshed
+// about once a second, and the keys that change settings. It is a client of the control
+// API like the CLI and the serial console, so it shows and does exactly what the box allows;
+// every change goes through the box's validation, and a refused one is shown where it was
+// typed, ready to be corrected.
+import * as blessed from 'blessed';
+import type { ChangeResult, ConfigView } from '../firmware/config/live-config';
+import { patchNode, putNode, removeNode, type ConfigSet } from '../firmware/control/config-edits';
+import type { BoxStatus } from '../firmware/control/status';
+import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
+import type { ControlCall } from './console-commands';
+import { renderDashboard, type DashboardLine } from './dashboard-view';
+
+export interface DashboardOptions {
+  readonly call: ControlCall;
+  /** Asked before quitting (the box itself stops with the dashboard of `start --dashboard`). */
+  readonly quitQuestion?: string;
+  readonly refreshMs?: number;
+}
+
+const STYLE_TAGS: Record<NonNullable<DashboardLine['style']>, [string, string]> = {
+  title: ['{inverse}{bold}', '{/bold}{/inverse}'],
+  heading: ['{bold}', '{/bold}'],
+  selected: ['{inverse}', '{/inverse}'],
+  warn: ['{yellow-fg}', '{/yellow-fg}'],
+  error: ['{red-fg}{bold}', '{/bold}{/red-fg}'],
+  help: ['{inverse}', '{/inverse}'],
+};
+
+const EDIT_HELP = 'Enter: save  Esc: cancel  Backspace: erase a character  Ctrl-U: erase all';
+
+interface Field {
+  readonly key: string;
+  readonly label: string;
+  value: string;
+}
+
+/** The Linux console's fonts lack the sparkline's block characters; UTF-8 terminals have them. */
+function unicodeTerminal(): boolean {
+  const locale = process.env.LC_ALL ?? process.env.LC_CTYPE ?? process.env.LANG ?? '';
+  return /utf-?8/i.test(locale) && process.env.TERM !== 'linux';
+}
+
+export class Dashboard {
+  private readonly screen: blessed.Widgets.Screen;
+  private readonly body: blessed.Widgets.BoxElement;
+  private readonly unicode = unicodeTerminal();
+  private status: BoxStatus | undefined;
+  private view: ConfigView | undefined;
+  private unreachable: string | undefined;
+  private selected = 0;
+  private message: { text: string; error: boolean } | undefined;
+  private editing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  private stopped = false;
+  private finished!: () => void;
+  readonly done: Promise<void>;
+
+  constructor(private readonly options: DashboardOptions) {
+    this.done = new Promise((resolve) => (this.finished = resolve));
+    this.screen = blessed.screen({
+      smartCSR: true,
+      fullUnicode: this.unicode,
+      title: 'dicom-edge',
+      warnings: false,
+    });
+    this.body = blessed.box({
+      parent: this.screen,
+      top: 0,
+      left: 0,
+      width: '100%',
+      height: '100%',
+      tags: true,
+      wrap: false,
+    });
+    this.screen.on('resize', () => this.draw());
+    this.bindKeys();
+  }
+
+  start(): void {
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 1000);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.screen.destroy();
+    this.finished();
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      const [status, view] = await Promise.all([
+        this.options.call({ command: 'status' }) as Promise<BoxStatus>,
+        this.options.call({ command: 'config' }) as Promise<ConfigView>,
+      ]);
+      this.status = status;
+      this.view = view;
+      this.unreachable = undefined;
+      this.selected = Math.min(this.selected, Math.max(0, view.config.nodes.length - 1));
+    } catch (err) {
+      this.unreachable = (err as Error).message;
+    } finally {
+      this.refreshing = false;
+    }
+    this.draw();
+  }
+
+  private draw(): void {
+    const width = this.screen.width as number;
+    const height = this.screen.height as number;
+    if (!this.status || !this.view) {
+      const why = this.unreachable ?? 'connecting to the box...';
+      this.body.setContent(blessed.escape(`dicom-edge dashboard\n\n${why}\n\nq: quit`));
+    } else {
+      const lines = renderDashboard(
+        {
+          status: this.status,
+          nodes: this.view.config.nodes,
+          selected: this.selected,
+          // A box that stopped answering outranks the result of the last key.
+          ...(this.unreachable
+            ? { message: { text: `box not answering: ${this.unreachable}`, error: true } }
+            : this.message
+              ? { message: this.message }
+              : {}),
+          now: new Date(),
+          unicode: this.unicode,
+          // While typing, the line below the prompt shows why the last try was refused.
+          ...(this.editing
+            ? { help: this.message?.error ? this.message : { text: EDIT_HELP, error: false } }
+            : {}),
+        },
+        width,
+        height,
+      );
+      this.body.setContent(
+        lines
+          .map((l) => {
+            const text = blessed.escape(l.text);
+            if (!l.style) return text;
+            const [open, close] = STYLE_TAGS[l.style];
+            return `${open}${text}${close}`;
+          })
+          .join('\n'),
+      );
+    }
+    this.screen.render();
+  }
+
+  private say(text: string, error = false): void {
+    this.message = { text, error };
+    this.draw();
+  }
+
+  private bindKeys(): void {
+    const on = (keys: string[], action: () => Promise<void> | void): void => {
+      this.screen.key(keys, () => {
+        if (this.editing) return;
+        this.message = undefined;
+        void Promise.resolve(action()).catch((err: Error) => this.say(err.message, true));
+      });
+    };
+    // A form takes the keyboard until it ends: keys typed between two of its questions are
+    // dropped rather than taken as commands.
+    const form = (keys: string[], action: () => Promise<void>): void =>
+      on(keys, async () => {
+        this.editing = true;
+        try {
+          await action();
+        } finally {
+          this.editing = false;
+          this.draw();
+        }
+      });
+    form(['q', 'C-c'], () => this.quit());
+    on(['up', 'k'], () => this.move(-1));
+    on(['down', 'j'], () => this.move(1));
+    form(['a'], () => this.editSetting('ae', 'AE title'));
+    form(['p'], () => this.editSetting('port', 'Port'));
+    form(['n'], () => this.editNode(undefined));
+    form(['e', 'enter'], () => this.editNode(this.selectedNode()?.name));
+    form(['d'], () => this.deleteNode());
+    on(['f'], () => this.toggleForward());
+    on(['c'], () => this.echoNode());
+    on(['r'], () => this.retry());
+  }
+
+  private selectedNode(): { name: string; forward: boolean } | undefined {
+    return this.view?.config.nodes[this.selected];
+  }
+
+  private move(by: number): void {
+    const count = this.view?.config.nodes.length ?? 0;
+    this.selected = Math.max(0, Math.min(count - 1, this.selected + by));
+    this.draw();
+  }
+
+  private async quit(): Promise<void> {
+    if (this.options.quitQuestion) {
+      const answer = await this.ask(`${this.options.quitQuestion} (y/N): `, '');
+      if (answer?.trim().toLowerCase() !== 'y') return this.say('');
+    }
+    this.stop();
+  }
+
+  /** One line of input on the message line; undefined when Escape was pressed. */
+  private ask(label: string, initial: string): Promise<string | undefined> {
+    const height = this.screen.height as number;
+    const prompt = blessed.text({
+      parent: this.screen,
+      top: height - 2,
+      left: 0,
+      height: 1,
+      width: label.length,
+      content: label,
+      style: { bold: true },
+    });
+    const input = blessed.textbox({
+      parent: this.screen,
+      top: height - 2,
+      left: label.length,
+      height: 1,
+      width: Math.max(10, (this.screen.width as number) - label.length - 1),
+      inputOnFocus: false,
+      style: { inverse: true },
+    });
+    input.setValue(initial);
+    input.on('keypress', (_ch: string, key: { full: string }) => {
+      if (key.full === 'C-u') {
+        input.clearValue();
+        this.screen.render();
+      }
+    });
+    this.draw();
+    return new Promise((resolve) => {
+      input.readInput((_err, value) => {
+        prompt.destroy();
+        input.destroy();
+        this.draw();
+        resolve(value === null || value === undefined ? undefined : String(value));
+      });
+    });
+  }
+
+  /** Sends a change; on refusal shows the box's reason and returns the key it names. */
+  private async change(set: ConfigSet, done: string): Promise<string | undefined> {
+    try {
+      const result = (await this.options.call({ command: 'config-set', set })) as ChangeResult;
+      this.say(result.persisted ? `${done} (saved)` : `${done} (not saved: no config file)`);
+      await this.refresh();
+      return undefined;
+    } catch (err) {
+      const text = (err as Error).message;
+      this.say(text, true);
+      return /^config key "([^"]+)"/.exec(text)?.[1] ?? '(unknown)';
+    }
+  }
+
+  private async editSetting(key: 'ae' | 'port', label: string): Promise<void> {
+    if (!this.view) return;
+    let value = String(this.view.config[key]);
+    for (;;) {
+      const typed = await this.ask(`${label}: `, value);
+      if (typed === undefined) return this.say('unchanged');
+      value = typed.trim();
+      const parsed = key === 'port' && /^\d+$/.test(value) ? Number(value) : value;
+      if ((await this.change({ [key]: parsed }, `${label} is now ${value}`)) === undefined) return;
+      // Refused: the message stays on screen and the field is asked again with the value.
+    }
+  }
+
+  private async editNode(name: string | undefined): Promise<void> {
+    if (!this.view) return;
+    const existing = name ? this.view.config.nodes.find((n) => n.name === name) : undefined;
+    if (name && !existing) return;
+    const fields: Field[] = [
+      { key: 'name', label: 'Node name', value: existing?.name ?? '' },
+      { key: 'ae', label: 'AE title', value: existing?.ae ?? '' },
+      { key: 'host', label: 'Host', value: existing?.host ?? '' },
+      { key: 'port', label: 'Port', value: String(existing?.port ?? 104) },
+      // Asked empty, the current answer in the label: typing "y" must not make "ny".
+      { key: 'forward', label: `Forward to it? y/n [${existing?.forward ? 'y' : 'n'}]`, value: '' },
+    ];
+    let from = 0;
+    for (;;) {
+      for (let i = from; i < fields.length; i++) {
+        const f = fields[i]!;
+        const typed = await this.ask(`${f.label}: `, f.value);
+        if (typed === undefined) return this.say('unchanged');
+        f.value = typed.trim();
+      }
+      const [nodeName, ae, host, port, forward] = fields.map((f) => f.value) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      const node = {
+        name: nodeName,
+        ae,
+        host,
+        port: /^\d+$/.test(port) ? Number(port) : port,
+        forward: forward === '' ? existing?.forward === true : /^y(es)?$/i.test(forward),
+      };
+      const document = this.view.document;
+      let set: ConfigSet;
+      if (existing) set = patchNode(document, existing.name, node);
+      else if (this.view.config.nodes.some((n) => n.name === nodeName)) {
+        this.say(`a node named "${nodeName}" exists`, true);
+        from = 0;
+        continue;
+      } else set = putNode(document, node);
+      const refused = await this.change(set, `node ${nodeName} ${existing ? 'updated' : 'added'}`);
+      if (refused === undefined) return;
+      // Ask again from the field the box complained about ("nodes[2].ae" -> AE title).
+      const field = /\.(\w+)$/.exec(refused)?.[1];
+      from = Math.max(
+        0,
+        fields.findIndex((f) => f.key === field),
+      );
+    }
+  }
+
+  private async deleteNode(): Promise<void> {
+    const node = this.selectedNode();
+    if (!node || !this.view) return;
+    const answer = await this.ask(`Remove node ${node.name}? (y/N): `, '');
+    if (answer?.trim().toLowerCase() !== 'y') return this.say('unchanged');
+    await this.change(removeNode(this.view.document, node.name), `node ${node.name} removed`);
+  }
+
+  private async toggleForward(): Promise<void> {
+    const node = this.selectedNode();
+    if (!node || !this.view) return;
+    const forward = !node.forward;
+    await this.change(
+      patchNode(this.view.document, node.name, { forward }),
+      `forwarding to ${node.name} ${forward ? 'on' : 'off'}`,
+    );
+  }
+
+  private async echoNode(): Promise<void> {
+    const node = this.selectedNode();
+    if (!node) return;
+    this.say(`echo ${node.name}...`);
+    try {
+      const { status } = (await this.options.call({ command: 'echo', node: node.name })) as {
+        status: number;
+      };
+      this.say(`echo ${node.name}: ${formatDimseStatus(status)}`, status !== 0);
+    } catch (err) {
+      this.say(`echo ${node.name}: failed: ${(err as Error).message}`, true);
+    }
+  }
+
+  private async retry(): Promise<void> {
+    const count = (await this.options.call({ command: 'retry' })) as number;
+    this.say(`${count} failed job(s) requeued`);
+    await this.refresh();
+  }
+}
