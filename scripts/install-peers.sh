@@ -2,7 +2,7 @@
 # Installs the interop test peers from Debian's packages when they are missing:
 # DCMTK (storescu, storescp, echoscu, dcmconv, dcmcjpeg, ...), Orthanc, and the tools the
 # appliance-face tests drive: socat (a pty pair for the serial console), tmux (the dashboard),
-# shellcheck and systemd-analyze (the installer and its units).
+# and the checkers of the installer and its units (ShellCheck, systemd-analyze).
 set -euo pipefail
 missing=()
 command -v storescu >/dev/null 2>&1 || missing+=(dcmtk)
