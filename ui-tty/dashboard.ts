@@ -204,7 +204,7 @@ export class Dashboard {
   private async quit(): Promise<void> {
     if (this.options.quitQuestion) {
       const answer = await this.ask(`${this.options.quitQuestion} (y/N): `, '');
-      if (answer?.trim().toLowerCase() !== 'y') return this.say('');
+      if (answer?.trim().toLowerCase() !== 'y') return this.say('still running');
     }
     this.stop();
   }

@@ -15,7 +15,10 @@ import { VERIFICATION_SOP_CLASS } from '../../firmware/dicom/registry/uid';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../firmware/dicom/registry/transfer-syntaxes';
 import { echo } from '../../firmware/services/echo-scu';
 import type { DestinationReport } from '../../firmware/forward/forwarder';
-import { freePort, run, tempDir } from '../support/peers';
+import { freePort, listFiles, run, startStorescp, tempDir } from '../support/peers';
+import { uid, writeSyntheticFile } from '../support/synthetic';
+import { waitFor } from '../support/wait';
+import { storeFiles } from '../../firmware/services/store-scu';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
 
@@ -175,6 +178,49 @@ describe('configuration over the control API', function () {
     await set({ nodes: null });
     assert.deepEqual(await queue(), []);
     assert.equal('nodes' in onDisk(), false, 'null removes the key');
+  });
+
+  it('a corrected destination address drains the queue at once, without waiting out the backoff', async () => {
+    const storescp = await startStorescp();
+    try {
+      await set({
+        forwarding: { retryInitialSeconds: 600, retryMaxSeconds: 600 },
+        nodes: [{ name: 'pacs', ae: 'STORESCP', host: '127.0.0.1', port: 9, forward: true }],
+      });
+      const dir = tempDir('config-change-files');
+      const files = [];
+      for (let i = 1; i <= 3; i++) {
+        const f = path.join(dir, `${i}.dcm`);
+        await writeSyntheticFile(f, {
+          studyUid: uid(60),
+          seriesUid: uid(60, 1),
+          sopInstanceUid: uid(60, 1, i),
+        });
+        files.push(f);
+      }
+      await storeFiles(
+        { host: '127.0.0.1', port: box.port, callingAeTitle: 'T', calledAeTitle: 'EDGE_A' },
+        files,
+        () => undefined,
+      );
+      const queue = async (): Promise<DestinationReport | undefined> =>
+        ((await controlRequest(storageDir, { command: 'queue' })) as DestinationReport[])[0];
+      await waitFor(
+        'the first attempt to fail',
+        async () => (await queue())?.state === 'backing-off',
+      );
+      const started = Date.now();
+      await set({
+        nodes: [
+          { name: 'pacs', ae: 'STORESCP', host: '127.0.0.1', port: storescp.port, forward: true },
+        ],
+      });
+      await waitFor('the queue to drain', async () => (await queue())?.done === 3, 20_000);
+      assert.ok(Date.now() - started < 20_000);
+      assert.equal((await listFiles(storescp.dir)).length, 3);
+    } finally {
+      await storescp.stop();
+    }
   });
 
   it('applies concurrent changes one at a time', async () => {

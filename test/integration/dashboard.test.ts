@@ -116,3 +116,34 @@ describe('terminal dashboard (tmux, 80x24)', function () {
     assert.equal(saved.storageDir, 'var', 'the rest of the file is as it was');
   });
 });
+
+describe('dicom-edge start --dashboard (tmux)', function () {
+  this.timeout(60_000);
+  const screen = new TmuxScreen();
+  after(() => screen.stop());
+
+  it('runs the box with its dashboard on the terminal; q asks, then stops the box', async () => {
+    const dir = tempDir('start-dashboard');
+    const config = path.join(dir, 'dicom-edge.json');
+    const port = await freePort();
+    await fs.writeFile(
+      config,
+      JSON.stringify({ ae: 'LOCAL_SCREEN', host: '127.0.0.1', port, storageDir: 'var' }),
+    );
+    await screen.start(`${BIN} start --dashboard --config ${config}; echo box-exited-$?; sleep 30`);
+    await screen.until(new RegExp(`^LOCAL_SCREEN on port ${port} \\| up `));
+    assert.equal(await echoTo(port, 'LOCAL_SCREEN'), 0);
+    // The log lines are on the dashboard's events panel, not written over it.
+    assert.doesNotMatch(await screen.capture(), /^\d{4}-\d\d-\d\dT.*INFO/m);
+    await screen.keys('q');
+    await screen.until(/^Stop dicom-edge\? \(y\/N\):/m);
+    await screen.keys('n', 'Enter');
+    await screen.until(/^still running/m);
+    assert.equal(await echoTo(port, 'LOCAL_SCREEN'), 0);
+    await screen.keys('q');
+    await screen.until(/^Stop dicom-edge\? \(y\/N\):/m);
+    await screen.keys('y', 'Enter');
+    await screen.until(/^box-exited-0$/m);
+    await assert.rejects(() => echoTo(port, 'LOCAL_SCREEN'), /ECONNREFUSED/);
+  });
+});
