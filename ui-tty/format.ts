@@ -69,13 +69,23 @@ export function formatQueue(reports: readonly DestinationReport[]): string {
 
 export function formatBoxStatus(s: BoxStatus): string {
   const used = s.cache.diskTotalBytes - s.cache.diskFreeBytes;
+  const usedPercent = s.cache.diskTotalBytes
+    ? Math.round((used / s.cache.diskTotalBytes) * 100)
+    : 0;
+  const h = s.health;
+  const links = h.links.map((l) => `${l.name} ${l.up ? 'up' : 'DOWN'}`).join(', ');
   return (
     [
       `${s.ae} on port ${s.port}  (dicom-edge ${s.version}, up ${duration(s.uptimeSeconds)})`,
-      `addresses:     ${s.addresses.join(', ') || '(none)'}`,
+      `addresses:     ${s.addresses.join(', ') || '(none)'} (listening on ${s.host})`,
       `associations:  ${s.associations} open`,
+      ...s.activeAssociations.map(
+        (a) =>
+          `  ${a.callingAe ?? '(negotiating)'} from ${a.address}: ${a.service ?? '-'}, ${a.requests} requests, ${bytes(a.bytesReceived)}`,
+      ),
       `received today: ${s.today.instances} instances, ${bytes(s.today.bytes)}`,
-      `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${bytes(used)} used, ${bytes(s.cache.diskFreeBytes)} free`,
+      `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${usedPercent}% used${usedPercent >= s.cache.warnPercent ? ' (NEARLY FULL)' : ''}, ${bytes(s.cache.diskFreeBytes)} free`,
+      `health:        load ${h.load[0].toFixed(2)} on ${h.cpus} CPUs; CPU ${h.cpuTemperatureC === null ? 'temperature n/a' : `${Math.round(h.cpuTemperatureC)} C`}; memory ${bytes(h.memory.availableBytes)} free of ${bytes(h.memory.totalBytes)}; links ${links || '(none)'}`,
       '',
       formatQueue(s.destinations).trimEnd(),
       '',

@@ -22,12 +22,28 @@ function fakeBox(): { commands: ConsoleCommands; requests: ControlRequest[] } {
     uptimeSeconds: 65,
     associations: 1,
     today: { instances: 12, bytes: 6_300_000 },
-    cache: { instances: 40, studies: 2, diskTotalBytes: 64e9, diskFreeBytes: 50e9 },
+    cache: {
+      instances: 40,
+      studies: 2,
+      diskTotalBytes: 64e9,
+      diskFreeBytes: 50e9,
+      warnPercent: 85,
+    },
     destinations: [],
     recentEvents: ['line 1', 'line 2', 'line 3'],
+    host: '0.0.0.0',
     throughput: { intervalSeconds: 10, bytes: [] },
     activeAssociations: [],
-  } as unknown as BoxStatus;
+    health: {
+      takenAt: new Date().toISOString(),
+      cpuTemperatureC: null,
+      load: [0.1, 0.1, 0.1],
+      cpus: 4,
+      memory: { totalBytes: 4e9, availableBytes: 3e9 },
+      links: [{ name: 'eth0', up: true, speedMbps: 1000, address: '192.168.1.5' }],
+      processRssBytes: 5e7,
+    },
+  } as BoxStatus;
   const call = async (request: ControlRequest): Promise<unknown> => {
     requests.push(request);
     switch (request.command) {
