@@ -63,8 +63,8 @@ function bar(p: number, width: number): string {
 
 /** The nodes table's columns: heading, width, right-aligned. */
 const NODE_COLUMNS: ReadonlyArray<readonly [string, number, boolean]> = [
-  ['NODE', 10, false],
-  ['AE@HOST:PORT', 22, false],
+  ['NODE', 8, false],
+  ['AE@HOST:PORT', 26, false],
   ['FWD', 3, false],
   ['STATE', 8, false],
   ['WAIT', 5, true],
@@ -140,7 +140,7 @@ export function renderDashboard(
     const since = Math.round((state.now.getTime() - Date.parse(a.since)) / 1000);
     out.push(
       line(
-        `  ${(a.callingAe ?? '(negotiating)').padEnd(16)} ${a.address.padEnd(21)} ${(a.service ?? '-').padEnd(14)} ${String(a.requests).padStart(5)} req ${bytes(a.bytesReceived).padStart(9)} ${duration(since)}`,
+        `  ${(a.callingAe ?? '(negotiating)').padEnd(16)} ${a.address.padEnd(21)} ${(a.service ?? '-').padEnd(11)} ${String(a.requests).padStart(5)} req ${bytes(a.bytesReceived).padStart(9)} ${duration(since)}`,
       ),
     );
   }
