@@ -13,18 +13,13 @@ import { CommandField } from '../../firmware/dicom/dimse/command-field';
 import { DimseRequestor } from '../../firmware/dicom/dimse/dimse-requestor';
 import { VERIFICATION_SOP_CLASS } from '../../firmware/dicom/registry/uid';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../firmware/dicom/registry/transfer-syntaxes';
-import { echo } from '../../firmware/services/echo-scu';
 import type { DestinationReport } from '../../firmware/forward/forwarder';
-import { freePort, listFiles, run, startStorescp, tempDir } from '../support/peers';
-import { uid, writeSyntheticFile } from '../support/synthetic';
+import { echoLocal, freePort, listFiles, run, startStorescp, tempDir } from '../support/peers';
+import { writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
 import { storeFiles } from '../../firmware/services/store-scu';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
-
-function echoTo(port: number, calledAeTitle: string): Promise<number> {
-  return echo({ host: '127.0.0.1', port, callingAeTitle: 'TESTER', calledAeTitle });
-}
 
 describe('configuration over the control API', function () {
   this.timeout(30_000);
@@ -79,8 +74,8 @@ describe('configuration over the control API', function () {
     const result = await set({ ae: 'EDGE_B' });
     assert.deepEqual(result.changed, ['ae']);
     assert.equal(result.persisted, true);
-    assert.equal(await echoTo(box.port, 'EDGE_B'), 0);
-    await assert.rejects(() => echoTo(box.port, 'EDGE_A'), /reject/i);
+    assert.equal(await echoLocal(box.port, 'EDGE_B'), 0);
+    await assert.rejects(() => echoLocal(box.port, 'EDGE_A'), /reject/i);
     assert.deepEqual(onDisk(), { ...before, ae: 'EDGE_B' });
     const leftovers = (await fs.readdir(dir)).filter((f) => f.includes('.tmp'));
     assert.deepEqual(leftovers, []);
@@ -118,8 +113,8 @@ describe('configuration over the control API', function () {
     assert.equal(box.port, newPort);
     assert.equal(await cEcho(), 0, 'the open association still works');
     await association.release();
-    assert.equal(await echoTo(newPort, 'EDGE_A'), 0);
-    await assert.rejects(() => echoTo(oldPort, 'EDGE_A'), /ECONNREFUSED/);
+    assert.equal(await echoLocal(newPort, 'EDGE_A'), 0);
+    await assert.rejects(() => echoLocal(oldPort, 'EDGE_A'), /ECONNREFUSED/);
     assert.equal(onDisk().port, newPort);
   });
 
@@ -153,7 +148,7 @@ describe('configuration over the control API', function () {
     }
     assert.equal(readFileSync(file, 'utf8'), fileBefore);
     assert.equal(box.port, port);
-    assert.equal(await echoTo(port, 'EDGE_A'), 0);
+    assert.equal(await echoLocal(port, 'EDGE_A'), 0);
     const view = (await controlRequest(storageDir, { command: 'config' })) as ConfigView;
     assert.equal(view.config.ae, 'EDGE_A');
     assert.deepEqual(view.config.nodes, []);
@@ -187,17 +182,7 @@ describe('configuration over the control API', function () {
         forwarding: { retryInitialSeconds: 600, retryMaxSeconds: 600 },
         nodes: [{ name: 'pacs', ae: 'STORESCP', host: '127.0.0.1', port: 9, forward: true }],
       });
-      const dir = tempDir('config-change-files');
-      const files = [];
-      for (let i = 1; i <= 3; i++) {
-        const f = path.join(dir, `${i}.dcm`);
-        await writeSyntheticFile(f, {
-          studyUid: uid(60),
-          seriesUid: uid(60, 1),
-          sopInstanceUid: uid(60, 1, i),
-        });
-        files.push(f);
-      }
+      const files = await writeSyntheticStudy(tempDir('config-change-files'), 60, 3);
       await storeFiles(
         { host: '127.0.0.1', port: box.port, callingAeTitle: 'T', calledAeTitle: 'EDGE_A' },
         files,
@@ -246,7 +231,7 @@ describe('configuration over the control API', function () {
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /changed: ae, forwarding \(written to /);
     assert.deepEqual(onDisk().forwarding, { idleSeconds: 3 });
-    assert.equal(await echoTo(box.port, 'EDGE_CLI'), 0);
+    assert.equal(await echoLocal(box.port, 'EDGE_CLI'), 0);
     const bad = await run(BIN, ['config', 'set', 'port=http', '--config', file]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /config key "port": must be an integer/);

@@ -7,7 +7,7 @@ import { controlRequest } from '../../firmware/control/control-client';
 import type { BoxStatus } from '../../firmware/control/status';
 import { storeFiles } from '../../firmware/services/store-scu';
 import { run, startBox, tempDir, type TestBox } from '../support/peers';
-import { uid, writeSyntheticFile } from '../support/synthetic';
+import { writeSyntheticStudy } from '../support/synthetic';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
 
@@ -18,17 +18,7 @@ describe('control API', function () {
     box = await startBox({
       nodes: [{ name: 'pacs', ae: 'PACS', host: '127.0.0.1', port: 9, forward: true }],
     });
-    const dir = tempDir('control');
-    const files = [];
-    for (let i = 1; i <= 3; i++) {
-      const f = path.join(dir, `${i}.dcm`);
-      await writeSyntheticFile(f, {
-        studyUid: uid(90),
-        seriesUid: uid(90, 1),
-        sopInstanceUid: uid(90, 1, i),
-      });
-      files.push(f);
-    }
+    const files = await writeSyntheticStudy(tempDir('control'), 90, 3);
     await storeFiles(
       { host: '127.0.0.1', port: box.port, callingAeTitle: 'T', calledAeTitle: 'DICOM_EDGE' },
       files,

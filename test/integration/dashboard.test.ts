@@ -7,9 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { storeFiles } from '../../firmware/services/store-scu';
-import { echo } from '../../firmware/services/echo-scu';
-import { freePort, tempDir, waitForPort } from '../support/peers';
-import { uid, writeSyntheticFile } from '../support/synthetic';
+import { echoLocal, freePort, tempDir, waitForPort } from '../support/peers';
+import { writeSyntheticStudy } from '../support/synthetic';
 import { TmuxScreen } from '../support/tmux';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
@@ -25,10 +24,6 @@ async function stopBoxProcess(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
-}
-
-function echoTo(port: number, calledAeTitle: string): Promise<number> {
-  return echo({ host: '127.0.0.1', port, callingAeTitle: 'TESTER', calledAeTitle });
 }
 
 describe('terminal dashboard (tmux, 80x24)', function () {
@@ -56,16 +51,7 @@ describe('terminal dashboard (tmux, 80x24)', function () {
       }),
     );
     box = await startBoxProcess(config, port);
-    const files = [];
-    for (let i = 1; i <= 2; i++) {
-      const f = path.join(dir, `${i}.dcm`);
-      await writeSyntheticFile(f, {
-        studyUid: uid(70),
-        seriesUid: uid(70, 1),
-        sopInstanceUid: uid(70, 1, i),
-      });
-      files.push(f);
-    }
+    const files = await writeSyntheticStudy(dir, 70, 2);
     await storeFiles(
       { host: '127.0.0.1', port, callingAeTitle: 'MODALITY', calledAeTitle: 'CLINIC_EDGE' },
       files,
@@ -103,13 +89,13 @@ describe('terminal dashboard (tmux, 80x24)', function () {
   it('an AE title edited on the keyboard takes effect and survives a restart', async () => {
     await screen.keys('a', 'C-u', ...'DASH_AE'.split(''), 'Enter');
     await screen.until(/^AE title is now DASH_AE \(saved\)/m);
-    assert.equal(await echoTo(port, 'DASH_AE'), 0);
-    await assert.rejects(() => echoTo(port, 'CLINIC_EDGE'), /reject/i);
+    assert.equal(await echoLocal(port, 'DASH_AE'), 0);
+    await assert.rejects(() => echoLocal(port, 'CLINIC_EDGE'), /reject/i);
 
     await stopBoxProcess(box!);
     await screen.until(/box not answering|no box is running/);
     box = await startBoxProcess(config, port);
-    assert.equal(await echoTo(port, 'DASH_AE'), 0);
+    assert.equal(await echoLocal(port, 'DASH_AE'), 0);
     await screen.until(/^DASH_AE on port/);
     const saved = JSON.parse(await fs.readFile(config, 'utf8')) as Record<string, unknown>;
     assert.equal(saved.ae, 'DASH_AE');
@@ -132,18 +118,18 @@ describe('dicom-edge start --dashboard (tmux)', function () {
     );
     await screen.start(`${BIN} start --dashboard --config ${config}; echo box-exited-$?; sleep 30`);
     await screen.until(new RegExp(`^LOCAL_SCREEN on port ${port} \\| up `));
-    assert.equal(await echoTo(port, 'LOCAL_SCREEN'), 0);
+    assert.equal(await echoLocal(port, 'LOCAL_SCREEN'), 0);
     // The log lines are on the dashboard's events panel, not written over it.
     assert.doesNotMatch(await screen.capture(), /^\d{4}-\d\d-\d\dT.*INFO/m);
     await screen.keys('q');
     await screen.until(/^Stop dicom-edge\? \(y\/N\):/m);
     await screen.keys('n', 'Enter');
     await screen.until(/^still running/m);
-    assert.equal(await echoTo(port, 'LOCAL_SCREEN'), 0);
+    assert.equal(await echoLocal(port, 'LOCAL_SCREEN'), 0);
     await screen.keys('q');
     await screen.until(/^Stop dicom-edge\? \(y\/N\):/m);
     await screen.keys('y', 'Enter');
     await screen.until(/^box-exited-0$/m);
-    await assert.rejects(() => echoTo(port, 'LOCAL_SCREEN'), /ECONNREFUSED/);
+    await assert.rejects(() => echoLocal(port, 'LOCAL_SCREEN'), /ECONNREFUSED/);
   });
 });

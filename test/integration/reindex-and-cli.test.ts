@@ -9,7 +9,7 @@ import { Cache } from '../../storage/cache';
 import { Index } from '../../storage/index';
 import { reindex } from '../../storage/reindex';
 import { freePort, run, startBox, tempDir } from '../support/peers';
-import { uid, writeSyntheticFile } from '../support/synthetic';
+import { uid, writeSyntheticFile, writeSyntheticStudy } from '../support/synthetic';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
 
@@ -31,17 +31,7 @@ describe('recovery and the command line', function () {
   it('rebuilds the index from the cache files, skipping files that are not instances', async () => {
     const box = await startBox();
     const dir = tempDir('reindex');
-    const files: string[] = [];
-    for (let i = 1; i <= 4; i++) {
-      const f = path.join(dir, `${i}.dcm`);
-      await writeSyntheticFile(f, {
-        studyUid: uid(50),
-        seriesUid: uid(50, 1),
-        sopInstanceUid: uid(50, 1, i),
-        patientName: 'REINDEX^ME',
-      });
-      files.push(f);
-    }
+    const files = await writeSyntheticStudy(dir, 50, 4, { patientName: 'REINDEX^ME' });
     await storeFiles(
       { host: '127.0.0.1', port: box.port, callingAeTitle: 'T', calledAeTitle: 'DICOM_EDGE' },
       files,

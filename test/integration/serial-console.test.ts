@@ -5,9 +5,8 @@ import { promises as fs } from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { onLogLine } from '../../firmware/log';
-import { echo } from '../../firmware/services/echo-scu';
 import { listSerialPorts } from '../../ui-tty/serial-console';
-import { startBox, tempDir, type TestBox } from '../support/peers';
+import { echoLocal, startBox, tempDir, type TestBox } from '../support/peers';
 import { startPtyPair, Terminal, type PtyPair } from '../support/pty';
 import { waitFor } from '../support/wait';
 
@@ -15,7 +14,7 @@ const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
 const PROMPT = /dicom-edge> $/;
 
 function echoBox(box: TestBox, calledAeTitle = 'DICOM_EDGE'): Promise<number> {
-  return echo({ host: '127.0.0.1', port: box.port, callingAeTitle: 'TESTER', calledAeTitle });
+  return echoLocal(box.port, calledAeTitle);
 }
 
 describe('serial console', function () {

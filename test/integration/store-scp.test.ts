@@ -21,7 +21,7 @@ import { storeFiles } from '../../firmware/services/store-scu';
 import { TempFile } from '../../storage/cache';
 import { datasetBytes, listFiles, startBox, tempDir, type TestBox } from '../support/peers';
 import { associateRq, rawExchange } from '../support/raw-peer';
-import { CT_IMAGE_STORAGE, syntheticDataset, uid, writeSyntheticFile } from '../support/synthetic';
+import { CT_IMAGE_STORAGE, syntheticDataset, uid, writeSyntheticStudy } from '../support/synthetic';
 
 const CT_CONTEXT = {
   id: 1,
@@ -29,21 +29,8 @@ const CT_CONTEXT = {
   transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN],
 };
 
-async function makeFiles(dir: string, study: number, count: number, size = 64): Promise<string[]> {
-  const files: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    const f = path.join(dir, `s${study}-${i}.dcm`);
-    await writeSyntheticFile(f, {
-      studyUid: uid(study),
-      seriesUid: uid(study, 1),
-      sopInstanceUid: uid(study, 1, i),
-      instanceNumber: i,
-      rows: size,
-      columns: size,
-    });
-    files.push(f);
-  }
-  return files;
+function makeFiles(dir: string, study: number, count: number, size = 64): Promise<string[]> {
+  return writeSyntheticStudy(dir, study, count, { rows: size, columns: size });
 }
 
 function peerOf(box: TestBox): {

@@ -19,7 +19,13 @@ import {
   type TestBox,
 } from '../support/peers';
 import { startOrthanc, type OrthancPeer } from '../support/orthanc';
-import { CT_IMAGE_STORAGE, MR_IMAGE_STORAGE, uid, writeSyntheticFile } from '../support/synthetic';
+import {
+  CT_IMAGE_STORAGE,
+  MR_IMAGE_STORAGE,
+  uid,
+  writeSyntheticFile,
+  writeSyntheticStudy,
+} from '../support/synthetic';
 import { waitFor } from '../support/wait';
 import { onLogLine } from '../../firmware/log';
 import { Index } from '../../storage/index';
@@ -38,22 +44,12 @@ async function study(
   count: number,
   o: { modality?: string; sopClassUid?: string; size?: number } = {},
 ): Promise<string[]> {
-  const files: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    const f = path.join(dir, `study${n}-${i}.dcm`);
-    await writeSyntheticFile(f, {
-      studyUid: uid(n),
-      seriesUid: uid(n, 1),
-      sopInstanceUid: uid(n, 1, i),
-      instanceNumber: i,
-      modality: o.modality ?? 'CT',
-      sopClassUid: o.sopClassUid ?? CT_IMAGE_STORAGE,
-      rows: o.size ?? 64,
-      columns: o.size ?? 64,
-    });
-    files.push(f);
-  }
-  return files;
+  return writeSyntheticStudy(dir, n, count, {
+    modality: o.modality ?? 'CT',
+    sopClassUid: o.sopClassUid ?? CT_IMAGE_STORAGE,
+    rows: o.size ?? 64,
+    columns: o.size ?? 64,
+  });
 }
 
 function sopOf(file: Buffer): string {

@@ -1,6 +1,7 @@
 // Starting and stopping what tests talk to, all on 127.0.0.1 with their own temp dirs:
 // the box itself (in-process), DCMTK tools and storescp. DCMTK runs with TCP_NODELAY=1
 // (Debian's build leaves Nagle on, which crawls on loopback).
+import { echo } from '../../firmware/services/echo-scu';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import * as net from 'node:net';
@@ -129,4 +130,9 @@ export async function listFiles(dir: string): Promise<string[]> {
     else out.push(p);
   }
   return out.sort();
+}
+
+/** C-ECHO to a box on this machine, as caller TESTER; resolves with the status. */
+export function echoLocal(port: number, calledAeTitle = 'DICOM_EDGE'): Promise<number> {
+  return echo({ host: '127.0.0.1', port, callingAeTitle: 'TESTER', calledAeTitle });
 }

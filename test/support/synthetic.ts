@@ -116,6 +116,31 @@ export async function writeSyntheticFile(file: string, o: SyntheticOptions): Pro
   await once(out, 'finish');
 }
 
+/**
+ * Writes `count` instances of one synthetic study (study n, one series, instances 1..count)
+ * into dir; `options` apply to every instance.
+ */
+export async function writeSyntheticStudy(
+  dir: string,
+  n: number,
+  count: number,
+  options: Partial<Omit<SyntheticOptions, 'studyUid' | 'seriesUid' | 'sopInstanceUid'>> = {},
+): Promise<string[]> {
+  const files: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const f = path.join(dir, `study${n}-${i}.dcm`);
+    await writeSyntheticFile(f, {
+      studyUid: uid(n),
+      seriesUid: uid(n, 1),
+      sopInstanceUid: uid(n, 1, i),
+      instanceNumber: i,
+      ...options,
+    });
+    files.push(f);
+  }
+  return files;
+}
+
 export function uid(...parts: number[]): string {
   return ['2.25.3141592653589793', ...parts].join('.');
 }
