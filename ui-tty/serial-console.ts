@@ -1,7 +1,7 @@
 // The serial console: the console's command set on a serial port, for an installer with a
 // laptop and a USB-serial cable. A port that is missing, unplugged or fails is logged once
 // and retried every few seconds; it never stops or slows the box.
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { SerialConfig } from '../firmware/config/config';
 import { log } from '../firmware/log';
 import type { ConsoleCommands } from './console-commands';
@@ -9,10 +9,16 @@ import { LineEditor } from './line-editor';
 
 export const PROMPT = 'dicom-edge> ';
 
+/** serialport (and its native binding) is loaded only by a box that has a serial console. */
+function serialport(): typeof import('serialport') {
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports */
+  return require('serialport') as typeof import('serialport');
+}
+
 /** Serial ports the system knows of. Listing needs udev; without it there are none. */
 export async function listSerialPorts(): Promise<string[]> {
   try {
-    return (await SerialPort.list()).map((p) => p.path);
+    return (await serialport().SerialPort.list()).map((p) => p.path);
   } catch {
     return [];
   }
@@ -53,7 +59,7 @@ export class SerialConsole {
 
   private open(): void {
     const { path, baudRate } = this.settings;
-    const port = new SerialPort({ path, baudRate, autoOpen: false });
+    const port = new (serialport().SerialPort)({ path, baudRate, autoOpen: false });
     port.on('data', (data: Buffer) => this.onData(data));
     port.on('error', (err: Error) => void this.problem('serial port error', err));
     port.on('close', (err: (Error & { disconnected?: boolean }) | null) => {

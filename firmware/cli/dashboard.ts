@@ -2,7 +2,6 @@
 // over its control socket (the box keeps running when the dashboard quits).
 import { loadConfig } from '../config/load';
 import { controlRequest } from '../control/control-client';
-import { Dashboard } from '../../ui-tty/dashboard';
 import { one, parseArgs } from './args';
 
 export async function dashboardCommand(argv: readonly string[]): Promise<number> {
@@ -12,6 +11,7 @@ export async function dashboardCommand(argv: readonly string[]): Promise<number>
   );
   // A box not (yet) running is shown on the dashboard, which keeps asking: on tty1 the
   // dashboard may start before the box does.
+  const { Dashboard } = await import('../../ui-tty/dashboard');
   const dashboard = new Dashboard({
     call: (request) => controlRequest(config.storageDir, request, 5000),
   });

@@ -4,7 +4,6 @@ import { startAppliance } from '../appliance';
 import { loadConfig } from '../config/load';
 import { log, setStderrLogging } from '../log';
 import { controlRequest } from '../control/control-client';
-import { Dashboard } from '../../ui-tty/dashboard';
 import { one, parseArgs } from './args';
 
 export async function startCommand(argv: readonly string[]): Promise<number> {
@@ -33,6 +32,8 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
     // The dashboard owns this terminal: log lines go to its events panel, not over it
     // (unless stderr is redirected, to a file or the journal).
     if (process.stderr.isTTY) setStderrLogging(false);
+    // blessed is loaded only when a dashboard is shown.
+    const { Dashboard } = await import('../../ui-tty/dashboard');
     const dashboard = new Dashboard({
       call: (request) => controlRequest(config.storageDir, request, 5000),
       quitQuestion: 'Stop dicom-edge?',

@@ -4,7 +4,6 @@
 // once a first reading exists. Readings a machine cannot give (no thermal sensor in a VM)
 // are null, never an error.
 import * as os from 'node:os';
-import * as si from 'systeminformation';
 
 export interface NetworkLink {
   readonly name: string;
@@ -28,6 +27,8 @@ export interface Health {
 }
 
 async function read(): Promise<Health> {
+  // Loaded at the first reading: a box nobody asks about does not carry it.
+  const si = await import('systeminformation');
   const [temperature, memory, interfaces] = await Promise.all([
     si.cpuTemperature().catch(() => ({ main: null })),
     si.mem().catch(() => ({ total: os.totalmem(), available: os.freemem() })),
