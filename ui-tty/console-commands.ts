@@ -27,7 +27,9 @@ export const HELP = `commands:
   retry [NAME]                      requeue failed forward jobs (of one destination)
   log [N]                           the last N events (default 20)`;
 
-class ConsoleUsageError extends Error {}
+class ConsoleUsageError extends Error {
+  override name = 'ConsoleUsageError';
+}
 
 /** Splits a line into words; "double quotes" keep spaces (AE titles may hold them). */
 export function words(line: string): string[] {

@@ -10,7 +10,7 @@ import type { StagedChange } from '../scp-server';
 import { log } from '../log';
 
 /** A part of the box that takes a new configuration: prepares it, then commits or rolls back. */
-export type ConfigApplier = (next: Config, previous: Config) => Promise<StagedChange>;
+export type ConfigApplier = (next: Config) => Promise<StagedChange>;
 
 export interface ConfigView {
   readonly config: Config;
@@ -84,7 +84,7 @@ export class LiveConfig {
     const staged: StagedChange[] = [];
     const rollback = (): void => staged.reverse().forEach((s) => s.rollback());
     try {
-      for (const applier of this.appliers) staged.push(await applier(next, this.current));
+      for (const applier of this.appliers) staged.push(await applier(next));
     } catch (err) {
       rollback();
       throw err instanceof ConfigError ? err : new ConfigError('(apply)', (err as Error).message);
