@@ -42,15 +42,15 @@ export function indexPath(storageDir: string): string {
   return path.join(storageDir, 'index.sqlite');
 }
 
-/**
- * Starts the box. With `configFile`, configuration changes made through the control API
- * are written there (atomically); without it they apply to the running box only.
- */
 export interface ApplianceOptions {
   /** A serial console given on the command line (--serial); it outranks the config's. */
   readonly serial?: SerialConfig;
 }
 
+/**
+ * Starts the box. With `configFile`, configuration changes made through the control API
+ * are written there (atomically); without it they apply to the running box only.
+ */
 export async function startAppliance(
   initial: Config,
   configFile?: string,
@@ -144,17 +144,14 @@ export async function startAppliance(
   const throughput = new ThroughputMeter(() => server.bytesReceived);
   const health = new HealthMonitor();
   live.use((next) => server.prepare(next));
-  live.use(async (next) => ({ commit: () => forwarder.apply(next), rollback: () => undefined }));
+  live.onApplied((next) => forwarder.apply(next));
   const consoles = new SerialConsoles(
     new ConsoleCommands((request) => controlRequest(storageDir, request)),
   );
   if (options.serial) consoles.open(options.serial);
   else {
     consoles.open(initial.serial);
-    live.use(async (next) => ({
-      commit: () => consoles.open(next.serial),
-      rollback: () => undefined,
-    }));
+    live.onApplied((next) => consoles.open(next.serial));
   }
   let stopping: Promise<void> | undefined;
   forwarder.start();

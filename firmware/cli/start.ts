@@ -28,36 +28,32 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
       ? { serial: { path: path.resolve(serialPath), baudRate: config.serial?.baudRate ?? 115200 } }
       : {}),
   });
-  if (args.options.has('--dashboard')) {
-    // The dashboard owns this terminal: log lines go to its events panel, not over it
-    // (unless stderr is redirected, to a file or the journal).
-    if (process.stderr.isTTY) setStderrLogging(false);
-    // blessed is loaded only when a dashboard is shown.
-    const { Dashboard } = await import('../../ui-tty/dashboard');
-    const dashboard = new Dashboard({
-      call: (request) => controlRequest(config.storageDir, request, 5000),
-      quitQuestion: 'Stop dicom-edge?',
-    });
-    dashboard.start();
-    const signalled = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
-    const why = await Promise.race([dashboard.done.then(() => 'dashboard quit'), signalled]);
-    dashboard.stop();
-    setStderrLogging(true);
-    log.info('stopping', { reason: why });
-    await box.stop();
-    return 0;
-  }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info('stopping', { signal });
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  const why = args.options.has('--dashboard')
+    ? await withDashboard(config.storageDir, signalled)
+    : await signalled;
+  log.info('stopping', { reason: why });
   await box.stop();
   return 0;
+}
+
+/** Shows the dashboard on this terminal until it is quit or the process is signalled. */
+async function withDashboard(storageDir: string, signalled: Promise<string>): Promise<string> {
+  // The dashboard owns this terminal: log lines go to its events panel, not over it
+  // (unless stderr is redirected, to a file or the journal).
+  if (process.stderr.isTTY) setStderrLogging(false);
+  // blessed is loaded only when a dashboard is shown.
+  const { Dashboard } = await import('../../ui-tty/dashboard');
+  const dashboard = new Dashboard({
+    call: (request) => controlRequest(storageDir, request, 5000),
+    quitQuestion: 'Stop dicom-edge?',
+  });
+  dashboard.start();
+  const why = await Promise.race([dashboard.done.then(() => 'dashboard quit'), signalled]);
+  dashboard.stop();
+  setStderrLogging(true);
+  return why;
 }

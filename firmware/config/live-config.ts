@@ -51,6 +51,11 @@ export class LiveConfig {
     this.appliers.push(applier);
   }
 
+  /** Registers a part that cannot refuse a change: told once the change is in force. */
+  onApplied(apply: (next: Config) => void): void {
+    this.use(async (next) => ({ commit: () => apply(next), rollback: () => undefined }));
+  }
+
   /**
    * Sets top-level keys (a null value removes the key: back to its default).
    * Throws ConfigError naming the key when the change is refused.
