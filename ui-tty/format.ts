@@ -73,7 +73,9 @@ export function formatBoxStatus(s: BoxStatus): string {
     ? Math.round((used / s.cache.diskTotalBytes) * 100)
     : 0;
   const h = s.health;
-  const links = h.links.map((l) => `${l.name} ${l.up ? 'up' : 'DOWN'}`).join(', ');
+  const links = h.links
+    .map((l) => `${l.name} ${l.up ? 'up' : 'DOWN'}${l.address ? ` ${l.address}` : ''}`)
+    .join(', ');
   return (
     [
       `${s.ae} on port ${s.port}  (dicom-edge ${s.version}, up ${duration(s.uptimeSeconds)})`,
@@ -85,7 +87,7 @@ export function formatBoxStatus(s: BoxStatus): string {
       ),
       `received today: ${s.today.instances} instances, ${bytes(s.today.bytes)}`,
       `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${usedPercent}% used${usedPercent >= s.cache.warnPercent ? ' (NEARLY FULL)' : ''}, ${bytes(s.cache.diskFreeBytes)} free`,
-      `health:        load ${h.load[0].toFixed(2)} on ${h.cpus} CPUs; CPU ${h.cpuTemperatureC === null ? 'temperature n/a' : `${Math.round(h.cpuTemperatureC)} C`}; memory ${bytes(h.memory.availableBytes)} free of ${bytes(h.memory.totalBytes)}; links ${links || '(none)'}`,
+      `health:        load ${h.load[0].toFixed(2)} on ${h.cpus} CPUs; CPU ${h.cpuTemperatureC === null ? 'temperature n/a' : `${Math.round(h.cpuTemperatureC)} C`}; memory ${bytes(h.memory.availableBytes)} free of ${bytes(h.memory.totalBytes)} (box ${bytes(h.processRssBytes)}); links ${links || '(none)'}`,
       '',
       formatQueue(s.destinations).trimEnd(),
       '',
