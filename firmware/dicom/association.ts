@@ -181,10 +181,13 @@ export class Association extends EventEmitter<AssociationEvents> {
     return `${ae ?? '?'}@${this.remote}`;
   }
 
-  /** Largest data part of one PDV we may send. */
+  /**
+   * Largest data part of one PDV we may send: even, because data set fragments are sent
+   * with even lengths (DCMTK aborts on an odd one: "Odd Fragment Length").
+   */
   get maxPdvDataLength(): number {
     const max = this.info?.peerMaxPduLength ?? 0;
-    return max === 0 ? DEFAULT_SEND_CHUNK : max - PDV_HEADER_LENGTH;
+    return max === 0 ? DEFAULT_SEND_CHUNK : (max - PDV_HEADER_LENGTH) & ~1;
   }
 
   // ---- local user primitives -------------------------------------------------------------
@@ -615,8 +618,8 @@ export class Association extends EventEmitter<AssociationEvents> {
       rq,
       ac,
       contexts,
-      // A peer announcing less than a PDV header plus a byte cannot be served; treat as minimum.
-      peerMaxPduLength: peerMax === 0 ? 0 : Math.max(peerMax, PDV_HEADER_LENGTH + 1),
+      // A peer announcing less than a PDV header plus two bytes cannot be served; treat as minimum.
+      peerMaxPduLength: peerMax === 0 ? 0 : Math.max(peerMax, PDV_HEADER_LENGTH + 2),
     };
   }
 

@@ -4,6 +4,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Association } from '../dicom/association';
+import { withDeflatePadding } from '../dicom/dataset/deflate-padding';
 import { parsePart10Header, PART10_HEAD_BYTES } from '../dicom/dataset/part10';
 import { CommandField } from '../dicom/dimse/command-field';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
@@ -165,7 +166,7 @@ async function storeBatch(
             affectedSopInstanceUid: f.sopInstanceUid,
             priority: 0,
           },
-          stream,
+          withDeflatePadding(stream as AsyncIterable<Buffer>, f.transferSyntaxUid),
         );
         report({
           path: f.path,

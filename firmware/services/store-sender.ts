@@ -4,6 +4,7 @@
 // streamed from its file verbatim unless the peer only took the alternative.
 import { promises as fs } from 'node:fs';
 import type { AcceptedContext, Association } from '../dicom/association';
+import { withDeflatePadding } from '../dicom/dataset/deflate-padding';
 import { canTranscode, transcode } from '../dicom/dataset/transcoder';
 import { CommandField } from '../dicom/dimse/command-field';
 import type { DimseRequestor } from '../dicom/dimse/dimse-requestor';
@@ -159,7 +160,7 @@ export async function sendInstance(
         to: route.transferSyntax,
       });
       data = transcode(data, instance.transferSyntaxUid, route.transferSyntax);
-    }
+    } else data = withDeflatePadding(data, instance.transferSyntaxUid);
     if (options.through) data = options.through(data);
     const response = requestor.request(
       route.contextId,

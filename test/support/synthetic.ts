@@ -29,6 +29,8 @@ export interface SyntheticOptions {
   studyDate?: string;
   /** Extra elements (e.g. a sequence), merged in tag order. */
   extra?: Element[];
+  /** Pixel values from a seeded pseudo-random sequence (12 bits): data that deflates poorly. */
+  noiseSeed?: number;
 }
 
 /** Everything before Pixel Data, and the Pixel Data length. */
@@ -93,6 +95,21 @@ function pixelPattern(bytes: number, seed: number): Buffer {
   return b;
 }
 
+/** 12-bit values from xorshift32: the same bytes for the same seed, on every machine. */
+function pixelNoise(bytes: number, seed: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < bytes; i += 2) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b.writeUInt16LE(x & 0x0fff, i);
+  }
+  return b;
+}
+
 /** Writes a Part 10 file, streaming the pixel data (so a 300 MB file costs no 300 MB). */
 export async function writeSyntheticFile(file: string, o: SyntheticOptions): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
@@ -109,7 +126,9 @@ export async function writeSyntheticFile(file: string, o: SyntheticOptions): Pro
     }),
   );
   await write(head);
-  const block = pixelPattern(Math.min(pixelBytes, 1 << 20), 7);
+  const blockBytes = Math.min(pixelBytes, 1 << 20);
+  const block =
+    o.noiseSeed === undefined ? pixelPattern(blockBytes, 7) : pixelNoise(blockBytes, o.noiseSeed);
   for (let left = pixelBytes; left > 0; left -= block.length)
     await write(block.subarray(0, Math.min(block.length, left)));
   out.end();

@@ -151,6 +151,50 @@ describe('DatasetScanner (streaming walk of a data set)', () => {
     await assert.rejects(() => short.end(), DatasetParseError);
   });
 
+  describe('deflated streams and their padding (PS3.5 §A.5)', () => {
+    const ts = transferSyntax('1.2.840.10008.1.2.1.99')!;
+    const plain = encodeDataset(sampleElements(true), { explicitVr: true, littleEndian: true });
+    const deflated = deflateRawSync(plain);
+
+    async function feed(parts: Buffer[]): Promise<Map<number, Buffer>> {
+      const reader = createDatasetReader(ts, WANTED);
+      for (const p of parts) {
+        const w = reader.write(p);
+        if (w) await w;
+        // Let zlib run between writes, as the network does: its 'end' may come before end().
+        await new Promise((r) => setImmediate(r));
+      }
+      return reader.end();
+    }
+
+    it('ends on the stream marker when the NULL pad byte comes in the same chunk', async () => {
+      const values = await feed([Buffer.concat([deflated, Buffer.from([0])])]);
+      assert.equal(text(values, Tag.PatientName), 'DOE^JANE');
+    });
+
+    it('ends when the pad byte comes in a chunk of its own, after the stream ended', async () => {
+      const values = await feed([deflated, Buffer.from([0])]);
+      assert.equal(text(values, Tag.PatientName), 'DOE^JANE');
+    });
+
+    it('ends with no pad byte at all (an odd stream from a sender that did not pad)', async () => {
+      const values = await feed([deflated.subarray(0, 10), deflated.subarray(10)]);
+      assert.equal(text(values, Tag.PatientName), 'DOE^JANE');
+    });
+
+    it('refuses more than one byte, or a non-NULL byte, after the end of the stream', async () => {
+      await assert.rejects(
+        () => feed([deflated, Buffer.from([0, 0])]),
+        /2 byte\(s\) after the end of the deflated stream/,
+      );
+      await assert.rejects(
+        () => feed([Buffer.concat([deflated, Buffer.from([7])])]),
+        DatasetParseError,
+      );
+      await assert.rejects(() => feed([deflated, Buffer.alloc(5000, 7)]), DatasetParseError);
+    });
+  });
+
   describe('bad input', () => {
     it('rejects an invalid VR in explicit VR', () => {
       const s = new DatasetScanner({ explicitVr: true, littleEndian: true }, WANTED);

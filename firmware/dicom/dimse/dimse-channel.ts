@@ -129,9 +129,18 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
       }
       return;
     }
-    // A stream: hold back one piece so the last PDV can carry the "last fragment" bit.
+    // A stream: hold back one piece so the last PDV can carry the "last fragment" bit. Every
+    // fragment but the last is cut at an even length: a chunk of odd length (a transcoder's,
+    // a file's last) leaves its last byte to lead the next one.
     let held: Buffer | null = null;
-    for await (const chunk of dataset) {
+    let carry: Buffer | null = null;
+    for await (const next of dataset) {
+      let chunk: Buffer = carry ? Buffer.concat([carry, next]) : next;
+      carry = null;
+      if (chunk.length % 2 === 1) {
+        carry = chunk.subarray(chunk.length - 1);
+        chunk = chunk.subarray(0, chunk.length - 1);
+      }
       const ok = a.corked(() => {
         let room = true;
         for (let off = 0; off < chunk.length; off += max) {
@@ -143,7 +152,16 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
       });
       if (!ok) await a.drained();
     }
-    if (!a.writePdv(contextId, false, true, held ?? Buffer.alloc(0))) await a.drained();
+    let last: Buffer = held ?? Buffer.alloc(0);
+    if (carry) {
+      // The data set's last byte: with the held piece if it fits, else a PDV of its own.
+      if (last.length + 1 <= max) last = Buffer.concat([last, carry]);
+      else {
+        if (!a.writePdv(contextId, false, false, last)) await a.drained();
+        last = carry;
+      }
+    }
+    if (!a.writePdv(contextId, false, true, last)) await a.drained();
   }
 
   /** Returns false when the association was aborted and the rest of the PDU must be dropped. */
