@@ -1,6 +1,7 @@
 // Wiring only: the cache, the index, the services and the listener of a running box.
 import * as path from 'node:path';
 import { Cache } from '../storage/cache';
+import { checkCacheAtStart, markCleanStop, type ConsistencyReport } from '../storage/consistency';
 import { Index } from '../storage/index';
 import { InstanceStore } from '../storage/instance-store';
 import type { Config, SerialConfig } from './config/config';
@@ -31,6 +32,8 @@ export interface RunningAppliance {
   readonly server: ScpServer;
   readonly forwarder: Forwarder;
   readonly control: ControlServer;
+  /** What the start-up check found (checked: false after a clean stop). */
+  readonly startupCheck: ConsistencyReport;
   stop(): Promise<void>;
 }
 
@@ -57,12 +60,36 @@ export async function startAppliance(
   options: ApplianceOptions = {},
 ): Promise<RunningAppliance> {
   const live = new LiveConfig(initial, configFile);
+  const { storageDir } = initial;
+  // The control socket first: it is the lock that keeps a second box off this storage
+  // directory, so nothing below (temp clean-up, the cache check) runs under a live box.
+  const control = new ControlServer(storageDir);
+  await control.listen();
+  const undo: Array<() => Promise<unknown>> = [() => control.close()];
+  try {
+    return await startOn(control, live, options, undo);
+  } catch (err) {
+    // A box that cannot start leaves nothing running: no listener, no socket, no index.
+    for (const step of undo.reverse()) await step().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The rest of the start, under the control socket; `undo` collects what a failure closes. */
+async function startOn(
+  control: ControlServer,
+  live: LiveConfig,
+  options: ApplianceOptions,
+  undo: Array<() => Promise<unknown>>,
+): Promise<RunningAppliance> {
   const config = (): Config => live.get();
+  const initial = live.get();
   const { storageDir } = initial;
   const cache = new Cache(storageDir);
   const removed = await cache.init();
   if (removed > 0) log.info('removed temp files left by an interrupted run', { count: removed });
   const index = await Index.open(indexPath(storageDir));
+  undo.push(() => index.close());
   const startedAt = new Date();
   const events = new RecentEvents();
   const reporter = new CommitmentReporter(index, config);
@@ -74,8 +101,26 @@ export async function startAppliance(
     (destinations) => forwarder.wake(destinations),
   );
   store.onStored = () => reporter.nudge();
-  const control = new ControlServer(
-    storageDir,
+  const check = await checkCacheAtStart(store);
+  const repaired =
+    check.adopted.length + check.removed.length + check.quarantined.length + check.missing.length;
+  if (check.checked) {
+    (repaired > 0 ? log.warn : log.info)('no clean stop recorded: cache and index checked', {
+      files: check.files,
+      adopted: check.adopted.length,
+      removed: check.removed.length,
+      quarantined: check.quarantined.length,
+      ms: check.ms,
+    });
+    for (const q of check.quarantined)
+      log.error('cache file unreadable, moved to quarantine', { path: q.path, reason: q.reason });
+    if (check.missing.length > 0)
+      log.error('cache files missing: their rows were removed and their forward jobs failed', {
+        count: check.missing.length,
+        sops: check.missing.slice(0, 10).join(','),
+      });
+  }
+  control.use(
     new Map<string, ControlHandler>([
       ['config', () => live.view()],
       [
@@ -127,7 +172,6 @@ export async function startAppliance(
       ],
     ]),
   );
-  await control.listen();
   const server = new ScpServer(
     initial,
     new Map([
@@ -140,6 +184,7 @@ export async function startAppliance(
       [CommandField.NEventReportRq, nEventReportScp(index)],
     ]),
   );
+  undo.push(() => server.close(0));
   await server.listen();
   const throughput = new ThroughputMeter(() => server.bytesReceived);
   const health = new HealthMonitor();
@@ -165,17 +210,24 @@ export async function startAppliance(
     server,
     forwarder,
     control,
+    startupCheck: check,
     stop() {
       // Idempotent: a second call waits for the first.
       stopping ??= (async () => {
         await server.close();
         await consoles.close();
-        reporter.stop();
+        // Work that outlives its association (a receive finishing its commit, a commitment
+        // report) ends before the index closes.
+        await store.idle();
+        await reporter.stop();
         await forwarder.stop();
-        await control.close();
         events.close();
         throughput.close();
         await index.close();
+        // The last step, and only when all the above went well: the next start may skip
+        // the cache check. The control socket goes after it, so no second box starts early.
+        await markCleanStop(storageDir);
+        await control.close();
       })();
       return stopping;
     },

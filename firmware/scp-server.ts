@@ -17,6 +17,11 @@ const QR_SOP_CLASS_SET: ReadonlySet<string> = new Set(Object.values(QR_SOP_CLASS
 import { log } from './log';
 import { serveAssociation, type ServiceTable } from './services/association-handler';
 
+/** The DICOM port cannot be listened on (in use, an address not of this machine). */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
 /** A change prepared but not yet in force: committed or rolled back by the caller. */
 export interface StagedChange {
   commit(): void;
@@ -80,7 +85,19 @@ export class ScpServer {
   }
 
   async listen(): Promise<net.AddressInfo> {
-    const address = await this.bind(this.server, this.config);
+    let address: net.AddressInfo;
+    try {
+      address = await this.bind(this.server, this.config);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why =
+        e.code === 'EADDRINUSE'
+          ? 'the port is in use (another DICOM server, or a box already running?)'
+          : e.code === 'EACCES'
+            ? 'not allowed (ports below 1024 need CAP_NET_BIND_SERVICE or root)'
+            : e.message;
+      throw new ListenError(`cannot listen on ${this.config.host}:${this.config.port}: ${why}`);
+    }
     this.logListening();
     return address;
   }

@@ -1,7 +1,10 @@
 // The file side of the cache. An instance is written to tmp/, fsync'd, renamed into
-// cache/<study>/<series>/<sop>.dcm and the directory fsync'd (promise 1: durable before
-// acknowledged). The layout comes only from UIDs that passed isValidUid: a UID that is not
-// a UID is rejected by the caller, never "cleaned" into a path.
+// cache/<study>/<series>/<sop>_<version>.dcm and the directory fsync'd (promise 1: durable
+// before acknowledged). Every received copy gets a file name of its own, so a re-send never
+// replaces the file of the version the index lists: the index switches to the new file in
+// the transaction that makes it acknowledged, and the old file goes only after that commit.
+// The layout comes only from UIDs that passed isValidUid: a UID that is not a UID is
+// rejected by the caller, never "cleaned" into a path.
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -125,8 +128,11 @@ export class Cache {
     return new TempFile(file, handle);
   }
 
-  /** The cache path of an instance, relative to the storage dir. Throws InvalidUidError. */
-  instancePath(studyUid: string, seriesUid: string, sopInstanceUid: string): string {
+  /**
+   * A new cache path for a received copy of an instance, relative to the storage dir: never
+   * the path of another copy. Throws InvalidUidError.
+   */
+  newInstancePath(studyUid: string, seriesUid: string, sopInstanceUid: string): string {
     for (const [what, uid] of [
       ['Study Instance UID', studyUid],
       ['Series Instance UID', seriesUid],
@@ -135,14 +141,15 @@ export class Cache {
       if (!isValidUid(uid))
         throw new InvalidUidError(`${what} ${JSON.stringify(uid.slice(0, 80))} is not a valid UID`);
     }
-    return path.join('cache', studyUid, seriesUid, `${sopInstanceUid}.dcm`);
+    const version = randomBytes(6).toString('hex');
+    return path.join('cache', studyUid, seriesUid, `${sopInstanceUid}_${version}.dcm`);
   }
 
   absolute(relativePath: string): string {
     return path.join(this.storageDir, relativePath);
   }
 
-  /** Makes a written temp file the durable cache file at relativePath (replacing any). */
+  /** Makes a written temp file the durable cache file at relativePath (a new name). */
   async commit(temp: TempFile, relativePath: string): Promise<void> {
     await temp.syncAndClose();
     const target = this.absolute(relativePath);
@@ -201,4 +208,25 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await h.close();
   }
+}
+
+/** The UIDs a cache file's path names: cache/<study>/<series>/<sop>[_<version>].dcm. */
+export interface InstanceFileName {
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly sopInstanceUid: string;
+}
+
+/**
+ * Reads the UIDs out of a cache path (relative to the storage dir), or null when the path
+ * is not one the cache makes. Files of the first layout (<sop>.dcm, no version) are read too.
+ */
+export function parseInstancePath(relativePath: string): InstanceFileName | null {
+  const parts = relativePath.split(path.sep);
+  if (parts.length !== 4 || parts[0] !== 'cache') return null;
+  const match = /^([0-9.]+?)(?:_[0-9a-f]{12})?\.dcm$/.exec(parts[3]!);
+  if (!match) return null;
+  const [studyInstanceUid, seriesInstanceUid, sopInstanceUid] = [parts[1]!, parts[2]!, match[1]!];
+  if (![studyInstanceUid, seriesInstanceUid, sopInstanceUid].every(isValidUid)) return null;
+  return { studyInstanceUid, seriesInstanceUid, sopInstanceUid };
 }

@@ -90,6 +90,8 @@ export interface StoredInstance {
   readonly seriesInstanceUid: string;
   readonly patientId: string;
   readonly patientName: string;
+  /** SHA-256 of the data set bytes, hex. */
+  readonly digest: string;
 }
 
 export interface NewCommitment {
@@ -117,8 +119,12 @@ export interface CommitmentItemState {
 export type RetrievableInstance = CachedInstance;
 
 export interface StoreOutcome {
-  /** The cache file of a previous copy that now lies elsewhere and may be deleted. */
-  readonly supersededPath?: string;
+  /**
+   * The cache file no row lists once the transaction committed, to be deleted: the previous
+   * copy's file when the content changed, or the new file when it is the same content as
+   * the copy already stored (that file stays, as acknowledged before).
+   */
+  readonly unreferencedPath?: string;
 }
 
 type Params = ReadonlyArray<string | number | null>;
@@ -172,7 +178,7 @@ export class Index {
       `SELECT i.sop_instance_uid AS sopInstanceUid, i.sop_class_uid AS sopClassUid,
               i.transfer_syntax_uid AS transferSyntaxUid, i.path, i.size, i.dataset_offset AS datasetOffset,
               st.study_instance_uid AS studyInstanceUid, se.series_instance_uid AS seriesInstanceUid,
-              p.patient_id AS patientId, p.patient_name AS patientName
+              p.patient_id AS patientId, p.patient_name AS patientName, i.digest
          FROM instances i JOIN series se ON se.pk = i.series_pk
          JOIN studies st ON st.pk = se.study_pk JOIN patients p ON p.pk = st.patient_pk
         WHERE i.sop_instance_uid = ?`,
@@ -462,6 +468,59 @@ export class Index {
     );
   }
 
+  // ---- cache consistency ------------------------------------------------------------
+
+  /** The rows whose file lies in one cache directory (`dir` relative, ending in '/'). */
+  instancesIn(dir: string): Promise<Array<{ sopInstanceUid: string; path: string }>> {
+    return this.all(
+      `SELECT sop_instance_uid AS sopInstanceUid, path FROM instances
+        WHERE path >= ? AND path < ? ORDER BY path`,
+      [dir, `${dir}\uffff`],
+    );
+  }
+
+  /** Rows in path order after `after`, a page at a time (for a walk over every row). */
+  instancesAfter(
+    after: string,
+    limit: number,
+  ): Promise<Array<{ sopInstanceUid: string; path: string }>> {
+    return this.all(
+      `SELECT sop_instance_uid AS sopInstanceUid, path FROM instances WHERE path > ? ORDER BY path LIMIT ?`,
+      [after, limit],
+    );
+  }
+
+  /**
+   * Removes the rows of instances whose files are gone, in one transaction: their queued
+   * jobs fail with `reason` (kept, visible), and series, studies and patients left without
+   * instances go with them.
+   */
+  forgetInstances(sopInstanceUids: readonly string[], reason: string): Promise<void> {
+    return this.exclusive(async () => {
+      await this.exec('BEGIN IMMEDIATE');
+      try {
+        const now = new Date().toISOString();
+        for (const sop of sopInstanceUids) {
+          await this.run(
+            `UPDATE forward_jobs SET state = 'failed', last_error = ?, finished_at = ?
+              WHERE sop_instance_uid = ? AND state = 'queued'`,
+            [reason, now, sop],
+          );
+          await this.run('DELETE FROM instances WHERE sop_instance_uid = ?', [sop]);
+        }
+        await this.exec(
+          `DELETE FROM series WHERE pk NOT IN (SELECT series_pk FROM instances);
+           DELETE FROM studies WHERE pk NOT IN (SELECT study_pk FROM series);
+           DELETE FROM patients WHERE pk NOT IN (SELECT patient_pk FROM studies);`,
+        );
+        await this.exec('COMMIT');
+      } catch (err) {
+        await this.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
   /** Empties the index (reindex rebuilds it from the files). */
   async clear(): Promise<void> {
     await this.exec(
@@ -500,10 +559,15 @@ export class Index {
         this.db.run('BEGIN IMMEDIATE', check);
         records.forEach((r, i) => {
           for (const [sql, params] of parentUpserts(r)) this.db.run(sql, params, check);
-          this.db.get<{ path: string }>(PREVIOUS_PATH, [r.sopInstanceUid], (err, row) => {
-            check(err);
-            if (row && row.path !== r.path) outcomes[i] = { supersededPath: row.path };
-          });
+          this.db.get<{ path: string; same: number }>(
+            PREVIOUS_COPY,
+            [r.digest, r.transferSyntaxUid, r.sopInstanceUid],
+            (err, row) => {
+              check(err);
+              if (row && row.path !== r.path)
+                outcomes[i] = { unreferencedPath: row.same ? r.path : row.path };
+            },
+          );
           // Jobs before the instance row, so that "same digest as the stored copy" still
           // sees the previous row: an identical re-send does not requeue a delivered job.
           for (const destination of r.forwardTo)
@@ -556,7 +620,8 @@ export class Index {
 }
 
 const SCHEMA_VERSION = 4;
-const PREVIOUS_PATH = 'SELECT path FROM instances WHERE sop_instance_uid = ?';
+const PREVIOUS_COPY = `SELECT path, (digest = ? AND transfer_syntax_uid = ?) AS same
+  FROM instances WHERE sop_instance_uid = ?`;
 
 const JOB_UPSERT = `
   INSERT INTO forward_jobs (sop_instance_uid, study_instance_uid, destination, state, queued_at)
@@ -621,6 +686,9 @@ function parentUpserts(r: InstanceRecord): Array<[string, Params]> {
   ];
 }
 
+const SAME_CONTENT =
+  'instances.digest = excluded.digest AND instances.transfer_syntax_uid = excluded.transfer_syntax_uid';
+
 function instanceUpsert(r: InstanceRecord): [string, Params] {
   return [
     `INSERT INTO instances (series_pk, sop_instance_uid, sop_class_uid, instance_number, number_of_frames,
@@ -630,9 +698,12 @@ function instanceUpsert(r: InstanceRecord): [string, Params] {
      ON CONFLICT (sop_instance_uid) DO UPDATE SET series_pk = excluded.series_pk,
        sop_class_uid = excluded.sop_class_uid, instance_number = excluded.instance_number,
        number_of_frames = excluded.number_of_frames, specific_character_set = excluded.specific_character_set,
-       transfer_syntax_uid = excluded.transfer_syntax_uid, path = excluded.path, size = excluded.size,
-       dataset_offset = excluded.dataset_offset, received_at = excluded.received_at, calling_ae = excluded.calling_ae,
-       digest = excluded.digest`,
+       transfer_syntax_uid = excluded.transfer_syntax_uid,
+       -- The same content again keeps the file acknowledged before (see PREVIOUS_COPY).
+       path = CASE WHEN ${SAME_CONTENT} THEN instances.path ELSE excluded.path END,
+       size = CASE WHEN ${SAME_CONTENT} THEN instances.size ELSE excluded.size END,
+       dataset_offset = CASE WHEN ${SAME_CONTENT} THEN instances.dataset_offset ELSE excluded.dataset_offset END,
+       received_at = excluded.received_at, calling_ae = excluded.calling_ae, digest = excluded.digest`,
     [
       r.seriesInstanceUid,
       r.sopInstanceUid,

@@ -1,7 +1,10 @@
 // Receiving one instance into the cache: the data set streams to a temp file behind a
 // Part 10 header while the scanner walks it for the index attributes; only when the data
-// set is complete and well-formed is the file made durable, renamed into place and
-// indexed. Any failure leaves nothing behind: no file, no row.
+// set is complete and well-formed is the file made durable, renamed into place under a
+// name of its own and indexed. Any failure leaves nothing behind: no file, no row, and the
+// copy acknowledged before (if any) is untouched. The one file the committed index no
+// longer lists is deleted after the commit; a crash before that leaves it to the start-up
+// check (storage/consistency.ts).
 import { createHash } from 'node:crypto';
 import {
   createDatasetReader,
@@ -13,7 +16,8 @@ import { drain } from '../firmware/dicom/dimse/dimse-channel';
 import { DatasetParseError } from '../firmware/dicom/errors';
 import { Tag } from '../firmware/dicom/registry/tags';
 import { transferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
-import { Cache, InvalidUidError, type TempFile } from './cache';
+import { Cache, InvalidUidError, parseInstancePath, type TempFile } from './cache';
+import { faultPoint } from './fault-points';
 import type { Index, InstanceRecord } from './index';
 
 /** Attributes the index keeps, read from the top level of each data set. */
@@ -75,12 +79,27 @@ export class InstanceStore {
   /** Told after every instance is durable (storage commitment looks again). */
   onStored: () => void = () => undefined;
 
+  /** Receives under way (an association may end before its receive has finished). */
+  private readonly receiving = new Set<Promise<unknown>>();
+
+  /** Resolves when every receive under way has finished (before the index closes). */
+  async idle(): Promise<void> {
+    await Promise.allSettled(this.receiving);
+  }
+
   /**
    * Streams a data set into the cache and indexes it. Resolves only when file, directory
    * entry and index row are durable. Always consumes `dataset` to its end, so that the
    * association can answer after the last fragment even when storing failed.
    */
-  async receive(
+  receive(incoming: IncomingInstance, dataset: AsyncIterable<Buffer>): Promise<ReceivedInstance> {
+    const work = this.receiveNow(incoming, dataset);
+    this.receiving.add(work);
+    void work.catch(() => undefined).finally(() => this.receiving.delete(work));
+    return work;
+  }
+
+  private async receiveNow(
     incoming: IncomingInstance,
     dataset: AsyncIterable<Buffer>,
   ): Promise<ReceivedInstance> {
@@ -150,18 +169,17 @@ export class InstanceStore {
         throw new OutOfResourcesError(`cannot make cache file durable: ${(err as Error).message}`);
       }
       committed = true;
+      await faultPoint('stored-file');
       let outcome;
       try {
         outcome = await this.index.storeInstance(record);
       } catch (err) {
-        const existing = await this.index
-          .getInstance(incoming.sopInstanceUid)
-          .catch(() => undefined);
-        // Remove the new file unless it replaced the file of a copy the index still lists.
-        if (existing?.path !== record.path) await this.cache.remove(record.path);
+        // Not acknowledged: the new file (a name no row lists) goes; any earlier copy stays.
+        await this.cache.remove(record.path);
         throw new OutOfResourcesError(`cannot index the instance: ${(err as Error).message}`);
       }
-      if (outcome.supersededPath) await this.cache.remove(outcome.supersededPath);
+      await faultPoint('indexed');
+      if (outcome.unreferencedPath) await this.cache.remove(outcome.unreferencedPath);
       if (record.forwardTo.length > 0) this.onIndexed(record.forwardTo);
       this.onStored();
       return {
@@ -175,13 +193,18 @@ export class InstanceStore {
     }
   }
 
-  /** Builds the index row from the scanned values (and throws if required UIDs are bad). */
+  /**
+   * Builds the index row from the scanned values (and throws if required UIDs are bad).
+   * The row names a new cache file, or `existingPath` (reindex, adopting a file) after
+   * checking that the file's name agrees with its UIDs.
+   */
   recordFrom(
     incoming: IncomingInstance,
     values: Map<number, Buffer>,
     size: number,
     datasetOffset: number,
     digest: string,
+    existingPath?: string,
   ): InstanceRecord {
     const charset = values.get(Tag.SpecificCharacterSet)?.toString('latin1').trim() ?? '';
     const text = (tag: number): string => {
@@ -201,7 +224,7 @@ export class InstanceStore {
     }
     let relativePath: string;
     try {
-      relativePath = this.cache.instancePath(
+      relativePath = this.cache.newInstancePath(
         studyInstanceUid,
         seriesInstanceUid,
         incoming.sopInstanceUid,
@@ -209,6 +232,20 @@ export class InstanceStore {
     } catch (err) {
       if (err instanceof InvalidUidError) throw new InvalidInstanceError(err.message, 'mismatch');
       throw err;
+    }
+    if (existingPath !== undefined) {
+      const named = parseInstancePath(existingPath);
+      if (
+        named?.studyInstanceUid !== studyInstanceUid ||
+        named.seriesInstanceUid !== seriesInstanceUid ||
+        named.sopInstanceUid !== incoming.sopInstanceUid
+      ) {
+        throw new InvalidInstanceError(
+          `file lies at ${existingPath} but its UIDs place it in ${relativePath.slice(0, relativePath.lastIndexOf('/'))}`,
+          'mismatch',
+        );
+      }
+      relativePath = existingPath;
     }
     return {
       sopInstanceUid: incoming.sopInstanceUid,

@@ -1,63 +1,93 @@
 // Rebuilds the index from the cache files: the recovery path when the index is lost or
-// suspect. Forward jobs are left as they are, so what was delivered stays delivered. Each file's meta gives its SOP class, instance and transfer syntax; its data
-// set is walked by the same scanner that indexes incoming instances.
+// suspect. Each file's meta gives its SOP class, instance and transfer syntax; its data
+// set is walked by the same scanner that indexes incoming instances. Forward jobs are
+// kept, so what was delivered stays delivered; instances the router sends somewhere and
+// that have no job there get one (a lost index means re-sending rather than losing).
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createDatasetReader } from '../firmware/dicom/dataset/dataset-reader';
 import { parsePart10Header, PART10_HEAD_BYTES } from '../firmware/dicom/dataset/part10';
 import { transferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
 import { Cache } from './cache';
-import { Index } from './index';
-import { INDEXED_TAGS, InstanceStore } from './instance-store';
+import { Index, type InstanceRecord } from './index';
+import { INDEXED_TAGS, InstanceStore, type Router } from './instance-store';
 
 export interface ReindexReport {
   indexed: number;
   skipped: Array<{ path: string; reason: string }>;
 }
 
-export async function reindex(cache: Cache, index: Index): Promise<ReindexReport> {
-  const store = new InstanceStore(cache, index);
+/**
+ * The index row of a cache file, read from the file itself: what a copy received now
+ * would get, with the file's own path, its modification time as the time received, and
+ * the routing of `store`.
+ */
+export async function recordOfFile(store: InstanceStore, rel: string): Promise<InstanceRecord> {
+  const file = store.cache.absolute(rel);
+  const handle = await fs.open(file, 'r');
+  let head: Buffer;
+  let size: number;
+  let mtime: Date;
+  try {
+    head = Buffer.alloc(PART10_HEAD_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    head = head.subarray(0, bytesRead);
+    ({ size, mtime } = await handle.stat());
+  } finally {
+    await handle.close();
+  }
+  const { meta, datasetOffset } = parsePart10Header(head);
+  const ts = transferSyntax(meta.transferSyntaxUid);
+  if (!ts) throw new Error(`unknown transfer syntax ${meta.transferSyntaxUid}`);
+  const reader = createDatasetReader(ts, INDEXED_TAGS);
+  const digest = createHash('sha256');
+  for await (const chunk of createReadStream(file, { start: datasetOffset })) {
+    digest.update(chunk as Buffer);
+    const wait = reader.write(chunk as Buffer);
+    if (wait) await wait;
+  }
+  const values = await reader.end();
+  const record = store.recordFrom(
+    {
+      sopClassUid: meta.mediaStorageSopClassUid,
+      sopInstanceUid: meta.mediaStorageSopInstanceUid,
+      transferSyntaxUid: meta.transferSyntaxUid,
+      callingAeTitle: meta.sourceApplicationEntityTitle ?? '',
+    },
+    values,
+    size,
+    datasetOffset,
+    digest.digest('hex'),
+    rel,
+  );
+  return { ...record, receivedAt: mtime.toISOString() };
+}
+
+/**
+ * Where one SOP Instance UID has several files (a crash between storing a new copy and
+ * deleting the old one), the most recently written wins: with the index gone, nothing
+ * else says which copy was acknowledged. The others are reported and left in place; the
+ * box's start-up check deletes files no row lists.
+ */
+export async function reindex(
+  cache: Cache,
+  index: Index,
+  router: Router = () => [],
+): Promise<ReindexReport> {
+  const store = new InstanceStore(cache, index, router);
   await index.clear();
   const report: ReindexReport = { indexed: 0, skipped: [] };
   for await (const rel of cache.files()) {
     try {
-      const file = cache.absolute(rel);
-      const handle = await fs.open(file, 'r');
-      let head: Buffer;
-      let size: number;
-      try {
-        head = Buffer.alloc(PART10_HEAD_BYTES);
-        const { bytesRead } = await handle.read(head, 0, head.length, 0);
-        head = head.subarray(0, bytesRead);
-        size = (await handle.stat()).size;
-      } finally {
-        await handle.close();
+      const record = await recordOfFile(store, rel);
+      const indexed = await index.getInstance(record.sopInstanceUid);
+      if (indexed) {
+        const indexedAt = (await fs.stat(cache.absolute(indexed.path))).mtime.toISOString();
+        const older = indexedAt >= record.receivedAt ? rel : indexed.path;
+        report.skipped.push({ path: older, reason: `an older copy of ${record.sopInstanceUid}` });
+        if (older === rel) continue;
+        report.indexed--;
       }
-      const { meta, datasetOffset } = parsePart10Header(head);
-      const ts = transferSyntax(meta.transferSyntaxUid);
-      if (!ts) throw new Error(`unknown transfer syntax ${meta.transferSyntaxUid}`);
-      const reader = createDatasetReader(ts, INDEXED_TAGS);
-      const digest = createHash('sha256');
-      for await (const chunk of createReadStream(file, { start: datasetOffset })) {
-        digest.update(chunk as Buffer);
-        const wait = reader.write(chunk as Buffer);
-        if (wait) await wait;
-      }
-      const values = await reader.end();
-      const record = store.recordFrom(
-        {
-          sopClassUid: meta.mediaStorageSopClassUid,
-          sopInstanceUid: meta.mediaStorageSopInstanceUid,
-          transferSyntaxUid: meta.transferSyntaxUid,
-          callingAeTitle: meta.sourceApplicationEntityTitle ?? '',
-        },
-        values,
-        size,
-        datasetOffset,
-        digest.digest('hex'),
-      );
-      if (record.path !== rel)
-        throw new Error(`file lies at ${rel} but its UIDs place it at ${record.path}`);
       await index.storeInstance(record);
       report.indexed++;
     } catch (err) {

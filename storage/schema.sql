@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS instances (
   digest                 TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS instances_series ON instances(series_pk);
+-- The start-up check compares each cache directory with the rows whose files it holds.
+CREATE INDEX IF NOT EXISTS instances_path ON instances(path);
 
 -- One forward job per (instance, destination node), written in the same transaction as
 -- the instance row, so an acknowledged instance always has its jobs. Jobs are never

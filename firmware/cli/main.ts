@@ -12,6 +12,7 @@ import { findCommand, getCommand, moveCommand } from './qr';
 import { reindexCommand } from './reindex';
 import { startCommand } from './start';
 import { storeCommand } from './store';
+import { ListenError } from '../scp-server';
 import { UsageError } from './args';
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
@@ -61,8 +62,9 @@ export function main(argv: readonly string[]): void {
     (err: Error) => {
       const expected =
         err instanceof UsageError || err instanceof ConfigError || err instanceof ControlError;
+      const oneLine = expected || err instanceof ListenError;
       process.stderr.write(
-        `dicom-edge ${name}: ${expected ? err.message : (err.stack ?? err.message)}\n`,
+        `dicom-edge ${name}: ${oneLine ? err.message : (err.stack ?? err.message)}\n`,
       );
       process.exitCode = expected ? 2 : 1;
     },

@@ -1,6 +1,9 @@
 // `dicom-edge reindex [--config F]`: rebuild the index from the cache files (box stopped).
 import { indexPath } from '../appliance';
 import { loadConfig } from '../config/load';
+import { ControlError } from '../control/control-client';
+import { ControlServer } from '../control/control-server';
+import { routeInstance } from '../forward/routing';
 import { Cache } from '../../storage/cache';
 import { Index } from '../../storage/index';
 import { reindex } from '../../storage/reindex';
@@ -11,17 +14,35 @@ export async function reindexCommand(argv: readonly string[]): Promise<number> {
   const { config } = loadConfig(
     args.options.has('--config') ? one(args, '--config', '') : undefined,
   );
-  const cache = new Cache(config.storageDir);
-  await cache.init();
-  const index = await Index.open(indexPath(config.storageDir));
+  // Holding the control socket for the whole run: a running box on this storage directory
+  // makes it refuse (its temp files and index are in use), and a box started meanwhile
+  // refuses to start. A status request meanwhile says what is going on.
+  const control = new ControlServer(
+    config.storageDir,
+    new Map([['status', () => ({ reindexing: true })]]),
+  );
   try {
-    const report = await reindex(cache, index);
-    for (const s of report.skipped) process.stdout.write(`skipped ${s.path}: ${s.reason}\n`);
-    process.stdout.write(
-      `${report.indexed} instances indexed, ${report.skipped.length} files skipped\n`,
+    await control.listen();
+  } catch (err) {
+    throw new ControlError(
+      `${(err as Error).message}; stop it first (reindex rebuilds the index the box is using)`,
     );
-    return report.skipped.length === 0 ? 0 : 1;
+  }
+  try {
+    const cache = new Cache(config.storageDir);
+    await cache.init();
+    const index = await Index.open(indexPath(config.storageDir));
+    try {
+      const report = await reindex(cache, index, (facts) => routeInstance(config.nodes, facts));
+      for (const s of report.skipped) process.stdout.write(`skipped ${s.path}: ${s.reason}\n`);
+      process.stdout.write(
+        `${report.indexed} instances indexed, ${report.skipped.length} files skipped\n`,
+      );
+      return report.skipped.length === 0 ? 0 : 1;
+    } finally {
+      await index.close();
+    }
   } finally {
-    await index.close();
+    await control.close();
   }
 }

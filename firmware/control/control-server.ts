@@ -3,7 +3,9 @@
 // later the dashboard and serial console, are its clients; none reads SQLite directly.
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { log } from '../log';
+import { ControlError } from './control-client';
 import {
   controlSocketPath,
   MAX_REQUEST_BYTES,
@@ -13,22 +15,39 @@ import {
 
 export type ControlHandler = (request: ControlRequest) => unknown;
 
+const STARTING: ReadonlyMap<string, ControlHandler> = new Map([
+  ['status', () => ({ starting: true })],
+]);
+
 export class ControlServer {
   private readonly server: net.Server;
   readonly path: string;
 
   constructor(
     storageDir: string,
-    private readonly handlers: ReadonlyMap<string, ControlHandler>,
+    private handlers: ReadonlyMap<string, ControlHandler> = STARTING,
   ) {
     this.path = controlSocketPath(storageDir);
     this.server = net.createServer((socket) => this.serve(socket));
   }
 
+  /**
+   * The commands served from now on. The socket is taken first, as the lock that keeps a
+   * second box (or a reindex) off this storage directory, before the box has anything to
+   * answer with; until then `status` says it is starting.
+   */
+  use(handlers: ReadonlyMap<string, ControlHandler>): void {
+    this.handlers = handlers;
+  }
+
   async listen(): Promise<void> {
     // A socket file left by a crash is removed; one that answers belongs to a box still
     // running on this storage directory, and two boxes on one cache must never run.
-    if (await answers(this.path)) throw new Error(`another dicom-edge is running on ${this.path}`);
+    await fs.mkdir(path.dirname(this.path), { recursive: true });
+    if (await answers(this.path))
+      throw new ControlError(
+        `another dicom-edge is running on this storage directory (${this.path})`,
+      );
     await fs.rm(this.path, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);

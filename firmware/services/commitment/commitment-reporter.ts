@@ -43,6 +43,9 @@ export class CommitmentReporter {
   private readonly busy = new Set<string>();
   private readonly nextTry = new Map<string, number>();
   private timer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Sweeps and deliveries under way: stop() waits for them before the index closes. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     private readonly index: Index,
@@ -50,25 +53,43 @@ export class CommitmentReporter {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.timer = setInterval(() => this.spawn(this.sweep()), SWEEP_MS);
     this.timer.unref();
-    void this.sweep();
+    this.spawn(this.sweep());
   }
 
-  stop(): void {
+  /**
+   * Starts nothing new and waits for what is under way (a delivery waiting on a silent
+   * peer, at most graceMs): the index may be closed once this resolves. A report not yet
+   * marked delivered is delivered again after the next start.
+   */
+  async stop(graceMs = 2000): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.running),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private spawn(work: Promise<void>): void {
+    if (this.stopped) return;
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
   }
 
   /** A new commitment; the report may use this association while it stays open. */
   track(transactionUid: string, route: LiveRoute): void {
     this.live.set(transactionUid, route);
     route.association.once('closed', () => this.live.delete(transactionUid));
-    void this.sweep();
+    this.spawn(this.sweep());
   }
 
   /** Something changed (an instance stored or delivered): look again at once. */
   nudge(): void {
-    void this.sweep();
+    this.spawn(this.sweep());
   }
 
   private sweeping = false;
@@ -84,15 +105,16 @@ export class CommitmentReporter {
       do {
         this.again = false;
         for (const c of await this.index.pendingCommitments()) {
+          if (this.stopped) return;
           if (this.busy.has(c.transactionUid)) continue;
           if ((this.nextTry.get(c.transactionUid) ?? 0) > Date.now()) continue;
           const decision = await this.decide(
             c.transactionUid,
             Date.parse(c.deadline) <= Date.now(),
           );
-          if (decision) void this.deliver(c.transactionUid, c.requesterAe, decision);
+          if (decision) this.spawn(this.deliver(c.transactionUid, c.requesterAe, decision));
         }
-      } while (this.again);
+      } while (this.again && !this.stopped);
     } catch (err) {
       log.error('storage commitment sweep failed', { reason: (err as Error).message });
     } finally {
@@ -149,6 +171,7 @@ export class CommitmentReporter {
         failed: decision.failed.length,
       });
     } catch (err) {
+      if (this.stopped) return; // delivered again after the next start
       const wait = Math.min(60_000, (this.config().forwarding.retryInitialSeconds || 5) * 1000);
       this.nextTry.set(transactionUid, Date.now() + wait);
       log.warn('storage commitment report not delivered, will retry', {
