@@ -48,9 +48,25 @@ interface Tracked {
   requests: number;
 }
 
+/** A connection that has not yet sent its A-ASSOCIATE-RQ. */
+interface Unassociated {
+  readonly socket: net.Socket;
+  readonly ip: string;
+  readonly timer: NodeJS.Timeout;
+}
+
 export class ScpServer {
   private server: net.Server;
   private readonly live = new Set<Association>();
+  /** Established associations: what maxAssociations limits. */
+  private readonly established = new Set<Association>();
+  /**
+   * Connections waiting for their A-ASSOCIATE-RQ, oldest first (a Map keeps insertion
+   * order). They have a budget of their own, overall and per address, and a short timer:
+   * a port scanner or a device that connects and says nothing costs a slot for seconds,
+   * and never one of the associations a modality needs.
+   */
+  private readonly unassociated = new Map<Association, Unassociated>();
   private readonly tracked = new Map<Association, Tracked>();
   /** Bytes read on connections already closed (the live ones are counted from their sockets). */
   private closedBytes = 0;
@@ -62,8 +78,9 @@ export class ScpServer {
     this.server = net.createServer((socket) => this.onConnection(socket));
   }
 
+  /** Established associations now. */
   get associationCount(): number {
-    return this.live.size;
+    return this.established.size;
   }
 
   /** Every byte received on the DICOM port since start (throughput is its rate). */
@@ -157,6 +174,7 @@ export class ScpServer {
   /** Stops accepting; aborts associations still open after graceMs. */
   async close(graceMs = 2000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const a of [...this.unassociated.keys()]) this.closeUnassociated(a, 'the box is stopping');
     const deadline = setTimeout(() => this.live.forEach((a) => a.abort()), graceMs);
     deadline.unref();
     await Promise.all([...this.live].map((a) => a.closed()));
@@ -172,6 +190,7 @@ export class ScpServer {
       decide: (rq, peer) => this.decide(rq, peer.address),
     });
     this.live.add(association);
+    this.admitUnassociated(association, socket);
     const tracked: Tracked = {
       socket,
       address: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`.replace(/^::ffff:/, ''),
@@ -185,6 +204,8 @@ export class ScpServer {
       log.warn('protocol error, aborting', { peer: association.peerLabel, reason: err.message }),
     );
     association.on('established', (info: AssociationInfo) => {
+      this.settle(association);
+      this.established.add(association);
       log.info('association accepted', {
         peer: association.peerLabel,
         called: info.calledAeTitle,
@@ -192,12 +213,20 @@ export class ScpServer {
         maxPdu: info.peerMaxPduLength,
       });
       tracked.callingAe = info.rq.callingAeTitle;
-      serveAssociation(association, info, this.services, (command) => {
-        tracked.service = command;
-        tracked.requests++;
-      });
+      serveAssociation(
+        association,
+        info,
+        this.services,
+        (command) => {
+          tracked.service = command;
+          tracked.requests++;
+        },
+        this.config.idleTimeout * 1000,
+      );
     });
     association.on('closed', (reason) => {
+      this.settle(association);
+      this.established.delete(association);
       this.live.delete(association);
       this.tracked.delete(association);
       this.closedBytes += socket.bytesRead;
@@ -211,6 +240,44 @@ export class ScpServer {
         });
       else log.warn('association aborted', { ...fields, reason: reason.error.message });
     });
+  }
+
+  /**
+   * Takes a new connection into the unassociated budget: when the budget of its address, or
+   * the whole budget, is spent, the oldest waiting connection (of that address, or of all)
+   * is closed to make room. Its own timer closes it if no A-ASSOCIATE-RQ comes in time.
+   */
+  private admitUnassociated(association: Association, socket: net.Socket): void {
+    const ip = (socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
+    const sameAddress = [...this.unassociated].filter(([, u]) => u.ip === ip);
+    if (sameAddress.length >= this.config.maxUnassociatedPerAddress)
+      this.closeUnassociated(sameAddress[0]![0], 'too many connections from its address');
+    else if (this.unassociated.size >= this.config.maxUnassociated)
+      this.closeUnassociated(this.unassociated.keys().next().value!, 'too many connections');
+    const timer = setTimeout(
+      () => this.closeUnassociated(association, 'no A-ASSOCIATE-RQ in time'),
+      this.config.associateTimeout * 1000,
+    );
+    timer.unref();
+    this.unassociated.set(association, { socket, ip, timer });
+  }
+
+  /** A waiting connection associated, was refused, or closed: it leaves the budget. */
+  private settle(association: Association): void {
+    const u = this.unassociated.get(association);
+    if (!u) return;
+    clearTimeout(u.timer);
+    this.unassociated.delete(association);
+  }
+
+  private closeUnassociated(association: Association, why: string): void {
+    const u = this.unassociated.get(association);
+    if (!u) return;
+    this.settle(association);
+    log.info('closed a connection that had not associated', { peer: association.peerLabel, why });
+    // No PDU to answer and none owed (PS3.8: before an A-ASSOCIATE-RQ only the transport
+    // exists): the connection is closed, as the ARTIM timer would close it in Sta2.
+    u.socket.destroy();
   }
 
   /** The local user's answer to A-ASSOCIATE indications (PS3.8 §7.1.1.7). */
@@ -229,7 +296,7 @@ export class ScpServer {
       });
       return { accept: false, result, source, reason };
     };
-    if (this.live.size > this.config.maxAssociations) {
+    if (this.established.size >= this.config.maxAssociations) {
       return reject(
         RejectResult.Transient,
         RejectSource.ServiceProviderPresentation,

@@ -36,9 +36,18 @@ export interface Config {
   readonly strictCalledAe: boolean;
   /** Our Maximum Length Received for P-DATA-TF (PS3.8 D.1). */
   readonly maxPduLength: number;
+  /** Established associations at once (connections still negotiating do not count). */
   readonly maxAssociations: number;
   /** ARTIM timer (PS3.8 §9.1.5), seconds. */
   readonly artimTimeout: number;
+  /** Seconds a new connection has to send its A-ASSOCIATE-RQ before it is closed. */
+  readonly associateTimeout: number;
+  /** Connections not yet associated, at once; beyond this the oldest is closed. */
+  readonly maxUnassociated: number;
+  /** The same, from one address: a scanner or a broken device only crowds out itself. */
+  readonly maxUnassociatedPerAddress: number;
+  /** An association silent this many seconds with no operation under way is aborted (0: never). */
+  readonly idleTimeout: number;
   readonly forwarding: ForwardingConfig;
   /**
    * When the box commits to keeping an instance (Storage Commitment, PS3.4 Annex J):
@@ -76,6 +85,10 @@ export const DEFAULTS: Config = {
   maxPduLength: 262144,
   maxAssociations: 32,
   artimTimeout: 30,
+  associateTimeout: 10,
+  maxUnassociated: 32,
+  maxUnassociatedPerAddress: 8,
+  idleTimeout: 120,
   forwarding: {
     retryInitialSeconds: 5,
     retryMaxSeconds: 600,
@@ -124,6 +137,12 @@ function requireInt(key: string, value: unknown, min: number, max: number): numb
   return value;
 }
 
+function requireSeconds(key: string, value: unknown, max: number): void {
+  if (typeof value !== 'number' || !(value > 0) || value > max) {
+    throw new ConfigError(key, `must be a number of seconds above 0 and at most ${max}`);
+  }
+}
+
 const KEYS = new Set([...Object.keys(DEFAULTS), 'commit', 'serial']);
 
 /** Validates a parsed JSON document and merges it over the defaults. Throws ConfigError. */
@@ -147,8 +166,12 @@ export function validateConfig(raw: unknown): Config {
   requireType('strictCalledAe', c.strictCalledAe, 'boolean');
   requireInt('maxPduLength', c.maxPduLength, 4096, 16 * 1024 * 1024);
   requireInt('maxAssociations', c.maxAssociations, 1, 1000);
-  if (typeof c.artimTimeout !== 'number' || !(c.artimTimeout > 0) || c.artimTimeout > 3600) {
-    throw new ConfigError('artimTimeout', 'must be a number of seconds above 0 and at most 3600');
+  requireSeconds('artimTimeout', c.artimTimeout, 3600);
+  requireSeconds('associateTimeout', c.associateTimeout, 3600);
+  requireInt('maxUnassociated', c.maxUnassociated, 1, 10000);
+  requireInt('maxUnassociatedPerAddress', c.maxUnassociatedPerAddress, 1, 10000);
+  if (typeof c.idleTimeout !== 'number' || !(c.idleTimeout >= 0) || c.idleTimeout > 7 * 86400) {
+    throw new ConfigError('idleTimeout', 'must be a number of seconds from 0 (never) to 7 days');
   }
   const forwarding = validateForwarding(c.forwarding);
   if (c.commit !== undefined && c.commit !== 'stored' && c.commit !== 'forwarded') {

@@ -262,6 +262,10 @@ export class DestinationWorker {
         }));
       } catch (err) {
         if (err instanceof CacheFileError) {
+          // A newer copy replaced this one since the batch was read: the job stays queued
+          // and goes with the new file in the next batch.
+          const current = await this.deps.index.getInstance(job.sopInstanceUid);
+          if (current && current.path !== job.path) continue;
           await this.fail(job, null, err.message);
           continue;
         }

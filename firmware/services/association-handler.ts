@@ -17,6 +17,8 @@ export function serveAssociation(
   services: ServiceTable,
   /** Told of each request as it arrives (the dashboard shows what an association is doing). */
   onRequest: (command: string) => void = () => undefined,
+  /** Abort after this long without a PDU from the peer while nothing is under way (0: never). */
+  idleTimeoutMs = 0,
 ): void {
   const channel = new DimseChannel(association);
   const requestor = new DimseRequestor(association, channel);
@@ -29,6 +31,20 @@ export function serveAssociation(
     isCancelled: (id) => cancelled.has(id),
   };
   let work: Promise<void> = Promise.resolve();
+  let underWay = 0;
+  const idle = new IdleTimer(idleTimeoutMs, () => {
+    // Our own work (a C-MOVE's sub-operations, C-FIND answers) is not the peer's silence;
+    // a handler waiting for the rest of the peer's data set is.
+    if (underWay > 0 && !channel.receivingDataSet) return false;
+    log.warn('idle association aborted', {
+      peer: association.peerLabel,
+      seconds: idleTimeoutMs / 1000,
+    });
+    association.abort();
+    return true;
+  });
+  association.on('pdvs', () => idle.restart());
+  association.on('closed', () => idle.stop());
 
   channel.on('protocol-error', (err) =>
     log.warn('DIMSE protocol error, aborting', {
@@ -46,7 +62,13 @@ export function serveAssociation(
     }
     if (isResponse(field)) return;
     onRequest(commandName(field));
-    work = work.then(() => handle(message, ctx, services));
+    underWay++;
+    work = work
+      .then(() => handle(message, ctx, services))
+      .finally(() => {
+        underWay--;
+        idle.restart();
+      });
   });
   association.on('release-requested', () => {
     void work.then(() => association.respondRelease());
@@ -93,5 +115,35 @@ async function handle(
       command: commandName(field),
       reason: (err as Error).message,
     });
+  }
+}
+
+/**
+ * Fires `onIdle` after `ms` without a restart. When onIdle says the association is not idle
+ * after all (false), the timer starts again.
+ */
+class IdleTimer {
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => boolean,
+  ) {
+    this.restart();
+  }
+
+  restart(): void {
+    if (this.ms <= 0 || this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (!this.onIdle()) this.restart();
+    }, this.ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
   }
 }

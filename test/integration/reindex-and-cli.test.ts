@@ -43,8 +43,13 @@ describe('recovery and the command line', function () {
     await fs.rm(indexPath(storageDir));
     const index = await Index.open(indexPath(storageDir));
     try {
-      const report = await reindex(new Cache(storageDir), index);
+      const report = await reindex(new Cache(storageDir), index, () => ['pacs']);
       assert.equal(report.indexed, 4);
+      // A lost index loses no forwarding: every instance routed somewhere is queued there.
+      assert.deepEqual(
+        (await index.jobsOf(uid(50, 1, 2))).map((j) => [j.destination, j.state]),
+        [['pacs', 'queued']],
+      );
       assert.deepEqual(
         report.skipped.map((s) => s.path),
         ['cache/stray.dcm'],

@@ -82,6 +82,11 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
     });
   }
 
+  /** A data set is arriving: a message announced one and its last fragment has not come. */
+  get receivingDataSet(): boolean {
+    return this.dataset !== null;
+  }
+
   /** Message IDs for requests we originate (PS3.7 §9.1.1.1: unique on the association). */
   allocateMessageId(): number {
     const id = this.nextMessageId;

@@ -1,0 +1,109 @@
+// The start-up check on a large cache: N instance files (25 per series) listed in the index,
+// then the time to start the box after a clean stop (the marker: no walk) and after an
+// unclean one (the walk: one listing and one query per series directory), with the RSS.
+// `node dist/scripts/bench-startup-check.js [N]` (default 500,000). The files are empty:
+// the check reads names, never contents, of files the index lists.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { startAppliance } from '../firmware/appliance';
+import { DEFAULTS } from '../firmware/config/config';
+import { setLogLevel } from '../firmware/log';
+import { Index, type InstanceRecord } from '../storage/index';
+import { freePort, tempDir } from '../test/support/peers';
+import { uid } from '../test/support/synthetic';
+
+const COUNT = Number(process.argv[2] ?? 500_000);
+const PER_SERIES = 25;
+
+function record(n: number): InstanceRecord {
+  const series = Math.floor(n / PER_SERIES);
+  const study = Math.floor(series / 4);
+  const sop = uid(study, series, n);
+  return {
+    sopInstanceUid: sop,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    studyInstanceUid: uid(study),
+    seriesInstanceUid: uid(study, series),
+    path: path.join('cache', uid(study), uid(study, series), `${sop}_000000000000.dcm`),
+    size: 0,
+    datasetOffset: 0,
+    receivedAt: new Date().toISOString(),
+    callingAeTitle: 'BENCH',
+    patient: { id: `P${study % 5000}`, name: 'BENCH^PATIENT', birthDate: '', sex: '' },
+    study: {
+      date: '20261128',
+      time: '',
+      accessionNumber: '',
+      studyId: '',
+      description: '',
+      referringPhysicianName: '',
+    },
+    series: {
+      modality: 'CT',
+      number: '',
+      description: '',
+      date: '',
+      time: '',
+      bodyPartExamined: '',
+    },
+    instanceNumber: String(n),
+    numberOfFrames: '',
+    specificCharacterSet: '',
+    digest: '',
+    forwardTo: [],
+  };
+}
+
+async function timedStart(
+  storageDir: string,
+): Promise<{ ms: number; checked: boolean; rss: number }> {
+  const started = Date.now();
+  const box = await startAppliance({
+    ...DEFAULTS,
+    host: '127.0.0.1',
+    port: await freePort(),
+    storageDir,
+  });
+  const ms = Date.now() - started;
+  const rss = process.memoryUsage().rss;
+  const checked = box.startupCheck.checked;
+  await box.stop();
+  return { ms, checked, rss };
+}
+
+async function main(): Promise<void> {
+  setLogLevel('error');
+  const storageDir = path.join(tempDir('bench-check'), 'var');
+  await fs.mkdir(storageDir, { recursive: true });
+  let t = Date.now();
+  const index = await Index.open(path.join(storageDir, 'index.sqlite'));
+  const dirs = new Set<string>();
+  for (let n = 0; n < COUNT; n += 5000) {
+    const batch = [];
+    for (let i = n; i < Math.min(COUNT, n + 5000); i++) batch.push(record(i));
+    await Promise.all(batch.map((r) => index.storeInstance(r)));
+    for (const r of batch) {
+      const dir = path.join(storageDir, path.dirname(r.path));
+      if (!dirs.has(dir)) {
+        await fs.mkdir(dir, { recursive: true });
+        dirs.add(dir);
+      }
+      await (await fs.open(path.join(storageDir, r.path), 'w')).close();
+    }
+  }
+  await index.close();
+  console.log(`made ${COUNT} files in ${dirs.size} series directories in ${Date.now() - t} ms`);
+  t = Date.now();
+  const unclean = await timedStart(storageDir); // no marker yet: as after a crash
+  const clean = await timedStart(storageDir); // the first stop left the marker
+  console.log(
+    `start after an unclean stop (walk): ${unclean.ms} ms, checked=${unclean.checked}, RSS ${(unclean.rss / 2 ** 20).toFixed(0)} MB`,
+  );
+  console.log(
+    `start after a clean stop (marker):  ${clean.ms} ms, checked=${clean.checked}, RSS ${(clean.rss / 2 ** 20).toFixed(0)} MB`,
+  );
+  await fs.rm(path.dirname(storageDir), { recursive: true, force: true });
+}
+
+void main();
