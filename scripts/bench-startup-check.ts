@@ -8,6 +8,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Index, type InstanceRecord } from '../storage/index';
 import { freePort, tempDir } from '../test/support/peers';
+import { instanceRecord } from '../test/support/records';
 import { uid } from '../test/support/synthetic';
 
 const COUNT = Number(process.argv[2] ?? 500_000);
@@ -18,40 +19,13 @@ function record(n: number): InstanceRecord {
   const series = Math.floor(n / PER_SERIES);
   const study = Math.floor(series / 4);
   const sop = uid(study, series, n);
-  return {
-    sopInstanceUid: sop,
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    studyInstanceUid: uid(study),
-    seriesInstanceUid: uid(study, series),
-    path: path.join('cache', uid(study), uid(study, series), `${sop}_000000000000.dcm`),
-    size: 0,
-    datasetOffset: 0,
-    receivedAt: new Date().toISOString(),
-    callingAeTitle: 'BENCH',
-    patient: { id: `P${study % 5000}`, name: 'BENCH^PATIENT', birthDate: '', sex: '' },
-    study: {
-      date: '20261128',
-      time: '',
-      accessionNumber: '',
-      studyId: '',
-      description: '',
-      referringPhysicianName: '',
+  return instanceRecord(
+    { studyInstanceUid: uid(study), seriesInstanceUid: uid(study, series), sopInstanceUid: sop },
+    {
+      path: path.join('cache', uid(study), uid(study, series), `${sop}_000000000000.dcm`),
+      patient: { id: `P${study % 5000}`, name: 'BENCH^PATIENT', birthDate: '', sex: '' },
     },
-    series: {
-      modality: 'CT',
-      number: '',
-      description: '',
-      date: '',
-      time: '',
-      bodyPartExamined: '',
-    },
-    instanceNumber: String(n),
-    numberOfFrames: '',
-    specificCharacterSet: '',
-    digest: '',
-    forwardTo: [],
-  };
+  );
 }
 
 /** Starts the box as its own process; the time until it listens, and its peak RSS then. */

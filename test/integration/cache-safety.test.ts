@@ -177,23 +177,28 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       return { storageDir: config.storageDir, ...versions };
     }
 
-    it('after the new file is durable, before the commit: the acknowledged copy stays, the orphan goes', async () => {
-      const { storageDir, sop, v1 } = await acknowledgedThenKilledAt('stored-file');
-      const audit = await cacheAudit(storageDir);
-      assert.equal(audit.rows.get(sop)?.digest, await digestOf(v1));
-      assert.deepEqual(audit.orphans, []);
-      assert.deepEqual(audit.mismatched, []);
-      assert.equal(audit.files.length, 1);
-    });
-
-    it('after the commit, before the old file is deleted: the new copy is served, the old file goes', async () => {
-      const { storageDir, sop, v2 } = await acknowledgedThenKilledAt('indexed');
-      const audit = await cacheAudit(storageDir);
-      assert.equal(audit.rows.get(sop)?.digest, await digestOf(v2));
-      assert.deepEqual(audit.orphans, []);
-      assert.deepEqual(audit.mismatched, []);
-      assert.equal(audit.files.length, 1);
-    });
+    const cases = [
+      [
+        'stored-file',
+        'after the new file is durable, before the commit: the acknowledged copy stays, the orphan goes',
+        'v1',
+      ],
+      [
+        'indexed',
+        'after the commit, before the old file is deleted: the new copy is served, the old file goes',
+        'v2',
+      ],
+    ] as const;
+    for (const [point, title, served] of cases) {
+      it(title, async () => {
+        const killed = await acknowledgedThenKilledAt(point);
+        const audit = await cacheAudit(killed.storageDir);
+        assert.equal(audit.rows.get(killed.sop)?.digest, await digestOf(killed[served]));
+        assert.deepEqual(audit.orphans, []);
+        assert.deepEqual(audit.mismatched, []);
+        assert.equal(audit.files.length, 1);
+      });
+    }
 
     it('an orphan of an instance the index does not know is adopted: indexed and queued for forwarding', async () => {
       const config = await boxConfig({

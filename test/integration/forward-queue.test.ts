@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { Index, type InstanceRecord } from '../../storage/index';
 import { tempDir } from '../support/peers';
+import { instanceRecord } from '../support/records';
 
 function record(
   study: number,
@@ -11,40 +12,19 @@ function record(
   forwardTo: string[],
   digest = `d${study}.${n}`,
 ): InstanceRecord {
-  return {
-    sopInstanceUid: `1.2.${study}.${n}`,
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    studyInstanceUid: `1.2.${study}`,
-    seriesInstanceUid: `1.2.${study}.0`,
-    path: `cache/1.2.${study}/1.2.${study}.0/1.2.${study}.${n}.dcm`,
-    size: 1000,
-    datasetOffset: 300,
-    receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-    callingAeTitle: 'MOD',
-    patient: { id: 'P', name: 'N', birthDate: '', sex: '' },
-    study: {
-      date: '',
-      time: '',
-      accessionNumber: '',
-      studyId: '',
-      description: '',
-      referringPhysicianName: '',
+  return instanceRecord(
+    {
+      studyInstanceUid: `1.2.${study}`,
+      seriesInstanceUid: `1.2.${study}.0`,
+      sopInstanceUid: `1.2.${study}.${n}`,
     },
-    series: {
-      modality: 'CT',
-      number: '',
-      description: '',
-      date: '',
-      time: '',
-      bodyPartExamined: '',
+    {
+      receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+      instanceNumber: String(n),
+      digest,
+      forwardTo,
     },
-    instanceNumber: String(n),
-    numberOfFrames: '',
-    specificCharacterSet: '',
-    digest,
-    forwardTo,
-  };
+  );
 }
 
 describe('forward queue (index)', () => {
