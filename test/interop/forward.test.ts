@@ -182,6 +182,33 @@ describe('store-and-forward', function () {
     await waitFor('re-forward', async () => (await b.forwarder.report())[0]!.sentSinceStart === 4);
   });
 
+  it('a changed copy that replaces a queued instance while its batch is being sent goes out next, not failed', async () => {
+    const scp = await startStorescp(['+xa']);
+    cleanups.push(() => scp.stop());
+    // Queued while the destination is unreachable, so that one batch holds both; then at
+    // 100 kB/s the first instance (512 kB) keeps the worker busy for seconds.
+    const archive = node('archive', 'STORESCP', await freePort(), { maxBytesPerSecond: 100_000 });
+    const b = await box({ nodes: [archive] });
+    const dir = tempDir('replaced');
+    const [big] = await study(dir, 79, 1, { size: 512 });
+    const small = path.join(dir, 'small.dcm');
+    const o = { studyUid: uid(79), seriesUid: uid(79, 1), sopInstanceUid: uid(79, 1, 2) };
+    await writeSyntheticFile(small, o);
+    await sendWithStorescu(b.port, [big!, small]);
+    await b.liveConfig.change({ nodes: [{ ...archive, port: scp.port }] });
+    await waitFor('the big one in flight', async () => (await b.forwarder.report())[0]!.inFlight);
+    await writeSyntheticFile(small, { ...o, patientName: 'CORRECTED^NAME' });
+    await sendWithStorescu(b.port, [small]);
+    await drained(b, 'archive');
+    const [row] = await b.store.index.jobsOf(uid(79, 1, 2));
+    assert.equal(row?.state, 'done', row?.lastError ?? '');
+    const received = await listFiles(scp.dir);
+    const names = await Promise.all(
+      received.map(async (f) => (await fs.readFile(f)).includes('CORRECTED^NAME')),
+    );
+    assert.ok(names.includes(true), 'the corrected copy arrived');
+  });
+
   it('an upstream that refuses a SOP class: those jobs fail with the reason, the rest flow; retry requeues them', async () => {
     const profile = path.join(tempDir('profile'), 'ct-only.cfg');
     await fs.writeFile(
