@@ -2,6 +2,7 @@
 // ends the process with one line and a non-zero code (so Restart=always can act), a
 // reindex never runs under a live box, and SIGTERM waits for work under way.
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -51,6 +52,22 @@ describe('start and stop', function () {
     } finally {
       await box.stop();
     }
+  });
+
+  it('SIGTERM while the box is still starting: it stops cleanly once started, exit 0', async () => {
+    const config = await boxConfig();
+    const child = spawn(process.execPath, [BIN, 'start', '--config', config.file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let output = '';
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (/INFO {2}starting/.test(output) && !child.killed) child.kill('SIGTERM');
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, output);
+    assert.match(output, /stopping reason=SIGTERM/);
+    await fs.access(path.join(config.storageDir, 'clean-stop'));
   });
 
   it('SIGTERM while storage commitments are being decided: the stop waits for them, no error, exit 0', async () => {
