@@ -7,6 +7,12 @@ import { controlRequest } from '../control/control-client';
 import { one, parseArgs } from './args';
 
 export async function startCommand(argv: readonly string[]): Promise<number> {
+  // Listened for before anything else: a signal while starting stops the box once it has
+  // started, cleanly, instead of killing it halfway.
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const args = parseArgs(argv, ['--config', '--serial'], ['--dashboard']);
   const { config, file } = loadConfig(
     args.options.has('--config') ? one(args, '--config', '') : undefined,
@@ -23,12 +29,6 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
   // Changes made on the dashboard, console or `config set` go to the file the box was
   // started from, or to ./dicom-edge.json (where the next start looks) when it ran on defaults.
   const serialPath = args.options.has('--serial') ? one(args, '--serial', '') : undefined;
-  // Listened for before the start: a signal while starting stops the box once it has
-  // started, cleanly, instead of killing it halfway.
-  const signalled = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
   const box = await startAppliance(config, file ?? path.resolve('dicom-edge.json'), {
     ...(serialPath
       ? { serial: { path: path.resolve(serialPath), baudRate: config.serial?.baudRate ?? 115200 } }
