@@ -86,6 +86,11 @@ export type Condition =
       readonly ignoreCase: boolean;
     }
   | { readonly kind: 'list'; readonly column: ColumnName; readonly values: readonly string[] }
+  /**
+   * A person name (PN), exact or with * and ?: it matches the whole value or any of its
+   * component groups (alphabetic = ideographic = phonetic, PS3.5 §6.2.1), case-insensitive.
+   */
+  | { readonly kind: 'person-name'; readonly column: ColumnName; readonly pattern: string }
   | {
       readonly kind: 'range';
       readonly column: ColumnName;
@@ -161,6 +166,12 @@ export function compileQuery(q: IndexQuery): { sql: string; params: Array<string
           where.push(`${check(c.column)} GLOB ?`);
           params.push(toGlob(c.pattern));
         }
+        break;
+      case 'person-name':
+        // '=' around the value and around the pattern: "=A=B=C=" holds "=B=", and the
+        // whole "=A=B=C=" itself; a pattern with '=' in it matches whole groups in a row.
+        where.push(`('=' || ${check(c.column)} || '=') LIKE ? ESCAPE '\\'`);
+        params.push(`%=${toLike(c.pattern)}=%`);
         break;
       case 'list':
         where.push(`${check(c.column)} IN (${c.values.map(() => '?').join(', ')})`);

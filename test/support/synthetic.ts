@@ -18,7 +18,8 @@ export interface SyntheticOptions {
   seriesUid: string;
   sopInstanceUid: string;
   sopClassUid?: string;
-  patientName?: string;
+  /** Text (written UTF-8), or the value's bytes as a character set encodes them. */
+  patientName?: string | Buffer;
   patientId?: string;
   modality?: string;
   rows?: number;

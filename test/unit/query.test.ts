@@ -33,7 +33,7 @@ describe('query identifiers and SQL', () => {
       { kind: 'range', column: 'studyDate', from: '20250101' },
       { kind: 'range', column: 'studyTime', to: '1200~' },
       { kind: 'study-has-modality', values: ['CT', 'MR'] },
-      { kind: 'wildcard', column: 'patientName', pattern: 'doe*', ignoreCase: true },
+      { kind: 'person-name', column: 'patientName', pattern: 'doe*' },
       { kind: 'list', column: 'studyInstanceUid', values: ['1.2.3', '1.2.4'] },
     ]);
     assert.equal(q.returnKeys.length, 7);
@@ -80,6 +80,16 @@ describe('query identifiers and SQL', () => {
     });
     assert.ok(!q.sql.includes(evil) && !q.sql.includes('50%'));
     assert.deepEqual(q.params, [evil, '50\\%\\_o\\\\ff%', 'A[[]1[]]*']);
+  });
+
+  it('matches a person name whole or by any component group, with its LIKE specials escaped', () => {
+    const q = compileQuery({
+      level: 'PATIENT',
+      conditions: [{ kind: 'person-name', column: 'patientName', pattern: '山田^太_%*' }],
+      select: ['patientId'],
+    });
+    assert.match(q.sql, /\('=' \|\| p\.patient_name \|\| '='\) LIKE \? ESCAPE/);
+    assert.deepEqual(q.params, ['%=山田^太\\_\\%%=%']);
   });
 
   it('refuses a column below the query level', () => {

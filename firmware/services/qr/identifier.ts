@@ -162,15 +162,16 @@ function conditionFor(matching: string, column: ColumnName, value: string): Cond
           .map((m) => m.trim())
           .filter((m) => m !== ''),
       };
-    case 'text':
-    case 'pn': {
-      const ignoreCase = matching === 'pn';
+    case 'pn':
+      // "*" alone is a universal match (C.2.2.2.4).
+      if (/^\*+$/.test(value)) return undefined;
+      return { kind: 'person-name', column, pattern: value };
+    case 'text': {
       if (/[*?]/.test(value)) {
-        // "*" alone is a universal match (C.2.2.2.4).
         if (/^\*+$/.test(value)) return undefined;
-        return { kind: 'wildcard', column, pattern: value, ignoreCase };
+        return { kind: 'wildcard', column, pattern: value, ignoreCase: false };
       }
-      return { kind: 'equal', column, value, ignoreCase };
+      return { kind: 'equal', column, value, ignoreCase: false };
     }
     default:
       return undefined;
