@@ -6,6 +6,7 @@ import { Index } from '../storage/index';
 import { InstanceStore } from '../storage/instance-store';
 import type { Config, SerialConfig } from './config/config';
 import { controlRequest } from './control/control-client';
+import { RETRY_LISTED, type RetryResult } from './control/protocol';
 import { ConsoleCommands } from '../ui-tty/console-commands';
 import { SerialConsoles } from '../ui-tty/serial-console';
 import { LiveConfig } from './config/live-config';
@@ -143,10 +144,32 @@ async function startOn(
       ],
       [
         'retry',
-        (request) =>
-          forwarder.retry(
-            typeof request.destination === 'string' ? request.destination : undefined,
-          ),
+        async (request): Promise<RetryResult> => {
+          const text = (key: string): string | undefined => {
+            const v = request[key];
+            if (v === undefined) return undefined;
+            if (typeof v !== 'string' || v.length === 0)
+              throw new Error(`retry: "${key}" must be a non-empty string`);
+            return v;
+          };
+          const destination = text('destination');
+          const sopInstanceUid = text('sopInstanceUid');
+          const studyInstanceUid = text('studyInstanceUid');
+          const jobs = await forwarder.retry({
+            ...(destination ? { destination } : {}),
+            ...(sopInstanceUid ? { sopInstanceUid } : {}),
+            ...(studyInstanceUid ? { studyInstanceUid } : {}),
+          });
+          return { count: jobs.length, jobs: jobs.slice(0, RETRY_LISTED) };
+        },
+      ],
+      [
+        'failed',
+        (request) => {
+          if (request.destination !== undefined && typeof request.destination !== 'string')
+            throw new Error('failed: "destination" must be a node name');
+          return forwarder.failed(request.destination);
+        },
       ],
       [
         'echo',

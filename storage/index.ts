@@ -61,7 +61,28 @@ export interface CachedInstance {
 export interface ForwardJob extends CachedInstance {
   readonly pk: number;
   readonly attempts: number;
+  /** Times its own transfer failed while the destination worked (see setAside). */
+  readonly suspectCount: number;
   readonly queuedAt: string;
+}
+
+/** A job that failed for good, with everything known about why. */
+export interface FailedJob {
+  readonly destination: string;
+  readonly sopInstanceUid: string;
+  readonly studyInstanceUid: string;
+  readonly attempts: number;
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+  readonly lastAttemptAt: string | null;
+  readonly failedAt: string | null;
+}
+
+/** Which failed jobs a retry takes; all given must match, none given: every failed job. */
+export interface RetryFilter {
+  readonly destination?: string;
+  readonly sopInstanceUid?: string;
+  readonly studyInstanceUid?: string;
 }
 
 export interface DestinationSummary {
@@ -72,7 +93,15 @@ export interface DestinationSummary {
   /** When the oldest job still waiting was queued (ISO time), if any. */
   readonly oldestQueuedAt: string | null;
   readonly lastDoneAt: string | null;
+  /** Queued jobs set aside as suspects, not to be tried before their time. */
+  readonly setAside: number;
+  /** The most recent error of a job not delivered, and when it happened. */
   readonly lastError: string | null;
+  readonly lastErrorAt: string | null;
+  /** The most recent job failed for good. */
+  readonly lastFailedSop: string | null;
+  readonly lastFailedAt: string | null;
+  readonly lastFailedError: string | null;
 }
 
 export type JobOutcome =
@@ -105,6 +134,7 @@ export interface NewCommitment {
 export interface PendingCommitment {
   readonly transactionUid: string;
   readonly requesterAe: string;
+  readonly createdAt: string;
   readonly deadline: string;
 }
 
@@ -260,6 +290,16 @@ export class Index {
         );
       }
     }
+    if (version < 5) {
+      const columns = await this.all<{ name: string }>('PRAGMA table_info(forward_jobs)', []);
+      if (!columns.some((c) => c.name === 'suspect_count')) {
+        await this.exec(
+          `ALTER TABLE forward_jobs ADD COLUMN last_attempt_at TEXT;
+           ALTER TABLE forward_jobs ADD COLUMN suspect_count INTEGER NOT NULL DEFAULT 0;
+           ALTER TABLE forward_jobs ADD COLUMN not_before TEXT;`,
+        );
+      }
+    }
     await this.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -270,19 +310,44 @@ export class Index {
    * (in arrival order), so that a PACS receives studies whole and in order.
    */
   queuedJobs(destination: string, limit: number): Promise<ForwardJob[]> {
+    const now = new Date().toISOString();
     return this.all<ForwardJob>(
       `SELECT j.pk, j.sop_instance_uid AS sopInstanceUid, j.study_instance_uid AS studyInstanceUid,
               i.sop_class_uid AS sopClassUid, i.transfer_syntax_uid AS transferSyntaxUid, i.path,
-              i.dataset_offset AS datasetOffset, i.size, j.attempts, j.queued_at AS queuedAt
+              i.dataset_offset AS datasetOffset, i.size, j.attempts, j.suspect_count AS suspectCount,
+              j.queued_at AS queuedAt
          FROM forward_jobs j
          JOIN instances i ON i.sop_instance_uid = j.sop_instance_uid
          JOIN (SELECT study_instance_uid, MIN(pk) AS first FROM forward_jobs
-                WHERE destination = ? AND state = 'queued' GROUP BY study_instance_uid) s
+                WHERE destination = ? AND state = 'queued' AND ${READY} GROUP BY study_instance_uid) s
            ON s.study_instance_uid = j.study_instance_uid
-        WHERE j.destination = ? AND j.state = 'queued'
+        WHERE j.destination = ? AND j.state = 'queued' AND ${READY.replace(/not_before/g, 'j.not_before')}
         ORDER BY s.first, j.pk
         LIMIT ?`,
-      [destination, destination, limit],
+      [destination, now, destination, now, limit],
+    );
+  }
+
+  /** When the earliest job set aside for this destination may be tried again, if any. */
+  async nextSetAsideAt(destination: string): Promise<string | null> {
+    const row = await this.get<{ at: string | null }>(
+      `SELECT MIN(not_before) AS at FROM forward_jobs
+        WHERE destination = ? AND state = 'queued' AND not_before > ?`,
+      [destination, new Date().toISOString()],
+    );
+    return row?.at ?? null;
+  }
+
+  /**
+   * A suspect: the instance's own transfer failed while the destination works (the attempt
+   * itself is recorded by noteAttempt). The job stays queued but is set aside until
+   * `until`, so that the rest of the queue flows.
+   */
+  async setAside(pk: number, until: string): Promise<void> {
+    await this.run(
+      `UPDATE forward_jobs SET suspect_count = suspect_count + 1, not_before = ?
+        WHERE pk = ? AND state = 'queued'`,
+      [until, pk],
     );
   }
 
@@ -294,12 +359,14 @@ export class Index {
   async finishJobs(pks: readonly number[], outcome: JobOutcome): Promise<void> {
     if (pks.length === 0) return;
     await this.run(
-      `UPDATE forward_jobs SET state = ?, last_status = ?, last_error = ?, finished_at = ?, attempts = attempts + 1
+      `UPDATE forward_jobs SET state = ?, last_status = ?, last_error = ?, finished_at = ?,
+              last_attempt_at = ?, attempts = attempts + 1, not_before = NULL
         WHERE pk IN (${pks.map(() => '?').join(', ')}) AND state = 'queued'`,
       [
         outcome.state,
         outcome.status,
         outcome.state === 'failed' ? outcome.error : null,
+        new Date().toISOString(),
         new Date().toISOString(),
         ...pks,
       ],
@@ -359,31 +426,80 @@ export class Index {
   /** A transient failure: the job stays queued, the attempt and the error are recorded. */
   async noteAttempt(pk: number, error: string, status: number | null = null): Promise<void> {
     await this.run(
-      `UPDATE forward_jobs SET attempts = attempts + 1, last_error = ?, last_status = ? WHERE pk = ? AND state = 'queued'`,
-      [error, status, pk],
+      `UPDATE forward_jobs SET attempts = attempts + 1, last_error = ?, last_status = ?, last_attempt_at = ?
+        WHERE pk = ? AND state = 'queued'`,
+      [error, status, new Date().toISOString(), pk],
     );
   }
 
-  /** Puts failed jobs back in the queue. Returns how many. */
-  async requeueFailed(destination?: string): Promise<number> {
-    const changes = await this.run(
-      `UPDATE forward_jobs SET state = 'queued', attempts = 0, finished_at = NULL
-        WHERE state = 'failed' AND (? IS NULL OR destination = ?)`,
-      [destination ?? null, destination ?? null],
+  /** Puts failed jobs back in the queue; returns the SOP Instance UIDs and destinations. */
+  async requeueFailed(
+    filter: RetryFilter = {},
+  ): Promise<Array<{ sopInstanceUid: string; destination: string }>> {
+    const where = `state = 'failed' AND (? IS NULL OR destination = ?)
+      AND (? IS NULL OR sop_instance_uid = ?) AND (? IS NULL OR study_instance_uid = ?)`;
+    const params = [
+      filter.destination ?? null,
+      filter.destination ?? null,
+      filter.sopInstanceUid ?? null,
+      filter.sopInstanceUid ?? null,
+      filter.studyInstanceUid ?? null,
+      filter.studyInstanceUid ?? null,
+    ];
+    return this.exclusive(async () => {
+      await this.exec('BEGIN IMMEDIATE');
+      try {
+        const jobs = await this.all<{ sopInstanceUid: string; destination: string }>(
+          `SELECT sop_instance_uid AS sopInstanceUid, destination FROM forward_jobs WHERE ${where}
+            ORDER BY destination, pk`,
+          params,
+        );
+        await this.run(
+          `UPDATE forward_jobs SET state = 'queued', attempts = 0, suspect_count = 0, not_before = NULL,
+                  finished_at = NULL WHERE ${where}`,
+          params,
+        );
+        await this.exec('COMMIT');
+        return jobs;
+      } catch (err) {
+        await this.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** Failed jobs, most recent first (of one destination, or all). */
+  failedJobs(destination: string | undefined, limit: number): Promise<FailedJob[]> {
+    return this.all<FailedJob>(
+      `SELECT destination, sop_instance_uid AS sopInstanceUid, study_instance_uid AS studyInstanceUid,
+              attempts, last_status AS lastStatus, last_error AS lastError,
+              last_attempt_at AS lastAttemptAt, finished_at AS failedAt
+         FROM forward_jobs WHERE state = 'failed' AND (? IS NULL OR destination = ?)
+        ORDER BY finished_at DESC, pk DESC LIMIT ?`,
+      [destination ?? null, destination ?? null, limit],
     );
-    return changes;
   }
 
   async forwardSummary(): Promise<DestinationSummary[]> {
+    const now = new Date().toISOString();
+    const latest = (what: string, where: string): string =>
+      `(SELECT ${what} FROM forward_jobs f WHERE f.destination = j.destination AND ${where}
+         ORDER BY COALESCE(f.last_attempt_at, f.finished_at, f.queued_at) DESC, f.pk DESC LIMIT 1)`;
+    const failed = "f.state = 'failed'";
+    const errored = "f.last_error IS NOT NULL AND f.state <> 'done'";
     return this.all<DestinationSummary>(
       `SELECT destination,
               SUM(state = 'queued') AS queued, SUM(state = 'done') AS done, SUM(state = 'failed') AS failed,
+              SUM(state = 'queued' AND not_before > ?) AS setAside,
               MIN(CASE WHEN state = 'queued' THEN queued_at END) AS oldestQueuedAt,
               MAX(CASE WHEN state = 'done' THEN finished_at END) AS lastDoneAt,
-              (SELECT last_error FROM forward_jobs f WHERE f.destination = j.destination AND f.last_error IS NOT NULL
-                ORDER BY COALESCE(f.finished_at, f.queued_at) DESC, f.pk DESC LIMIT 1) AS lastError
+              ${latest('last_error', errored)} AS lastError,
+              ${latest('COALESCE(f.last_attempt_at, f.finished_at)', errored)} AS lastErrorAt,
+              ${latest('sop_instance_uid', failed)} AS lastFailedSop,
+              ${latest('COALESCE(f.finished_at, f.last_attempt_at)', failed)} AS lastFailedAt,
+              ${latest('last_error', failed)} AS lastFailedError
          FROM forward_jobs j GROUP BY destination ORDER BY destination`,
-      [],
+      [now],
     );
   }
 
@@ -437,7 +553,8 @@ export class Index {
 
   pendingCommitments(): Promise<PendingCommitment[]> {
     return this.all<PendingCommitment>(
-      `SELECT transaction_uid AS transactionUid, requester_ae AS requesterAe, deadline
+      `SELECT transaction_uid AS transactionUid, requester_ae AS requesterAe, created_at AS createdAt,
+              deadline
          FROM commitments WHERE state = 'pending' ORDER BY pk`,
       [],
     );
@@ -619,7 +736,10 @@ export class Index {
   }
 }
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
+/** A queued job that is not set aside (not_before is when a suspect may be tried again). */
+const READY = '(not_before IS NULL OR not_before <= ?)';
+
 const PREVIOUS_COPY = `SELECT path, (digest = ? AND transfer_syntax_uid = ?) AS same
   FROM instances WHERE sop_instance_uid = ?`;
 
@@ -628,6 +748,7 @@ const JOB_UPSERT = `
   VALUES (?, ?, ?, 'queued', ?)
   ON CONFLICT (sop_instance_uid, destination) DO UPDATE SET
     state = 'queued', attempts = 0, last_error = NULL, last_status = NULL, finished_at = NULL,
+    suspect_count = 0, not_before = NULL,
     queued_at = excluded.queued_at, study_instance_uid = excluded.study_instance_uid
   WHERE NOT (forward_jobs.state = 'done' AND EXISTS (
     SELECT 1 FROM instances WHERE sop_instance_uid = excluded.sop_instance_uid AND digest = ?))`;

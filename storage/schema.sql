@@ -76,6 +76,13 @@ CREATE TABLE IF NOT EXISTS forward_jobs (
   commit_state       TEXT CHECK (commit_state IN ('requested', 'committed', 'failed')),
   commit_transaction TEXT,
   commit_reason      INTEGER,
+  -- When the last transfer of this job was tried (whatever its outcome).
+  last_attempt_at    TEXT,
+  -- Times this instance's own transfer failed (abort, reset, timeout) while the
+  -- destination otherwise worked; at forwarding.instanceAttempts the job fails.
+  suspect_count      INTEGER NOT NULL DEFAULT 0,
+  -- A suspect job is set aside until then, so the rest of the queue flows.
+  not_before         TEXT,
   UNIQUE (sop_instance_uid, destination)
 );
 CREATE INDEX IF NOT EXISTS forward_jobs_queue ON forward_jobs(destination, state, study_instance_uid, queued_at);

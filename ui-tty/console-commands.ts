@@ -4,11 +4,11 @@
 import type { ChangeResult, ConfigView } from '../firmware/config/live-config';
 import type { NodeConfig } from '../firmware/config/config';
 import { parseValue, putNode, removeNode, setKey } from '../firmware/control/config-edits';
-import type { ControlRequest } from '../firmware/control/protocol';
+import type { ControlRequest, RetryResult } from '../firmware/control/protocol';
 import type { BoxStatus } from '../firmware/control/status';
 import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
-import { formatBoxStatus, formatQueue } from './format';
+import { formatBoxStatus, formatQueue, formatRetry } from './format';
 
 export type ControlCall = (request: ControlRequest) => Promise<unknown>;
 
@@ -86,11 +86,11 @@ export class ConsoleCommands {
       case 'retry': {
         if (args.length > 1) throw new ConsoleUsageError('usage: retry [NAME]');
         const [name] = args;
-        const count = (await this.call({
+        const result = (await this.call({
           command: 'retry',
           ...(name ? { destination: name } : {}),
-        })) as number;
-        return `${count} failed job(s) requeued${name ? ` for ${name}` : ''}`;
+        })) as RetryResult;
+        return formatRetry(result);
       }
       case 'log': {
         const n = args[0] === undefined ? 20 : Number(args[0]);

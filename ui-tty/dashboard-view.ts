@@ -71,7 +71,7 @@ const NODE_COLUMNS: ReadonlyArray<readonly [string, number, boolean]> = [
   ['FLT', 3, true],
   ['FAIL', 5, true],
   ['OLDEST', 6, true],
-  ['LAST ERROR', 0, false],
+  ['LAST ERROR / LAST FAILURE', 0, false],
 ];
 
 function columns(cells: readonly string[]): string {
@@ -97,8 +97,15 @@ function nodeRow(n: NodeConfig, d: DestinationReport | undefined): string {
     String(d.inFlight ? 1 : 0),
     String(d.failed),
     age(d.oldestWaitingSeconds),
-    d.lastError ?? d.lastJobError ?? '',
+    d.lastError ?? d.lastJobError ?? lastFailure(d) ?? '',
   ]);
+}
+
+/** "05:04:58 SOP 1.2.3: reason" for the node's most recent job failed for good. */
+function lastFailure(d: DestinationReport): string | undefined {
+  if (!d.lastFailedSop) return undefined;
+  const at = d.lastFailedAt ? d.lastFailedAt.slice(11, 19) : '?';
+  return `failed ${at} SOP ${d.lastFailedSop}: ${d.lastFailedError ?? ''}`;
 }
 
 export function renderDashboard(
@@ -196,7 +203,9 @@ export function renderDashboard(
   // The message line: the last action's result, else the selected node's last error in full.
   const selectedNode = state.nodes[state.selected];
   const selectedReport = selectedNode ? reports.get(selectedNode.name) : undefined;
-  const selectedError = selectedReport?.lastError ?? selectedReport?.lastJobError;
+  const selectedError =
+    selectedReport &&
+    (selectedReport.lastError ?? selectedReport.lastJobError ?? lastFailure(selectedReport));
   if (state.message) out.push(line(state.message.text, state.message.error ? 'error' : undefined));
   else if (selectedNode && selectedError)
     out.push(line(`${selectedNode.name}: ${selectedError}`, 'warn'));

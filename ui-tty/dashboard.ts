@@ -7,6 +7,7 @@ import * as blessed from 'blessed';
 import type { ChangeResult, ConfigView } from '../firmware/config/live-config';
 import { patchNode, putNode, removeNode, type ConfigSet } from '../firmware/control/config-edits';
 import type { BoxStatus } from '../firmware/control/status';
+import type { RetryResult } from '../firmware/control/protocol';
 import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
 import type { ControlCall } from './console-commands';
 import { renderDashboard, type DashboardLine } from './dashboard-view';
@@ -361,8 +362,8 @@ export class Dashboard {
   }
 
   private async retry(): Promise<void> {
-    const count = (await this.options.call({ command: 'retry' })) as number;
-    this.say(`${count} failed job(s) requeued`);
+    const result = (await this.options.call({ command: 'retry' })) as RetryResult;
+    this.say(`${result.count} failed job(s) requeued`);
     await this.refresh();
   }
 }

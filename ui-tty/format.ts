@@ -1,7 +1,9 @@
 // Plain-text views of the control API's answers, shared by the CLI (`status`, `queue`) and
 // the consoles, so a field engineer sees the same table wherever they ask.
 import type { BoxStatus } from '../firmware/control/status';
+import type { RetryResult } from '../firmware/control/protocol';
 import type { DestinationReport } from '../firmware/forward/forwarder';
+import type { FailedJob } from '../storage/index';
 
 /** 1234567 -> "1.2 MB" (decimal units, as disks are sold). */
 export function bytes(n: number): string {
@@ -61,10 +63,44 @@ export function formatQueue(reports: readonly DestinationReport[]): string {
       .map((c, i) => c.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  const errors = reports
-    .filter((r) => r.lastError ?? r.lastJobError)
-    .map((r) => `  ${r.name}: last error: ${r.lastError ?? r.lastJobError}`);
-  return [line(header), ...rows.map(line), ...errors].join('\n') + '\n';
+  const notes = reports.flatMap((r) => [
+    ...((r.lastError ?? r.lastJobError)
+      ? [`  ${r.name}: last error: ${r.lastError ?? r.lastJobError}`]
+      : []),
+    ...(r.setAside > 0 ? [`  ${r.name}: ${r.setAside} set aside (their own transfer failed)`] : []),
+    ...(r.lastFailedSop
+      ? [
+          `  ${r.name}: last failure ${r.lastFailedAt ?? '?'} SOP ${r.lastFailedSop}: ${r.lastFailedError ?? ''}`,
+        ]
+      : []),
+  ]);
+  return [line(header), ...rows.map(line), ...notes].join('\n') + '\n';
+}
+
+/** `queue failed`: one line a job, most recent first. */
+export function formatFailedJobs(jobs: readonly FailedJob[]): string {
+  if (jobs.length === 0) return 'no failed jobs\n';
+  return (
+    jobs
+      .map(
+        (j) =>
+          `${j.failedAt ?? '?'}  ${j.destination}  SOP ${j.sopInstanceUid}  study ${j.studyInstanceUid}  ` +
+          `attempts ${j.attempts}${j.lastStatus !== null ? `  status 0x${j.lastStatus.toString(16).padStart(4, '0')}` : ''}` +
+          `  ${j.lastError ?? ''}`,
+      )
+      .join('\n') + '\n'
+  );
+}
+
+/** What a retry requeued, in words. */
+export function formatRetry(result: RetryResult): string {
+  if (result.count === 0) return 'no failed jobs matched: nothing requeued';
+  const named = result.jobs.map((j) => `  ${j.destination}: ${j.sopInstanceUid}`);
+  const more =
+    result.count > result.jobs.length
+      ? [`  ... and ${result.count - result.jobs.length} more`]
+      : [];
+  return [`${result.count} failed job(s) requeued:`, ...named, ...more].join('\n');
 }
 
 export function formatBoxStatus(s: BoxStatus): string {

@@ -1,17 +1,26 @@
 // `dicom-edge queue [--config F]`: per-destination forward state of the running box.
-// `dicom-edge queue retry [--dest NAME] [--config F]`: requeue failed jobs.
+// `dicom-edge queue failed [--dest NAME]`: the jobs that failed for good, by SOP Instance UID.
+// `dicom-edge queue retry [--dest NAME] [--sop UID] [--study UID]`: requeue failed jobs.
 import { loadConfig } from '../config/load';
 import { controlRequest } from '../control/control-client';
+import type { RetryResult } from '../control/protocol';
 import type { DestinationReport } from '../forward/forwarder';
-import { formatQueue } from '../../ui-tty/format';
+import type { FailedJob } from '../../storage/index';
+import { formatFailedJobs, formatQueue, formatRetry } from '../../ui-tty/format';
 import { one, parseArgs, UsageError } from './args';
 
+const USAGE =
+  'usage: dicom-edge queue [failed [--dest NAME] | retry [--dest NAME] [--sop UID] [--study UID]] [--config F]';
+
 export async function queueCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config', '--dest']);
+  const args = parseArgs(argv, ['--config', '--dest', '--sop', '--study']);
   const { config } = loadConfig(
     args.options.has('--config') ? one(args, '--config', '') : undefined,
   );
-  const [sub] = args.positionals;
+  const [sub, ...extra] = args.positionals;
+  if (extra.length > 0) throw new UsageError(`unexpected "${extra.join(' ')}"; ${USAGE}`);
+  const option = (name: string): string | undefined =>
+    args.options.has(name) ? one(args, name, '') : undefined;
   if (sub === undefined) {
     const reports = (await controlRequest(config.storageDir, {
       command: 'queue',
@@ -19,16 +28,27 @@ export async function queueCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(formatQueue(reports));
     return 0;
   }
-  if (sub === 'retry') {
-    const destination = args.options.has('--dest') ? one(args, '--dest', '') : undefined;
-    const count = (await controlRequest(config.storageDir, {
-      command: 'retry',
+  if (sub === 'failed') {
+    const destination = option('--dest');
+    const jobs = (await controlRequest(config.storageDir, {
+      command: 'failed',
       ...(destination ? { destination } : {}),
-    })) as number;
-    process.stdout.write(
-      `${count} failed job(s) requeued${destination ? ` for ${destination}` : ''}\n`,
-    );
+    })) as FailedJob[];
+    process.stdout.write(formatFailedJobs(jobs));
     return 0;
   }
-  throw new UsageError('usage: dicom-edge queue [retry [--dest NAME]] [--config F]');
+  if (sub === 'retry') {
+    const destination = option('--dest');
+    const sopInstanceUid = option('--sop');
+    const studyInstanceUid = option('--study');
+    const result = (await controlRequest(config.storageDir, {
+      command: 'retry',
+      ...(destination ? { destination } : {}),
+      ...(sopInstanceUid ? { sopInstanceUid } : {}),
+      ...(studyInstanceUid ? { studyInstanceUid } : {}),
+    })) as RetryResult;
+    process.stdout.write(`${formatRetry(result)}\n`);
+    return 0;
+  }
+  throw new UsageError(`unknown "${sub}"; ${USAGE}`);
 }

@@ -23,6 +23,11 @@ export interface ForwardingConfig {
   readonly instancesPerAssociation: number;
   /** An idle association to a destination is released after this many seconds. */
   readonly idleSeconds: number;
+  /**
+   * Tries an instance gets when its own transfer fails (abort, reset, timeout) while the
+   * destination otherwise works; between tries it is set aside, then it fails for good.
+   */
+  readonly instanceAttempts: number;
 }
 
 export interface Config {
@@ -57,6 +62,11 @@ export interface Config {
   readonly commit?: 'stored' | 'forwarded';
   /** A commitment still undecided after this long is reported with the missing items failed. */
   readonly commitTimeoutSeconds: number;
+  /**
+   * An instance a commitment names that is not in the cache is reported failed after this
+   * long (a C-STORE of it may still be in flight on another association).
+   */
+  readonly commitGraceSeconds: number;
   /** Disk use, in percent, from which the cache is reported as nearly full. */
   readonly cacheWarnPercent: number;
   readonly nodes: readonly NodeConfig[];
@@ -94,8 +104,10 @@ export const DEFAULTS: Config = {
     retryMaxSeconds: 600,
     instancesPerAssociation: 1000,
     idleSeconds: 10,
+    instanceAttempts: 3,
   },
   commitTimeoutSeconds: 86400,
+  commitGraceSeconds: 5,
   cacheWarnPercent: 85,
   nodes: [],
 };
@@ -187,6 +199,7 @@ export function validateConfig(raw: unknown): Config {
       'must be a number of seconds above 0 and at most 30 days',
     );
   }
+  requireSeconds('commitGraceSeconds', c.commitGraceSeconds, 3600);
   requireInt('cacheWarnPercent', c.cacheWarnPercent, 10, 99);
   if (!Array.isArray(c.nodes)) throw new ConfigError('nodes', 'must be an array');
   const names = new Set<string>();
@@ -302,6 +315,7 @@ function validateForwarding(raw: unknown): ForwardingConfig {
       1_000_000,
     ),
     idleSeconds: seconds('idleSeconds', 86400),
+    instanceAttempts: requireInt('forwarding.instanceAttempts', f.instanceAttempts, 1, 100),
   };
 }
 

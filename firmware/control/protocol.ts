@@ -17,3 +17,20 @@ export function controlSocketPath(storageDir: string): string {
 
 /** A request line is small; anything longer is not a control request. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** `retry`: requeue failed forward jobs; all given filters must match. */
+export interface RetryRequest {
+  readonly command: 'retry';
+  readonly destination?: string;
+  readonly sopInstanceUid?: string;
+  readonly studyInstanceUid?: string;
+}
+
+/** What `retry` requeued: how many, and the first of them. */
+export interface RetryResult {
+  readonly count: number;
+  readonly jobs: ReadonlyArray<{ readonly sopInstanceUid: string; readonly destination: string }>;
+}
+
+/** At most this many requeued jobs are named in a RetryResult. */
+export const RETRY_LISTED = 20;

@@ -3,7 +3,9 @@
 // association, streams each file from the cache verbatim (promise 2), and on transient
 // trouble backs off for the whole destination with capped exponential delay, forever.
 // A destination that refuses an instance for good (SOP class not accepted, A9xx, Cxxx)
-// fails that job with the reason and goes on with the rest.
+// fails that job with the reason and goes on with the rest. An instance whose transfer
+// itself fails (abort, reset, timeout) while the destination otherwise works is set aside
+// and tried again later, then failed: one bad instance never stalls the queue behind it.
 import type { ForwardingConfig, NodeConfig } from '../config/config';
 import { Association } from '../dicom/association';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
@@ -76,6 +78,9 @@ interface OpenAssociation {
 
 const BATCH = 64;
 
+/** More instances than this failing in transfer one after another: the destination's fault. */
+const SUSPECTS_IN_A_ROW = 2;
+
 export class DestinationWorker {
   private state: WorkerStatus['state'] = 'idle';
   private running = false;
@@ -86,6 +91,8 @@ export class DestinationWorker {
   private lastSuccessAt: string | null = null;
   private lastError: string | null = null;
   private sent = 0;
+  /** Instances whose transfer failed since the last one delivered. */
+  private suspectsInARow = 0;
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private loop: Promise<void> | null = null;
@@ -186,10 +193,11 @@ export class DestinationWorker {
       if (jobs.length === 0) {
         this.state = 'idle';
         if (this.woken) continue;
-        const woke = await this.sleep(
-          this.open ? this.deps.settings.idleSeconds * 1000 : 3_600_000,
-        );
-        if (!woke) await this.closeAssociation(); // idle long enough: let the association go
+        const idleMs = this.open ? this.deps.settings.idleSeconds * 1000 : 3_600_000;
+        const setAside = await this.deps.index.nextSetAsideAt(this.node.name).catch(() => null);
+        const untilSetAside = setAside ? Math.max(0, Date.parse(setAside) - Date.now()) : Infinity;
+        const woke = await this.sleep(Math.min(idleMs, untilSetAside + 10));
+        if (!woke && untilSetAside >= idleMs) await this.closeAssociation(); // idle long enough
         continue;
       }
       this.state = 'sending';
@@ -277,11 +285,12 @@ export class DestinationWorker {
           await this.ensureAssociation(jobs);
           continue;
         }
-        await this.deps.index.noteAttempt(job.pk, (err as Error).message);
-        throw new TransientError((err as Error).message);
+        await this.suspect(job, (err as Error).message, jobs);
+        continue;
       } finally {
         this.inFlight = null;
       }
+      this.suspectsInARow = 0;
       const verdict = verdictForStatus(status);
       if (verdict === 'transient') {
         await this.deps.index.noteAttempt(job.pk, `status ${formatStatus(status)}`, status);
@@ -300,6 +309,7 @@ export class DestinationWorker {
       else await this.deps.index.finishJobs([job.pk], { state: 'done', status });
       this.sent++;
       this.lastSuccessAt = new Date().toISOString();
+      this.lastError = null; // the destination works: an earlier error is history
       log.info('forwarded', {
         dest: this.node.name,
         sop: job.sopInstanceUid,
@@ -309,6 +319,67 @@ export class DestinationWorker {
       if (++open.sent >= this.deps.settings.instancesPerAssociation) await this.closeAssociation();
       if (!this.open && job !== jobs[jobs.length - 1]) await this.ensureAssociation(jobs);
     }
+  }
+
+  /**
+   * The transfer of one instance ended badly: the association aborted or reset, or no
+   * response came. Whether the instance or the destination is to blame, a new association
+   * tells. If the destination does not take one, it is down: back off, the instance is not
+   * charged. If it does, the instance is a suspect: set aside for a while (the rest of the
+   * queue flows), and failed with the reason once its tries are spent. Several different
+   * instances failing in a row is the destination's trouble, not theirs: back off.
+   */
+  private async suspect(
+    job: ForwardJob,
+    error: string,
+    jobs: readonly ForwardJob[],
+  ): Promise<void> {
+    // When the association ended under the send, how it ended says more than the send's error.
+    const association = this.open?.association;
+    const ended = association?.state === 'Sta1' ? await association.closed() : undefined;
+    const reason = ended && ended.kind !== 'released' ? ended.error.message : error;
+    const detail = `${reason} (while sending ${job.sopInstanceUid})`;
+    await this.closeAssociation(true);
+    // Stopping (the send was cut short on purpose): the job stays queued, uncharged.
+    if (!this.running) return;
+    if (++this.suspectsInARow > SUSPECTS_IN_A_ROW) {
+      await this.deps.index.noteAttempt(job.pk, detail);
+      throw new TransientError(
+        `${this.suspectsInARow} instances in a row failed in transfer, the last: ${detail}`,
+      );
+    }
+    try {
+      await this.ensureAssociation(jobs);
+    } catch (err) {
+      await this.deps.index.noteAttempt(job.pk, detail);
+      throw err;
+    }
+    const tries = job.suspectCount + 1;
+    if (tries >= this.deps.settings.instanceAttempts) {
+      await this.fail(
+        job,
+        null,
+        `${detail}; ${tries} tries, each time while ${this.node.name} took new associations`,
+      );
+      return;
+    }
+    const hold = backoffDelay(
+      {
+        initialMs: this.deps.settings.retryInitialSeconds * 1000,
+        maxMs: this.deps.settings.retryMaxSeconds * 1000,
+      },
+      tries,
+    );
+    await this.deps.index.noteAttempt(job.pk, detail);
+    await this.deps.index.setAside(job.pk, new Date(Date.now() + hold).toISOString());
+    log.warn('instance set aside, the rest of the queue goes on', {
+      dest: this.node.name,
+      sop: job.sopInstanceUid,
+      tries,
+      of: this.deps.settings.instanceAttempts,
+      retryInSeconds: Math.round(hold / 1000),
+      reason,
+    });
   }
 
   /** Asks the destination to commit to what it just accepted (PS3.4 J.3.2). */

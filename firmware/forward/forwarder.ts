@@ -3,7 +3,7 @@
 import type { Config } from '../config/config';
 import { echo } from '../services/echo-scu';
 import type { Cache } from '../../storage/cache';
-import type { DestinationSummary, Index } from '../../storage/index';
+import type { DestinationSummary, FailedJob, Index, RetryFilter } from '../../storage/index';
 import type { RoutingFacts } from '../../storage/instance-store';
 import { DestinationWorker, type WorkerStatus } from './destination-worker';
 import { routeInstance } from './routing';
@@ -77,15 +77,26 @@ export class Forwarder {
     for (const d of destinations) this.workers.get(d)?.wake();
   }
 
-  /** Requeues failed jobs (of one destination, or all) and retries at once. */
-  async retry(destination?: string): Promise<number> {
+  /** Requeues failed jobs (by destination, SOP instance, study) and retries at once. */
+  async retry(
+    filter: RetryFilter = {},
+  ): Promise<Array<{ sopInstanceUid: string; destination: string }>> {
+    const { destination } = filter;
     if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
       throw new Error(`no node named "${destination}"`);
     }
-    const count = await this.index.requeueFailed(destination);
-    for (const [name, worker] of this.workers)
-      if (destination === undefined || name === destination) worker.retryNow();
-    return count;
+    const requeued = await this.index.requeueFailed(filter);
+    const destinations = new Set(requeued.map((j) => j.destination));
+    for (const [name, worker] of this.workers) if (destinations.has(name)) worker.retryNow();
+    return requeued;
+  }
+
+  /** Jobs failed for good, most recent first. */
+  failed(destination?: string, limit = 200): Promise<FailedJob[]> {
+    if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
+      throw new Error(`no node named "${destination}"`);
+    }
+    return this.index.failedJobs(destination, limit);
   }
 
   /** C-ECHO to a node, for health checks from the control API. */
@@ -111,12 +122,21 @@ export class Forwarder {
         queued: s?.queued ?? 0,
         done: s?.done ?? 0,
         failed: s?.failed ?? 0,
+        setAside: s?.setAside ?? 0,
         oldestQueuedAt: s?.oldestQueuedAt ?? null,
         lastDoneAt: s?.lastDoneAt ?? null,
         oldestWaitingSeconds: s?.oldestQueuedAt
           ? Math.round((now - Date.parse(s.oldestQueuedAt)) / 1000)
           : null,
-        lastJobError: s?.lastError ?? null,
+        // An error older than the last delivery is history: the destination works since.
+        lastJobError:
+          s?.lastError && !(s.lastDoneAt && s.lastErrorAt && s.lastErrorAt < s.lastDoneAt)
+            ? s.lastError
+            : null,
+        lastErrorAt: s?.lastErrorAt ?? null,
+        lastFailedSop: s?.lastFailedSop ?? null,
+        lastFailedAt: s?.lastFailedAt ?? null,
+        lastFailedError: s?.lastFailedError ?? null,
       };
     });
   }

@@ -65,8 +65,10 @@ describe('forward queue (index)', () => {
         ['b', 'failed', 0x0122],
       ],
     );
-    assert.equal(await index.requeueFailed('a'), 0);
-    assert.equal(await index.requeueFailed('b'), 1);
+    assert.deepEqual(await index.requeueFailed({ destination: 'a' }), []);
+    assert.deepEqual(await index.requeueFailed({ destination: 'b' }), [
+      { sopInstanceUid: '1.2.1.1', destination: 'b' },
+    ]);
     assert.deepEqual(
       (await index.queuedJobs('b', 10)).map((j) => j.sopInstanceUid),
       ['1.2.1.1'],

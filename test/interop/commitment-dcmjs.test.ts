@@ -3,11 +3,18 @@
 // on the same association, or on its own listener once it has released.
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import type { Config } from '../../firmware/config/config';
-import { freePort, startBox, tempDir, waitForPort, type TestBox } from '../support/peers';
+import {
+  freePort,
+  startBox,
+  tempDir,
+  waitForPort,
+  type BoxOverrides,
+  type TestBox,
+} from '../support/peers';
 import { startOrthanc } from '../support/orthanc';
 import { CT_IMAGE_STORAGE, uid, writeSyntheticFile } from '../support/synthetic';
 import { waitFor } from '../support/wait';
+import { onLogLine } from '../../firmware/log';
 
 // dcmjs-dimse ships its own loose typings; the test talks to it through this narrow face.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -147,7 +154,7 @@ describe('storage commitment with dcmjs-dimse as the modality', function () {
   let box: TestBox;
   let dir: string;
   const boxes: TestBox[] = [];
-  async function start(overrides: Partial<Config>): Promise<TestBox> {
+  async function start(overrides: BoxOverrides): Promise<TestBox> {
     const b = await startBox(overrides);
     boxes.push(b);
     return b;
@@ -206,8 +213,8 @@ describe('storage commitment with dcmjs-dimse as the modality', function () {
     });
   });
 
-  it('reports failure (event type 2, reason 0112) for an instance never sent, after the timeout', async () => {
-    box = await start({ commit: 'stored', commitTimeoutSeconds: 1 });
+  it('reports failure (event type 2, reason 0112) for an instance never sent, after the grace, on the same association', async () => {
+    box = await start({ commit: 'stored', commitGraceSeconds: 1 });
     const transaction = uid(300, 2);
     const { reports } = await modality(
       box.port,
@@ -266,11 +273,17 @@ describe('storage commitment with dcmjs-dimse as the modality', function () {
     const nodes = [
       { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
     ];
-    const first = await start({ commit: 'stored', nodes });
+    // A long grace: the instance comes after the restart, and must still be committed.
+    const first = await start({ commit: 'stored', nodes, commitGraceSeconds: 120 });
     const transaction = uid(300, 5);
     await modality(first.port, [nAction(transaction, [uid(200, 1, 6)])], 0);
     await first.stop();
-    const second = await start({ commit: 'stored', nodes, storageDir: first.config.storageDir });
+    const second = await start({
+      commit: 'stored',
+      nodes,
+      commitGraceSeconds: 120,
+      storageDir: first.config.storageDir,
+    });
     await modality(second.port, [new dimse.requests.CStoreRequest(await file(6))], 0);
     await waitFor('the report after the restart', async () => received.length > 0, 20_000);
     assert.deepEqual(received, [
@@ -282,6 +295,7 @@ describe('storage commitment with dcmjs-dimse as the modality', function () {
     const { port: listenPort, received } = await startListener();
     box = await start({
       commit: 'stored',
+      commitGraceSeconds: 120,
       nodes: [
         { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
       ],
@@ -295,6 +309,62 @@ describe('storage commitment with dcmjs-dimse as the modality', function () {
       await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(received, [
       { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 4)], failed: [] },
+    ]);
+  });
+
+  it('a requester that releases right after the N-ACTION gets its report at once, never after a retry interval', async () => {
+    const { port: listenPort, received } = await startListener();
+    box = await start({
+      commit: 'stored',
+      nodes: [
+        { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
+      ],
+    });
+    const lines: string[] = [];
+    const stopListening = onLogLine((line) => lines.push(line));
+    try {
+      const transaction = uid(300, 6);
+      const onItsAssociation = await modality(
+        box.port,
+        [new dimse.requests.CStoreRequest(await file(7)), nAction(transaction, [uid(200, 1, 7)])],
+        0,
+      );
+      const released = Date.now();
+      // The report goes on the requester's association if the decision beats the release
+      // (the instance is stored: it is decided at once), else on its listener, at once.
+      const all = (): Report[] => [...onItsAssociation.reports, ...received];
+      await waitFor('the report', async () => all().length > 0, 20_000, 20);
+      console.log(
+        `      report ${received.length ? `on the listener ${Date.now() - released} ms after the release` : 'on the same association'}`,
+      );
+      assert.deepEqual(all(), [
+        { eventTypeId: 1, transactionUid: transaction, referenced: [uid(200, 1, 7)], failed: [] },
+      ]);
+      assert.ok(!lines.some((l) => /report not delivered, will retry/.test(l)), lines.join('\n'));
+    } finally {
+      stopListening();
+    }
+  });
+
+  it('a missing instance is reported failed (0112) on the listener after the grace, the requester having released', async () => {
+    const { port: listenPort, received } = await startListener();
+    box = await start({
+      commit: 'stored',
+      commitGraceSeconds: 1,
+      nodes: [
+        { name: 'modality', ae: 'MODALITY', host: '127.0.0.1', port: listenPort, forward: false },
+      ],
+    });
+    const transaction = uid(300, 7);
+    await modality(box.port, [nAction(transaction, [uid(200, 1, 98)])], 0);
+    await waitFor('the report', async () => received.length > 0, 20_000, 50);
+    assert.deepEqual(received, [
+      {
+        eventTypeId: 2,
+        transactionUid: transaction,
+        referenced: [],
+        failed: [{ uid: uid(200, 1, 98), reason: 0x0112 }],
+      },
     ]);
   });
 });

@@ -24,7 +24,8 @@ describe('storage commitment with Orthanc as the requester', function () {
     const orthancPort = await freePort();
     box = await startBox({
       commit: 'stored',
-      commitTimeoutSeconds: 2,
+      // The 24 h timeout stays: a missing instance is answered after the grace, not then.
+      commitGraceSeconds: 1,
       nodes: [
         { name: 'orthanc', ae: 'ORTHANC', host: '127.0.0.1', port: orthancPort, forward: false },
       ],
@@ -77,7 +78,7 @@ describe('storage commitment with Orthanc as the requester', function () {
     );
   });
 
-  it('fails what it never received, with reason 0112, after the timeout', async () => {
+  it('fails what it never received, with reason 0112, after the grace (not the 24 h timeout)', async () => {
     const s = await commit([uid(400, 1, 1), uid(400, 1, 2)]);
     assert.equal(s.Status, 'Failure');
     assert.deepEqual(

@@ -256,7 +256,7 @@ describe('store-and-forward', function () {
       cfg,
     ]);
     assert.equal(retried.code, 0, retried.stderr);
-    assert.match(retried.stdout, /^3 failed job\(s\) requeued for ctonly$/m);
+    assert.match(retried.stdout, /^3 failed job\(s\) requeued:\n {2}ctonly: /m);
     await waitFor('refused again', async () => (await b.forwarder.report())[0]!.failed === 3);
   });
 

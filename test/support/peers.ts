@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startAppliance, type RunningAppliance } from '../../firmware/appliance';
-import { DEFAULTS, type Config } from '../../firmware/config/config';
+import { DEFAULTS, type Config, type ForwardingConfig } from '../../firmware/config/config';
 import { setLogLevel } from '../../firmware/log';
 
 setLogLevel(
@@ -36,7 +36,12 @@ export interface TestBox extends RunningAppliance {
   readonly config: Config;
 }
 
-export async function startBox(overrides: Partial<Config> = {}): Promise<TestBox> {
+/** What a test may set: any key, and of `forwarding` only the settings it cares about. */
+export type BoxOverrides = Partial<Omit<Config, 'forwarding'>> & {
+  readonly forwarding?: Partial<ForwardingConfig>;
+};
+
+export async function startBox(overrides: BoxOverrides = {}): Promise<TestBox> {
   const config: Config = {
     ...DEFAULTS,
     host: '127.0.0.1',
@@ -44,6 +49,8 @@ export async function startBox(overrides: Partial<Config> = {}): Promise<TestBox
     storageDir: tempDir('box'),
     artimTimeout: 2,
     ...overrides,
+    // A test names the forwarding settings it cares about; the rest are the defaults.
+    forwarding: { ...DEFAULTS.forwarding, ...overrides.forwarding },
   };
   const box = await startAppliance(config);
   return { ...box, config, stop: () => box.stop() };

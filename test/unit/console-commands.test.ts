@@ -69,7 +69,10 @@ function fakeBox(): { commands: ConsoleCommands; requests: ControlRequest[] } {
       case 'queue':
         return [];
       case 'retry':
-        return 3;
+        return {
+          count: 3,
+          jobs: [1, 2, 3].map((i) => ({ sopInstanceUid: `1.2.${i}`, destination: 'pacs' })),
+        };
       default:
         throw new Error(`unknown command "${request.command}"`);
     }
@@ -141,8 +144,9 @@ describe('console commands', () => {
     const { commands } = fakeBox();
     assert.equal(await commands.run('echo pacs'), 'echo pacs: 0x0000 (success)');
     assert.equal(await commands.run('echo nobody'), 'echo nobody: failed: no node named "nobody"');
-    assert.equal(await commands.run('retry'), '3 failed job(s) requeued');
-    assert.equal(await commands.run('retry pacs'), '3 failed job(s) requeued for pacs');
+    const requeued = '3 failed job(s) requeued:\n  pacs: 1.2.1\n  pacs: 1.2.2\n  pacs: 1.2.3';
+    assert.equal(await commands.run('retry'), requeued);
+    assert.equal(await commands.run('retry pacs'), requeued);
   });
 
   it('answers bad input with an error line, never a throw', async () => {

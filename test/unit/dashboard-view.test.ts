@@ -61,6 +61,19 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
         oldestWaitingSeconds: 7200,
         lastError: 'cannot associate with AE0@10.0.0.0:104: connect ETIMEDOUT',
       } as unknown as DestinationReport,
+      {
+        name: 'node1',
+        state: 'idle',
+        queued: 0,
+        inFlight: null,
+        failed: 1,
+        oldestWaitingSeconds: null,
+        lastError: null,
+        lastJobError: null,
+        lastFailedSop: '1.2.840.99.7',
+        lastFailedAt: '2026-11-25T00:59:58.000Z',
+        lastFailedError: 'association aborted (source 0, reason 0)',
+      } as unknown as DestinationReport,
     ],
     recentEvents: Array.from(
       { length: 50 },
@@ -120,6 +133,23 @@ describe('dashboard view', () => {
     // No message: the selected node's last error, whole.
     assert.match(text[22]!, /^node0: cannot associate with AE0@10\.0\.0\.0:104: connect ETIMEDOUT/);
     assert.match(text[23]!, /^a:AE p:port/);
+  });
+
+  it("shows a node's failed count and its last failure with the SOP UID and a time", () => {
+    const lines = renderDashboard(state({ selected: 1 }), 120, 40).map((l) => l.text);
+    assert.ok(
+      lines.some((l) =>
+        /^>node1 .* +1 +- +failed 00:59:58 SOP 1\.2\.840\.99\.7: association/.test(l),
+      ),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) =>
+        /^node1: failed 00:59:58 SOP 1\.2\.840\.99\.7: association aborted \(source 0, reason 0\)$/.test(
+          l.trimEnd(),
+        ),
+      ),
+    );
   });
 
   it('flags a nearly full disk and a hot CPU', () => {

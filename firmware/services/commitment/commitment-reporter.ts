@@ -85,6 +85,8 @@ export class CommitmentReporter {
     this.live.set(transactionUid, route);
     route.association.once('closed', () => this.live.delete(transactionUid));
     this.spawn(this.sweep());
+    // Look again when the grace for missing instances ends, not at the next periodic sweep.
+    setTimeout(() => this.nudge(), this.config().commitGraceSeconds * 1000 + 20).unref();
   }
 
   /** Something changed (an instance stored or delivered): look again at once. */
@@ -111,6 +113,7 @@ export class CommitmentReporter {
           const decision = await this.decide(
             c.transactionUid,
             Date.parse(c.deadline) <= Date.now(),
+            Date.parse(c.createdAt) + this.config().commitGraceSeconds * 1000 <= Date.now(),
           );
           if (decision) this.spawn(this.deliver(c.transactionUid, c.requesterAe, decision));
         }
@@ -122,8 +125,18 @@ export class CommitmentReporter {
     }
   }
 
-  /** The decision, or undefined while some item may still be committed before the deadline. */
-  private async decide(transactionUid: string, expired: boolean): Promise<Decision | undefined> {
+  /**
+   * The decision, or undefined while some item may still be committed. What is known is
+   * answered at once (J.3.3: the SCP reports when it has decided): an instance stored is
+   * committed under "stored"; one not in the cache is failed (0112) once the grace for a
+   * C-STORE still in flight is over; under "forwarded" a stored instance waits for its
+   * destinations until the deadline.
+   */
+  private async decide(
+    transactionUid: string,
+    expired: boolean,
+    graceOver: boolean,
+  ): Promise<Decision | undefined> {
     const forwarded = commitPolicy(this.config()) === 'forwarded';
     const committed: CommitmentItem[] = [];
     const failed: Array<CommitmentItem & { reason: number }> = [];
@@ -133,14 +146,10 @@ export class CommitmentReporter {
         failed.push({ ...ref, reason: FailureReason.ClassInstanceConflict });
       } else if (item.storedSopClassUid !== null && (!forwarded || item.undelivered === 0)) {
         committed.push(ref);
+      } else if (item.storedSopClassUid === null && (graceOver || expired)) {
+        failed.push({ ...ref, reason: FailureReason.NoSuchObjectInstance });
       } else if (expired) {
-        failed.push({
-          ...ref,
-          reason:
-            item.storedSopClassUid === null
-              ? FailureReason.NoSuchObjectInstance
-              : FailureReason.ProcessingFailure,
-        });
+        failed.push({ ...ref, reason: FailureReason.ProcessingFailure });
       } else {
         return undefined;
       }
@@ -155,12 +164,20 @@ export class CommitmentReporter {
   ): Promise<void> {
     this.busy.add(transactionUid);
     try {
+      // The requester's own association while it is open and not being released; if the
+      // report cannot go there (the requester released meanwhile), a new association to
+      // the requester at once, not after a retry interval.
       const live = this.live.get(transactionUid);
+      let sent = false;
       if (live && live.association.state === 'Sta6') {
-        await this.send(live, transactionUid, decision);
-      } else {
-        await this.sendToRequester(requesterAe, transactionUid, decision);
+        try {
+          await this.send(live, transactionUid, decision);
+          sent = true;
+        } catch (err) {
+          if (live.association.state === 'Sta6') throw err;
+        }
       }
+      if (!sent) await this.sendToRequester(requesterAe, transactionUid, decision);
       const { eventTypeId } = reportDataset(transactionUid, decision);
       await this.index.markCommitmentReported(transactionUid, eventTypeId);
       this.nextTry.delete(transactionUid);

@@ -1,0 +1,104 @@
+// A storage SCP for forwarding tests, built on the project's own association layer: it
+// accepts every context proposed and every C-STORE, except that it aborts the association
+// on the instances named "poison" (as DCMTK does on data it cannot take). It can also be
+// closed and reopened on the same port, to play a destination that goes down.
+import * as net from 'node:net';
+import { Association } from '../../firmware/dicom/association';
+import { CommandField } from '../../firmware/dicom/dimse/command-field';
+import {
+  DimseChannel,
+  drain,
+  type IncomingMessage,
+} from '../../firmware/dicom/dimse/dimse-channel';
+import { negotiateContexts } from '../../firmware/dicom/negotiation';
+import { freePort } from './peers';
+
+export interface PoisonScp {
+  readonly port: number;
+  /** SOP Instance UIDs stored, in arrival order (a re-send appears again). */
+  readonly stored: string[];
+  /** SOP Instance UIDs it aborted on, each time. */
+  readonly aborted: string[];
+  /** When each store and abort happened (performance.now() milliseconds). */
+  readonly timeline: Array<{ sop: string; kind: 'stored' | 'aborted'; at: number }>;
+  /** Stops listening and drops every connection (a destination that went down). */
+  down(): Promise<void>;
+  /** Listens again on the same port. */
+  up(): Promise<void>;
+}
+
+export async function startPoisonScp(poison: ReadonlySet<string>): Promise<PoisonScp> {
+  const port = await freePort();
+  const stored: string[] = [];
+  const aborted: string[] = [];
+  const timeline: PoisonScp['timeline'] = [];
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+
+  function serve(socket: net.Socket): void {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const association = Association.accept(socket, {
+      maxPduLength: 65536,
+      artimMs: 5000,
+      decide: (rq) => ({
+        accept: true,
+        presentationContexts: negotiateContexts(rq.presentationContexts, () => true),
+      }),
+    });
+    const channel = new DimseChannel(association);
+    channel.on('message', (message: IncomingMessage) => void handle(association, channel, message));
+  }
+
+  async function handle(
+    association: Association,
+    channel: DimseChannel,
+    message: IncomingMessage,
+  ): Promise<void> {
+    const { command, context, dataset } = message;
+    const sop = command.affectedSopInstanceUid ?? '';
+    if (command.commandField === CommandField.CStoreRq && poison.has(sop)) {
+      aborted.push(sop);
+      timeline.push({ sop, kind: 'aborted', at: performance.now() });
+      association.abort();
+      return;
+    }
+    if (dataset) await drain(dataset).catch(() => undefined);
+    if (command.commandField === CommandField.CStoreRq) {
+      stored.push(sop);
+      timeline.push({ sop, kind: 'stored', at: performance.now() });
+    }
+    await channel
+      .send(context.id, {
+        commandField: command.commandField | 0x8000,
+        messageIdBeingRespondedTo: command.messageId ?? 0,
+        ...(command.affectedSopClassUid
+          ? { affectedSopClassUid: command.affectedSopClassUid }
+          : {}),
+        ...(sop ? { affectedSopInstanceUid: sop } : {}),
+        status: 0,
+        hasDataSet: false,
+      })
+      .catch(() => undefined);
+  }
+
+  const scp: PoisonScp = {
+    port,
+    stored,
+    aborted,
+    timeline,
+    async down() {
+      const s = server;
+      server = undefined;
+      for (const socket of sockets) socket.destroy();
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+    async up() {
+      const s = net.createServer(serve);
+      await new Promise<void>((resolve) => s.listen(port, '127.0.0.1', () => resolve()));
+      server = s;
+    },
+  };
+  await scp.up();
+  return scp;
+}
