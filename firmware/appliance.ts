@@ -139,7 +139,7 @@ async function startOn(
         (request) => {
           if (typeof request.transaction !== 'string')
             throw new Error('commit-report needs a "transaction" UID');
-          return index.commitReport(request.transaction);
+          return index.commitments.commitReport(request.transaction);
         },
       ],
       [

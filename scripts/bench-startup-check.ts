@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   for (let n = 0; n < COUNT; n += 5000) {
     const batch = [];
     for (let i = n; i < Math.min(COUNT, n + 5000); i++) batch.push(record(i));
-    await Promise.all(batch.map((r) => index.storeInstance(r)));
+    await Promise.all(batch.map((r) => index.instances.storeInstance(r)));
     for (const r of batch) {
       const dir = path.join(storageDir, path.dirname(r.path));
       if (!dirs.has(dir)) {

@@ -82,7 +82,7 @@ rm -rf "$next"
 mkdir -p "$next/dist" "$next/storage"
 cp -a "$SOURCE/bin" "$SOURCE/package.json" "$SOURCE/package-lock.json" "$SOURCE/README.md" "$next/"
 cp -a "$SOURCE/dist/firmware" "$SOURCE/dist/storage" "$SOURCE/dist/ui-tty" "$next/dist/"
-cp -a "$SOURCE/storage/schema.sql" "$next/storage/"
+cp -a "$SOURCE/storage/schema" "$next/storage/"
 cp -a "$SOURCE/node_modules" "$next/"
 # Keep what runs; drop the compilers, linters and test tools (sqlite3 stays as built here).
 (cd "$next" && npm prune --omit=dev --no-audit --no-fund >/dev/null)

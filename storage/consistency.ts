@@ -107,7 +107,7 @@ export async function checkCache(store: InstanceStore): Promise<ConsistencyRepor
       const dir = path.join('cache', study, series) + path.sep;
       visited.add(dir);
       const names = await fs.readdir(cache.absolute(dir));
-      const rows = await index.instancesIn(dir);
+      const rows = await index.instances.instancesIn(dir);
       rowsSeen += rows.length;
       const listed = new Set(rows.map((r) => r.path));
       const present = new Set<string>();
@@ -122,11 +122,11 @@ export async function checkCache(store: InstanceStore): Promise<ConsistencyRepor
       for (const row of rows) if (!present.has(row.path)) report.missing.push(row.sopInstanceUid);
     }
   }
-  const { instances } = await index.counts();
+  const { instances } = await index.instances.counts();
   if (rowsSeen + report.adopted.length !== instances) {
     // Some rows name directories that are not there at all.
     for (let after = ''; ;) {
-      const page = await index.instancesAfter(after, 1000);
+      const page = await index.instances.instancesAfter(after, 1000);
       if (page.length === 0) break;
       for (const row of page) {
         if (!visited.has(row.path.slice(0, row.path.lastIndexOf(path.sep) + 1)))
@@ -136,7 +136,7 @@ export async function checkCache(store: InstanceStore): Promise<ConsistencyRepor
     }
   }
   if (report.missing.length > 0)
-    await index.forgetInstances(report.missing, 'cache file missing at start-up check');
+    await index.instances.forgetInstances(report.missing, 'cache file missing at start-up check');
   report.ms = Date.now() - started;
   return report;
 }
@@ -151,7 +151,7 @@ async function settleOrphan(
     quarantined: Array<{ path: string; reason: string }>;
   },
 ): Promise<void> {
-  if (await store.index.getInstance(sopInstanceUid)) {
+  if (await store.index.instances.getInstance(sopInstanceUid)) {
     await store.cache.remove(rel);
     report.removed.push(rel);
     return;
@@ -167,7 +167,7 @@ async function settleOrphan(
     report.quarantined.push({ path: rel, reason });
     return;
   }
-  await store.index.storeInstance(record);
+  await store.index.instances.storeInstance(record);
   if (record.forwardTo.length > 0) store.onIndexed(record.forwardTo);
   report.adopted.push(rel);
 }

@@ -172,7 +172,7 @@ export class InstanceStore {
       await faultPoint('stored-file');
       let outcome;
       try {
-        outcome = await this.index.storeInstance(record);
+        outcome = await this.index.instances.storeInstance(record);
       } catch (err) {
         // Not acknowledged: the new file (a name no row lists) goes; any earlier copy stays.
         await this.cache.remove(record.path);

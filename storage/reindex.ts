@@ -75,12 +75,12 @@ export async function reindex(
   router: Router = () => [],
 ): Promise<ReindexReport> {
   const store = new InstanceStore(cache, index, router);
-  await index.clear();
+  await index.instances.clear();
   const report: ReindexReport = { indexed: 0, skipped: [] };
   for await (const rel of cache.files()) {
     try {
       const record = await recordOfFile(store, rel);
-      const indexed = await index.getInstance(record.sopInstanceUid);
+      const indexed = await index.instances.getInstance(record.sopInstanceUid);
       if (indexed) {
         const indexedAt = (await fs.stat(cache.absolute(indexed.path))).mtime.toISOString();
         const older = indexedAt >= record.receivedAt ? rel : indexed.path;
@@ -88,7 +88,7 @@ export async function reindex(
         if (older === rel) continue;
         report.indexed--;
       }
-      await index.storeInstance(record);
+      await index.instances.storeInstance(record);
       report.indexed++;
     } catch (err) {
       report.skipped.push({ path: rel, reason: (err as Error).message });

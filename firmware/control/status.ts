@@ -122,8 +122,8 @@ export async function collectStatus(deps: {
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
   const [today, counts, disk, destinations, health] = await Promise.all([
-    deps.index.receivedSince(midnight.toISOString()),
-    deps.index.counts(),
+    deps.index.instances.receivedSince(midnight.toISOString()),
+    deps.index.instances.counts(),
     fs.statfs(deps.config.storageDir),
     deps.forwarder.report(),
     deps.health.current(),

@@ -181,7 +181,7 @@ export class DestinationWorker {
       }
       let jobs: ForwardJob[];
       try {
-        jobs = await this.deps.index.queuedJobs(this.node.name, BATCH);
+        jobs = await this.deps.index.queue.queuedJobs(this.node.name, BATCH);
       } catch (err) {
         log.error('forward queue unreadable', {
           dest: this.node.name,
@@ -194,7 +194,9 @@ export class DestinationWorker {
         this.state = 'idle';
         if (this.woken) continue;
         const idleMs = this.open ? this.deps.settings.idleSeconds * 1000 : 3_600_000;
-        const setAside = await this.deps.index.nextSetAsideAt(this.node.name).catch(() => null);
+        const setAside = await this.deps.index.queue
+          .nextSetAsideAt(this.node.name)
+          .catch(() => null);
         const untilSetAside = setAside ? Math.max(0, Date.parse(setAside) - Date.now()) : Infinity;
         const woke = await this.sleep(Math.min(idleMs, untilSetAside + 10));
         if (!woke && untilSetAside >= idleMs) await this.closeAssociation(); // idle long enough
@@ -238,7 +240,7 @@ export class DestinationWorker {
       await this.sendJobs(jobs, delivered);
     } finally {
       // One commit for the batch's deliveries, whatever ended the batch.
-      await this.deps.index.finishJobs(delivered, { state: 'done', status: 0 });
+      await this.deps.index.queue.finishJobs(delivered, { state: 'done', status: 0 });
       if (delivered.length > 0) this.deps.onDelivered?.();
       if (delivered.length > 0 && this.node.requestCommit)
         await this.requestCommit(jobs, delivered);
@@ -272,7 +274,7 @@ export class DestinationWorker {
         if (err instanceof CacheFileError) {
           // A newer copy replaced this one since the batch was read: the job stays queued
           // and goes with the new file in the next batch.
-          const current = await this.deps.index.getInstance(job.sopInstanceUid);
+          const current = await this.deps.index.instances.getInstance(job.sopInstanceUid);
           if (current && current.path !== job.path) continue;
           await this.fail(job, null, err.message);
           continue;
@@ -293,7 +295,7 @@ export class DestinationWorker {
       this.suspectsInARow = 0;
       const verdict = verdictForStatus(status);
       if (verdict === 'transient') {
-        await this.deps.index.noteAttempt(job.pk, `status ${formatStatus(status)}`, status);
+        await this.deps.index.queue.noteAttempt(job.pk, `status ${formatStatus(status)}`, status);
         throw new TransientError(`${this.node.name} answered ${formatStatus(status)}`);
       }
       if (verdict === 'permanent') {
@@ -306,7 +308,7 @@ export class DestinationWorker {
       }
       // Success marks wait for the batch; a warning status is recorded as it came.
       if (status === 0) delivered.push(job.pk);
-      else await this.deps.index.finishJobs([job.pk], { state: 'done', status });
+      else await this.deps.index.queue.finishJobs([job.pk], { state: 'done', status });
       this.sent++;
       this.lastSuccessAt = new Date().toISOString();
       this.lastError = null; // the destination works: an earlier error is history
@@ -343,7 +345,7 @@ export class DestinationWorker {
     // Stopping (the send was cut short on purpose): the job stays queued, uncharged.
     if (!this.running) return;
     if (++this.suspectsInARow > SUSPECTS_IN_A_ROW) {
-      await this.deps.index.noteAttempt(job.pk, detail);
+      await this.deps.index.queue.noteAttempt(job.pk, detail);
       throw new TransientError(
         `${this.suspectsInARow} instances in a row failed in transfer, the last: ${detail}`,
       );
@@ -351,7 +353,7 @@ export class DestinationWorker {
     try {
       await this.ensureAssociation(jobs);
     } catch (err) {
-      await this.deps.index.noteAttempt(job.pk, detail);
+      await this.deps.index.queue.noteAttempt(job.pk, detail);
       throw err;
     }
     const tries = job.suspectCount + 1;
@@ -370,8 +372,8 @@ export class DestinationWorker {
       },
       tries,
     );
-    await this.deps.index.noteAttempt(job.pk, detail);
-    await this.deps.index.setAside(job.pk, new Date(Date.now() + hold).toISOString());
+    await this.deps.index.queue.noteAttempt(job.pk, detail);
+    await this.deps.index.queue.setAside(job.pk, new Date(Date.now() + hold).toISOString());
     log.warn('instance set aside, the rest of the queue goes on', {
       dest: this.node.name,
       sop: job.sopInstanceUid,
@@ -400,7 +402,7 @@ export class DestinationWorker {
     const elements = actionInformation(transactionUid, items);
     try {
       // Recorded first: the report may come back on another association before the response.
-      await this.deps.index.markCommitRequested(delivered, transactionUid);
+      await this.deps.index.queue.markCommitRequested(delivered, transactionUid);
       const rsp = await open.requestor.request(
         open.commitContextId,
         nActionRq(
@@ -433,7 +435,7 @@ export class DestinationWorker {
   }
 
   private async fail(job: ForwardJob, status: number | null, error: string): Promise<void> {
-    await this.deps.index.finishJobs([job.pk], { state: 'failed', status, error });
+    await this.deps.index.queue.finishJobs([job.pk], { state: 'failed', status, error });
     log.warn('forward failed for good', {
       dest: this.node.name,
       sop: job.sopInstanceUid,

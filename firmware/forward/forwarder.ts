@@ -85,7 +85,7 @@ export class Forwarder {
     if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
       throw new Error(`no node named "${destination}"`);
     }
-    const requeued = await this.index.requeueFailed(filter);
+    const requeued = await this.index.queue.requeueFailed(filter);
     const destinations = new Set(requeued.map((j) => j.destination));
     for (const [name, worker] of this.workers) if (destinations.has(name)) worker.retryNow();
     return requeued;
@@ -96,7 +96,7 @@ export class Forwarder {
     if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
       throw new Error(`no node named "${destination}"`);
     }
-    return this.index.failedJobs(destination, limit);
+    return this.index.queue.failedJobs(destination, limit);
   }
 
   /** C-ECHO to a node, for health checks from the control API. */
@@ -112,7 +112,9 @@ export class Forwarder {
   }
 
   async report(): Promise<DestinationReport[]> {
-    const summaries = new Map((await this.index.forwardSummary()).map((s) => [s.destination, s]));
+    const summaries = new Map(
+      (await this.index.queue.forwardSummary()).map((s) => [s.destination, s]),
+    );
     const now = Date.now();
     return [...this.workers.values()].map((w) => {
       const status = w.status();

@@ -56,7 +56,7 @@ export function cFindScp(index: Index, retrieveAeTitle: () => string): ServiceHa
       return;
     }
     const columns = [...new Set(query.returnKeys.flatMap((k) => (k.column ? [k.column] : [])))];
-    const rows = await index.find({
+    const rows = await index.instances.find({
       level: query.level,
       conditions: query.conditions,
       select: columns,

@@ -105,7 +105,7 @@ async function retrieve(
   try {
     const elements = await readIdentifier(message.dataset, encodingOf(message.context));
     const query = interpretIdentifier(elements, modelOf(sopClass)!, 'retrieve');
-    instances = await deps.index.retrievable(query.conditions);
+    instances = await deps.index.instances.retrievable(query.conditions);
   } catch (err) {
     if (!(err instanceof QueryError)) throw err;
     log.warn(`C-${kind.toUpperCase()} refused`, {

@@ -67,10 +67,10 @@ async function cacheAudit(storageDir: string): Promise<{
   const rows = new Map<string, { path: string; digest: string }>();
   try {
     for (let after = ''; ;) {
-      const page = await index.instancesAfter(after, 500);
+      const page = await index.instances.instancesAfter(after, 500);
       if (page.length === 0) break;
       for (const r of page) {
-        const row = await index.getInstance(r.sopInstanceUid);
+        const row = await index.instances.getInstance(r.sopInstanceUid);
         rows.set(r.sopInstanceUid, { path: r.path, digest: row!.digest });
       }
       after = page[page.length - 1]!.path;
@@ -113,7 +113,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       box = await startBox({ storageDir: path.join(mount, 'var') });
       const { sop, v1, v2 } = await twoVersions(dir, 100);
       assert.equal((await store(box.port, v1)).status, Status.Success);
-      const acknowledged = await box.store.index.getInstance(sop);
+      const acknowledged = await box.store.index.instances.getInstance(sop);
       // Fill the disk so that the new copy's file just fits and the index's WAL cannot grow.
       const size = (await fs.stat(v2)).size;
       const needed = Math.ceil(size / 4096) * 4096;
@@ -127,7 +127,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       const refused = await store(box.port, v2);
       assert.equal(refused.status, Status.OutOfResources, refused.error);
       assert.match(refused.error ?? '', /cannot index the instance: SQLITE_FULL/);
-      const listed = await box.store.index.getInstance(sop);
+      const listed = await box.store.index.instances.getInstance(sop);
       assert.deepEqual(listed, acknowledged, 'the index still lists the acknowledged copy');
       const cached = await datasetBytes(path.join(box.config.storageDir, listed!.path));
       assert.deepEqual(cached, await datasetBytes(v1), 'and its file holds it, intact');
@@ -141,7 +141,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       // Room again: the same re-send is acknowledged, and only then replaces the first copy.
       await fs.rm(filler);
       assert.equal((await store(box.port, v2)).status, Status.Success);
-      const replaced = await box.store.index.getInstance(sop);
+      const replaced = await box.store.index.instances.getInstance(sop);
       assert.notEqual(replaced!.path, listed!.path);
       assert.equal(replaced!.digest, await digestOf(v2));
       assert.deepEqual(await listFiles(path.join(box.config.storageDir, 'cache')), [
@@ -225,7 +225,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       const index = await Index.open(indexPath(config.storageDir));
       try {
         assert.deepEqual(
-          (await index.jobsOf(sop)).map((j) => [j.destination, j.state]),
+          (await index.queue.jobsOf(sop)).map((j) => [j.destination, j.state]),
           [['pacs', 'queued']],
         );
       } finally {
@@ -350,7 +350,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
     const b = await twoVersions(dir, 103, 2);
     assert.equal((await store(first.port, a.v1)).status, Status.Success);
     assert.equal((await store(first.port, b.v1)).status, Status.Success);
-    const gone = (await first.store.index.getInstance(b.sop))!.path;
+    const gone = (await first.store.index.instances.getInstance(b.sop))!.path;
     await first.stop();
     const second = await startBox({ storageDir, nodes, forwarding });
     assert.equal(second.startupCheck.checked, false, 'a clean stop: no walk');
@@ -362,9 +362,9 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
     try {
       assert.equal(third.startupCheck.checked, true);
       assert.deepEqual(third.startupCheck.missing, [b.sop]);
-      assert.equal(await third.store.index.getInstance(b.sop), undefined);
-      assert.ok(await third.store.index.getInstance(a.sop));
-      const [job] = await third.store.index.jobsOf(b.sop);
+      assert.equal(await third.store.index.instances.getInstance(b.sop), undefined);
+      assert.ok(await third.store.index.instances.getInstance(a.sop));
+      const [job] = await third.store.index.queue.jobsOf(b.sop);
       assert.equal(job?.state, 'failed');
       assert.match(job?.lastError ?? '', /cache file missing/);
     } finally {

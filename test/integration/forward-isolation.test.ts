@@ -131,7 +131,7 @@ describe('forwarding: one bad instance never stalls a destination', function () 
     assert.equal(new Set(scp.stored).size, 10);
     const index = box.store.index;
     for (let i = 1; i <= 10; i++) {
-      const [job] = await index.jobsOf(uid(502, 1, i));
+      const [job] = await index.queue.jobsOf(uid(502, 1, i));
       assert.deepEqual([job?.state, job?.attempts], ['done', 1]);
     }
   });

@@ -43,37 +43,37 @@ describe('forward queue (index)', () => {
       [2, 2],
       [1, 3],
     ] as const)
-      await index.storeInstance(record(s, n, ['pacs']));
-    const jobs = await index.queuedJobs('pacs', 10);
+      await index.instances.storeInstance(record(s, n, ['pacs']));
+    const jobs = await index.queue.queuedJobs('pacs', 10);
     assert.deepEqual(
       jobs.map((j) => j.sopInstanceUid),
       ['1.2.1.1', '1.2.1.2', '1.2.1.3', '1.2.2.1', '1.2.2.2'],
     );
-    assert.deepEqual(await index.queuedJobs('other', 10), []);
+    assert.deepEqual(await index.queue.queuedJobs('other', 10), []);
   });
 
   it('keeps done and failed jobs, requeues failed ones on request, per destination', async () => {
-    await index.storeInstance(record(1, 1, ['a', 'b']));
-    const [a] = await index.queuedJobs('a', 10);
-    const [b] = await index.queuedJobs('b', 10);
-    await index.finishJobs([a!.pk], { state: 'done', status: 0 });
-    await index.finishJobs([b!.pk], { state: 'failed', status: 0x0122, error: 'refused' });
+    await index.instances.storeInstance(record(1, 1, ['a', 'b']));
+    const [a] = await index.queue.queuedJobs('a', 10);
+    const [b] = await index.queue.queuedJobs('b', 10);
+    await index.queue.finishJobs([a!.pk], { state: 'done', status: 0 });
+    await index.queue.finishJobs([b!.pk], { state: 'failed', status: 0x0122, error: 'refused' });
     assert.deepEqual(
-      (await index.jobsOf('1.2.1.1')).map((j) => [j.destination, j.state, j.lastStatus]),
+      (await index.queue.jobsOf('1.2.1.1')).map((j) => [j.destination, j.state, j.lastStatus]),
       [
         ['a', 'done', 0],
         ['b', 'failed', 0x0122],
       ],
     );
-    assert.deepEqual(await index.requeueFailed({ destination: 'a' }), []);
-    assert.deepEqual(await index.requeueFailed({ destination: 'b' }), [
+    assert.deepEqual(await index.queue.requeueFailed({ destination: 'a' }), []);
+    assert.deepEqual(await index.queue.requeueFailed({ destination: 'b' }), [
       { sopInstanceUid: '1.2.1.1', destination: 'b' },
     ]);
     assert.deepEqual(
-      (await index.queuedJobs('b', 10)).map((j) => j.sopInstanceUid),
+      (await index.queue.queuedJobs('b', 10)).map((j) => j.sopInstanceUid),
       ['1.2.1.1'],
     );
-    const summary = await index.forwardSummary();
+    const summary = await index.queue.forwardSummary();
     assert.deepEqual(
       summary.map((s) => [s.destination, s.queued, s.done, s.failed]),
       [
@@ -84,12 +84,12 @@ describe('forward queue (index)', () => {
   });
 
   it('does not requeue a delivered job for an identical re-send, does for changed content', async () => {
-    await index.storeInstance(record(1, 1, ['a']));
-    const [job] = await index.queuedJobs('a', 10);
-    await index.finishJobs([job!.pk], { state: 'done', status: 0 });
-    await index.storeInstance(record(1, 1, ['a']));
-    assert.equal((await index.queuedJobs('a', 10)).length, 0);
-    await index.storeInstance(record(1, 1, ['a'], 'other-digest'));
-    assert.equal((await index.queuedJobs('a', 10)).length, 1);
+    await index.instances.storeInstance(record(1, 1, ['a']));
+    const [job] = await index.queue.queuedJobs('a', 10);
+    await index.queue.finishJobs([job!.pk], { state: 'done', status: 0 });
+    await index.instances.storeInstance(record(1, 1, ['a']));
+    assert.equal((await index.queue.queuedJobs('a', 10)).length, 0);
+    await index.instances.storeInstance(record(1, 1, ['a'], 'other-digest'));
+    assert.equal((await index.queue.queuedJobs('a', 10)).length, 1);
   });
 });

@@ -35,7 +35,7 @@ describe('headless install (scripts/install.sh)', function () {
     for (const f of [
       'opt/dicom-edge/bin/dicom-edge',
       'opt/dicom-edge/dist/firmware/cli/main.js',
-      'opt/dicom-edge/storage/schema.sql',
+      'opt/dicom-edge/storage/schema/004-baseline.sql',
       'opt/dicom-edge/node_modules/sqlite3',
       'usr/local/bin/dicom-edge',
       'etc/systemd/system/dicom-edge.service',

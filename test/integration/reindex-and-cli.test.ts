@@ -47,16 +47,21 @@ describe('recovery and the command line', function () {
       assert.equal(report.indexed, 4);
       // A lost index loses no forwarding: every instance routed somewhere is queued there.
       assert.deepEqual(
-        (await index.jobsOf(uid(50, 1, 2))).map((j) => [j.destination, j.state]),
+        (await index.queue.jobsOf(uid(50, 1, 2))).map((j) => [j.destination, j.state]),
         [['pacs', 'queued']],
       );
       assert.deepEqual(
         report.skipped.map((s) => s.path),
         ['cache/stray.dcm'],
       );
-      const row = await index.getInstance(uid(50, 1, 3));
+      const row = await index.instances.getInstance(uid(50, 1, 3));
       assert.equal(row?.patientName, 'REINDEX^ME');
-      assert.deepEqual(await index.counts(), { patients: 1, studies: 1, series: 1, instances: 4 });
+      assert.deepEqual(await index.instances.counts(), {
+        patients: 1,
+        studies: 1,
+        series: 1,
+        instances: 4,
+      });
     } finally {
       await index.close();
     }

@@ -78,7 +78,7 @@ describe('start and stop', function () {
     try {
       const deadline = new Date(Date.now() + 86_400_000).toISOString();
       for (let i = 1; i <= 2000; i++) {
-        await index.createCommitment({
+        await index.commitments.createCommitment({
           transactionUid: uid(400, i),
           requesterAe: 'MODALITY',
           createdAt: new Date().toISOString(),

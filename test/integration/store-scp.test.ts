@@ -52,7 +52,7 @@ async function cacheState(
 ): Promise<{ files: number; temps: number; instances: number }> {
   const files = (await listFiles(path.join(box.config.storageDir, 'cache'))).length;
   const temps = (await fs.readdir(path.join(box.config.storageDir, 'tmp'))).length;
-  const { instances } = await box.store.index.counts();
+  const { instances } = await box.store.index.instances.counts();
   return { files, temps, instances };
 }
 
@@ -97,7 +97,7 @@ describe('C-STORE SCP', function () {
       [0, 0, 0, 0, 0],
     );
     for (let i = 0; i < files.length; i++) {
-      const row = await box.store.index.getInstance(uid(1, 1, i + 1));
+      const row = await box.store.index.instances.getInstance(uid(1, 1, i + 1));
       assert.ok(row, 'indexed');
       assert.equal(row.patientName, 'TEST^PATIENT');
       assert.equal(row.studyInstanceUid, uid(1));

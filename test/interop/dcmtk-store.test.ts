@@ -113,7 +113,7 @@ describe('interop with DCMTK', function () {
       ...files,
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await box.store.index.counts(), {
+    assert.deepEqual(await box.store.index.instances.counts(), {
       patients: 1,
       studies: 1,
       series: 2,

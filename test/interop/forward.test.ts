@@ -151,7 +151,7 @@ describe('store-and-forward', function () {
     await drained(b, 'pacs');
     assert.equal(await pacs.instanceCount(), 10);
     for (let i = 1; i <= 10; i++) {
-      const jobs = await b.store.index.jobsOf(uid(71, 1, i));
+      const jobs = await b.store.index.queue.jobsOf(uid(71, 1, i));
       assert.deepEqual(
         jobs.map((j) => [j.destination, j.state, j.attempts]),
         [['pacs', 'done', 1]],
@@ -200,7 +200,7 @@ describe('store-and-forward', function () {
     await writeSyntheticFile(small, { ...o, patientName: 'CORRECTED^NAME' });
     await sendWithStorescu(b.port, [small]);
     await drained(b, 'archive');
-    const [row] = await b.store.index.jobsOf(uid(79, 1, 2));
+    const [row] = await b.store.index.queue.jobsOf(uid(79, 1, 2));
     assert.equal(row?.state, 'done', row?.lastError ?? '');
     const received = await listFiles(scp.dir);
     const names = await Promise.all(
@@ -237,7 +237,7 @@ describe('store-and-forward', function () {
     await drained(b, 'ctonly');
     const r = (await b.forwarder.report())[0]!;
     assert.deepEqual([r.done, r.failed], [4, 3]);
-    const job = (await b.store.index.jobsOf(uid(74, 1, 1)))[0]!;
+    const job = (await b.store.index.queue.jobsOf(uid(74, 1, 1)))[0]!;
     assert.equal(job.state, 'failed');
     assert.match(
       job.lastError ?? '',
@@ -314,7 +314,7 @@ describe('store-and-forward', function () {
     assert.equal((await run('dcmcjpeg', [base!, jpeg])).code, 0);
     await sendWithStorescu(b.port, [jpeg], ['-xs']); // propose JPEG Lossless, so it is stored as such
     await drained(b, 'plain');
-    const [job] = await b.store.index.jobsOf(uid(79, 1, 1));
+    const [job] = await b.store.index.queue.jobsOf(uid(79, 1, 1));
     assert.equal(job?.state, 'failed');
     assert.match(
       job?.lastError ?? '',
@@ -334,7 +334,8 @@ describe('store-and-forward', function () {
     for (let i = 1; i <= 3; i++) {
       await waitFor(
         `commitment of instance ${i}`,
-        async () => (await b.store.index.jobsOf(uid(81, 1, i)))[0]?.commitState === 'committed',
+        async () =>
+          (await b.store.index.queue.jobsOf(uid(81, 1, i)))[0]?.commitState === 'committed',
       );
     }
     assert.equal(await pacs.instanceCount(), 3);
@@ -358,7 +359,7 @@ describe('store-and-forward', function () {
     const index = await Index.open(indexPath(b.config.storageDir));
     try {
       assert.deepEqual(
-        (await index.forwardSummary()).map((s) => [s.destination, s.queued]),
+        (await index.queue.forwardSummary()).map((s) => [s.destination, s.queued]),
         [['stalled', 1]],
       );
     } finally {
@@ -480,7 +481,7 @@ describe('store-and-forward', function () {
     await new Promise((r) => boxProcess!.once('exit', r));
     const index = await Index.open(indexPath(path.join(work, 'var')));
     try {
-      const summary = await index.forwardSummary();
+      const summary = await index.queue.forwardSummary();
       assert.deepEqual(
         summary.map((s) => [s.destination, s.done, s.queued, s.failed]),
         [['pacs', 40, 0, 0]],

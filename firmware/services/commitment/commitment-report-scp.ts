@@ -28,13 +28,13 @@ export async function receiveCommitReport(
     const report = readReport(
       parseDataset(await readSmallDataSet(message.dataset), encodingOf(message.context)),
     );
-    const settled = await index.applyCommitReport(
+    const settled = await index.queue.applyCommitReport(
       report.transactionUid,
       report.committed,
       report.failed,
     );
     // Kept as received too: a `commit` command's report may reach the box rather than the command.
-    await index.recordCommitReport(report.transactionUid, peer, {
+    await index.commitments.recordCommitReport(report.transactionUid, peer, {
       eventTypeId: message.command.eventTypeId ?? 0,
       committed: report.committed,
       failed: report.failed,

@@ -106,7 +106,7 @@ export class CommitmentReporter {
     try {
       do {
         this.again = false;
-        for (const c of await this.index.pendingCommitments()) {
+        for (const c of await this.index.commitments.pendingCommitments()) {
           if (this.stopped) return;
           if (this.busy.has(c.transactionUid)) continue;
           if ((this.nextTry.get(c.transactionUid) ?? 0) > Date.now()) continue;
@@ -140,7 +140,7 @@ export class CommitmentReporter {
     const forwarded = commitPolicy(this.config()) === 'forwarded';
     const committed: CommitmentItem[] = [];
     const failed: Array<CommitmentItem & { reason: number }> = [];
-    for (const item of await this.index.commitmentItems(transactionUid)) {
+    for (const item of await this.index.commitments.commitmentItems(transactionUid)) {
       const ref = { sopClassUid: item.sopClassUid, sopInstanceUid: item.sopInstanceUid };
       if (item.storedSopClassUid !== null && item.storedSopClassUid !== item.sopClassUid) {
         failed.push({ ...ref, reason: FailureReason.ClassInstanceConflict });
@@ -179,7 +179,7 @@ export class CommitmentReporter {
       }
       if (!sent) await this.sendToRequester(requesterAe, transactionUid, decision);
       const { eventTypeId } = reportDataset(transactionUid, decision);
-      await this.index.markCommitmentReported(transactionUid, eventTypeId);
+      await this.index.commitments.markCommitmentReported(transactionUid, eventTypeId);
       this.nextTry.delete(transactionUid);
       log.info('storage commitment reported', {
         transaction: transactionUid,

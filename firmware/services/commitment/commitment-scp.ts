@@ -115,7 +115,7 @@ export function nActionScp(
     }
     const now = Date.now();
     try {
-      await index.createCommitment({
+      await index.commitments.createCommitment({
         transactionUid: request.transactionUid,
         requesterAe: ctx.info.callingAeTitle,
         createdAt: new Date(now).toISOString(),

@@ -1,5 +1,8 @@
--- The cache index: patients -> studies -> series -> instances (PS3.4 C.6.1 hierarchy).
--- Only storage/index.ts reads or writes these tables.
+-- Schema version 4, the baseline: the cache index (patients -> studies -> series ->
+-- instances, PS3.4 C.6.1), the forward queue, storage commitments. A new index is created
+-- from this file and then upgraded by the numbered files after it; an index older than
+-- version 4 is brought to it by storage/migrations.ts. Only the modules of storage/ that
+-- are named after these tables read or write them.
 PRAGMA foreign_keys = ON;
 
 CREATE TABLE IF NOT EXISTS patients (
@@ -55,8 +58,6 @@ CREATE TABLE IF NOT EXISTS instances (
   digest                 TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS instances_series ON instances(series_pk);
--- The start-up check compares each cache directory with the rows whose files it holds.
-CREATE INDEX IF NOT EXISTS instances_path ON instances(path);
 
 -- One forward job per (instance, destination node), written in the same transaction as
 -- the instance row, so an acknowledged instance always has its jobs. Jobs are never
@@ -76,13 +77,6 @@ CREATE TABLE IF NOT EXISTS forward_jobs (
   commit_state       TEXT CHECK (commit_state IN ('requested', 'committed', 'failed')),
   commit_transaction TEXT,
   commit_reason      INTEGER,
-  -- When the last transfer of this job was tried (whatever its outcome).
-  last_attempt_at    TEXT,
-  -- Times this instance's own transfer failed (abort, reset, timeout) while the
-  -- destination otherwise worked; at forwarding.instanceAttempts the job fails.
-  suspect_count      INTEGER NOT NULL DEFAULT 0,
-  -- A suspect job is set aside until then, so the rest of the queue flows.
-  not_before         TEXT,
   UNIQUE (sop_instance_uid, destination)
 );
 CREATE INDEX IF NOT EXISTS forward_jobs_queue ON forward_jobs(destination, state, study_instance_uid, queued_at);

@@ -1,0 +1,87 @@
+// The one SQLite connection of the index and the small helpers every module of storage/
+// uses on it. WAL with synchronous=FULL, so that a commit that returned is on disk
+// (promise 1; with NORMAL a power cut may roll back the last commits).
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import sqlite3 from 'sqlite3';
+
+export type Params = ReadonlyArray<string | number | null>;
+
+export class Sqlite {
+  /** One multi-statement transaction at a time on the connection. */
+  private lock: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    /** The driver's handle, for what needs its serialize mode (grouped commits). */
+    readonly db: sqlite3.Database,
+  ) {}
+
+  static async open(file: string): Promise<Sqlite> {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
+    });
+    const sqlite = new Sqlite(db);
+    await sqlite.exec('PRAGMA journal_mode = WAL');
+    await sqlite.exec('PRAGMA synchronous = FULL');
+    await sqlite.exec('PRAGMA busy_timeout = 5000');
+    await sqlite.exec('PRAGMA foreign_keys = ON');
+    return sqlite;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.db.close((err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  /** Runs fn alone on the connection (no other transaction interleaves). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** fn inside BEGIN IMMEDIATE ... COMMIT, rolled back if it throws. */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      await this.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn();
+        await this.exec('COMMIT');
+        return result;
+      } catch (err) {
+        await this.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.db.exec(sql, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  /** Runs a statement; resolves with the number of rows it changed. */
+  run(sql: string, params: Params): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.db.run(sql, params, function (err) {
+        if (err) reject(err);
+        else resolve(this.changes);
+      }),
+    );
+  }
+
+  all<T>(sql: string, params: Params): Promise<T[]> {
+    return new Promise((resolve, reject) =>
+      this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))),
+    );
+  }
+
+  get<T>(sql: string, params: Params): Promise<T | undefined> {
+    return new Promise((resolve, reject) =>
+      this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T | undefined))),
+    );
+  }
+}
