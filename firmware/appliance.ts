@@ -1,7 +1,14 @@
 // Wiring only: the cache, the index, the services and the listener of a running box.
 import * as path from 'node:path';
 import { Cache } from '../storage/cache';
-import { checkCacheAtStart, markCleanStop, type ConsistencyReport } from '../storage/consistency';
+import { Evictor } from '../storage/evictor';
+import { cacheReport } from './control/cache-report';
+import {
+  checkCacheAtStart,
+  markCleanStop,
+  verifyCache,
+  type ConsistencyReport,
+} from '../storage/consistency';
 import { Index } from '../storage/index';
 import { InstanceStore } from '../storage/instance-store';
 import type { Config, SerialConfig } from './config/config';
@@ -32,6 +39,7 @@ export interface RunningAppliance {
   readonly store: InstanceStore;
   readonly server: ScpServer;
   readonly forwarder: Forwarder;
+  readonly evictor: Evictor;
   readonly control: ControlServer;
   /** What the start-up check found (checked: false after a clean stop). */
   readonly startupCheck: ConsistencyReport;
@@ -94,14 +102,25 @@ async function startOn(
   const startedAt = new Date();
   const events = new RecentEvents();
   const reporter = new CommitmentReporter(index, config);
-  const forwarder = new Forwarder(initial, index, cache, () => reporter.nudge());
+  const evictor = new Evictor(cache, index, () => config().cache);
+  const forwarder = new Forwarder(initial, index, cache, () => {
+    reporter.nudge();
+    evictor.nudge(); // delivered studies may now be evicted
+  });
   const store = new InstanceStore(
     cache,
     index,
     (facts) => forwarder.route(facts),
     (destinations) => forwarder.wake(destinations),
   );
-  store.onStored = () => reporter.nudge();
+  store.onStored = () => {
+    reporter.nudge();
+    evictor.nudge();
+  };
+  store.admit = () => evictor.refusing;
+  // An eviction a crash interrupted is finished first: its files are no orphans to adopt.
+  const unfinished = await evictor.finishPending();
+  if (unfinished > 0) log.info('finished an interrupted eviction', { files: unfinished });
   const check = await checkCacheAtStart(store);
   const repaired =
     check.adopted.length + check.removed.length + check.quarantined.length + check.missing.length;
@@ -171,6 +190,37 @@ async function startOn(
           return forwarder.failed(request.destination);
         },
       ],
+      ['cache', () => cacheReport(index, evictor, config())],
+      [
+        'check',
+        (request) => {
+          if (typeof request.digest !== 'boolean' || typeof request.repair !== 'boolean')
+            throw new Error('check needs "digest" and "repair" (true or false)');
+          return verifyCache(store, { digest: request.digest, repair: request.repair });
+        },
+      ],
+      [
+        'cache-protect',
+        async (request) => {
+          if (typeof request.study !== 'string' || typeof request.protect !== 'boolean')
+            throw new Error(
+              'cache-protect needs "study" (a Study Instance UID) and "protect" (true or false)',
+            );
+          if (!(await index.evictions.protect(request.study, request.protect)))
+            throw new Error(`no study ${request.study} in the cache`);
+          evictor.nudge();
+          return { study: request.study, protected: request.protect };
+        },
+      ],
+      [
+        'cache-evict',
+        (request) => {
+          if (typeof request.dryRun !== 'boolean')
+            throw new Error('cache-evict needs "dryRun" (true or false)');
+          // An operator's request: down to the low watermark now, as if the high one were crossed.
+          return evictor.run(request.dryRun, true);
+        },
+      ],
       [
         'echo',
         async (request) => {
@@ -185,6 +235,7 @@ async function startOn(
             config: config(),
             index,
             forwarder,
+            evictor,
             server,
             throughput,
             health,
@@ -201,8 +252,8 @@ async function startOn(
       [CommandField.CEchoRq, cEchoScp],
       [CommandField.CStoreRq, cStoreScp(store)],
       [CommandField.CFindRq, cFindScp(index, () => config().ae)],
-      [CommandField.CMoveRq, cMoveScp({ index, cache, config })],
-      [CommandField.CGetRq, cGetScp({ index, cache, config })],
+      [CommandField.CMoveRq, cMoveScp({ index, cache, config, hold: (s) => evictor.lease(s) })],
+      [CommandField.CGetRq, cGetScp({ index, cache, config, hold: (s) => evictor.lease(s) })],
       [CommandField.NActionRq, nActionScp(index, reporter, () => config().commitTimeoutSeconds)],
       [CommandField.NEventReportRq, nEventReportScp(index)],
     ]),
@@ -213,6 +264,7 @@ async function startOn(
   const health = new HealthMonitor();
   live.use((next) => server.prepare(next));
   live.onApplied((next) => forwarder.apply(next));
+  live.onApplied(() => evictor.nudge());
   const consoles = new SerialConsoles(
     new ConsoleCommands((request) => controlRequest(storageDir, request)),
   );
@@ -224,6 +276,7 @@ async function startOn(
   let stopping: Promise<void> | undefined;
   forwarder.start();
   reporter.start();
+  evictor.start();
   return {
     get port() {
       return server.address.port;
@@ -232,6 +285,7 @@ async function startOn(
     store,
     server,
     forwarder,
+    evictor,
     control,
     startupCheck: check,
     stop() {
@@ -243,6 +297,7 @@ async function startOn(
         // report) ends before the index closes.
         await store.idle();
         await reporter.stop();
+        await evictor.stop();
         await forwarder.stop();
         events.close();
         throughput.close();

@@ -167,6 +167,11 @@ export class Cache {
     await fsyncDir(dir);
   }
 
+  /** A directory was removed (eviction): the next instance for it makes it again. */
+  forgetDir(dir: string): void {
+    this.knownDirs.delete(dir);
+  }
+
   async remove(relativePath: string): Promise<void> {
     await fs.unlink(this.absolute(relativePath)).catch(() => undefined);
   }

@@ -19,7 +19,8 @@
 // with half a million files restarts at once. Only a start without the marker walks the
 // cache: one directory listing and one indexed query per series directory, no stat of
 // each file.
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fsyncDir, parseInstancePath } from './cache';
 import type { InstanceStore } from './instance-store';
@@ -175,4 +176,125 @@ async function settleOrphan(
 async function subdirectories(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
+export interface VerifyOptions {
+  /** Also hash every file's data set and compare it with the digest its row holds. */
+  readonly digest: boolean;
+  /** Repair what differs, as the start-up check does; else only report. */
+  readonly repair: boolean;
+}
+
+export interface VerifyReport {
+  readonly instances: number;
+  readonly files: number;
+  readonly missing: string[];
+  /** SOP Instance UIDs whose file is not the size its row says, or not its digest. */
+  readonly wrongSize: string[];
+  readonly wrongDigest: string[];
+  /** Files no row lists (older than a minute: newer ones may be arriving). */
+  readonly orphans: string[];
+  readonly repaired: boolean;
+  readonly ms: number;
+}
+
+/** A file younger than this may be a copy being received: not taken for an orphan. */
+const ARRIVING_MS = 60_000;
+
+/**
+ * `dicom-edge check`: the index against the files — each row's file exists and has its
+ * size (and, with digest, its SHA-256), and each file has a row. Safe while the box runs:
+ * it reads, and repairs only what it found (a damaged file goes to quarantine/ and its
+ * row is removed, its queued jobs failing with the reason, so the loss shows).
+ */
+export async function verifyCache(
+  store: InstanceStore,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
+  const started = Date.now();
+  const { cache, index } = store;
+  const report = {
+    instances: 0,
+    files: 0,
+    missing: [] as string[],
+    wrongSize: [] as string[],
+    wrongDigest: [] as string[],
+    orphans: [] as string[],
+    repaired: options.repair,
+    ms: 0,
+  };
+  const damaged: Array<{ sop: string; path: string }> = [];
+  for (let after = ''; ;) {
+    const page = await index.instances.instancesAfter(after, 500);
+    if (page.length === 0) break;
+    for (const row of page) {
+      report.instances++;
+      let size: number;
+      try {
+        size = (await fs.stat(cache.absolute(row.path))).size;
+      } catch {
+        report.missing.push(row.sopInstanceUid);
+        continue;
+      }
+      if (size !== row.size) {
+        report.wrongSize.push(row.sopInstanceUid);
+        damaged.push({ sop: row.sopInstanceUid, path: row.path });
+      } else if (
+        options.digest &&
+        (await datasetDigest(cache.absolute(row.path), row.datasetOffset)) !== row.digest
+      ) {
+        report.wrongDigest.push(row.sopInstanceUid);
+        damaged.push({ sop: row.sopInstanceUid, path: row.path });
+      }
+    }
+    after = page[page.length - 1]!.path;
+  }
+  const now = Date.now();
+  for (const study of await subdirectories(cache.cacheDir)) {
+    for (const series of await subdirectories(path.join(cache.cacheDir, study))) {
+      const dir = path.join('cache', study, series) + path.sep;
+      const listed = new Set((await index.instances.instancesIn(dir)).map((r) => r.path));
+      for (const name of await fs.readdir(cache.absolute(dir))) {
+        const rel = dir + name;
+        if (!parseInstancePath(rel)) continue;
+        report.files++;
+        if (listed.has(rel)) continue;
+        const mtime = (await fs.stat(cache.absolute(rel)).catch(() => undefined))?.mtimeMs;
+        if (mtime !== undefined && now - mtime >= ARRIVING_MS) report.orphans.push(rel);
+      }
+    }
+  }
+  if (options.repair) {
+    for (const d of damaged) await quarantine(store, d.path, 'damaged');
+    const lost = [...report.missing, ...damaged.map((d) => d.sop)];
+    if (lost.length > 0)
+      await index.instances.forgetInstances(
+        lost,
+        'cache file missing or damaged (dicom-edge check)',
+      );
+    const settled = {
+      adopted: [] as string[],
+      removed: [] as string[],
+      quarantined: [] as Array<{ path: string; reason: string }>,
+    };
+    for (const rel of report.orphans) {
+      const named = parseInstancePath(rel);
+      if (named) await settleOrphan(store, rel, named.sopInstanceUid, settled);
+    }
+  }
+  report.ms = Date.now() - started;
+  return report;
+}
+
+async function datasetDigest(file: string, start: number): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { start })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function quarantine(store: InstanceStore, rel: string, why: string): Promise<string> {
+  const target = path.join(store.cache.storageDir, QUARANTINE, `${path.basename(rel)}.${why}`);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  await fs.rename(store.cache.absolute(rel), target);
+  return target;
 }

@@ -3,8 +3,11 @@
 // exactly that instant. Unset (always, outside tests), each point costs one comparison.
 const armed = process.env.DICOM_EDGE_FAULT_POINT;
 
-/** The steps a test may stop at: after the cache file is durable, after the index commit. */
-export type FaultPointName = 'stored-file' | 'indexed';
+/**
+ * The steps a test may stop at: after a received copy's file is durable, after its index
+ * commit; after an eviction removed a study's rows, before its files are deleted.
+ */
+export type FaultPointName = 'stored-file' | 'indexed' | 'evicted-rows';
 
 export async function faultPoint(name: FaultPointName): Promise<void> {
   if (armed !== name) return;

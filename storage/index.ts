@@ -1,14 +1,17 @@
 // The cache index: one SQLite file (WAL, synchronous=FULL) and one module per concern over
-// a shared connection (storage/sqlite.ts) — the instance index (instances.ts), the forward
-// queue (forward-queue.ts) and storage commitments (commitments.ts). The schema and each
-// migration are storage/schema/NNN-*.sql (migrations.ts). Nothing outside storage/ speaks SQL.
+// a shared connection (storage/sqlite.ts): the instance index (instances.ts), the forward
+// queue (forward-queue.ts), storage commitments (commitments.ts) and eviction
+// (evictions.ts). The schema and each migration are storage/schema/NNN-*.sql
+// (migrations.ts). Nothing outside storage/ speaks SQL.
 import { Commitments } from './commitments';
+import { Evictions } from './evictions';
 import { ForwardQueue } from './forward-queue';
 import { InstanceIndex } from './instances';
 import { migrate } from './migrations';
 import { Sqlite } from './sqlite';
 
 export type * from './commitments';
+export type * from './evictions';
 export type * from './forward-queue';
 export type * from './instances';
 
@@ -18,12 +21,19 @@ export class Index {
     readonly instances: InstanceIndex,
     readonly queue: ForwardQueue,
     readonly commitments: Commitments,
+    readonly evictions: Evictions,
   ) {}
 
   static async open(file: string): Promise<Index> {
     const sql = await Sqlite.open(file);
     await migrate(sql);
-    return new Index(sql, new InstanceIndex(sql), new ForwardQueue(sql), new Commitments(sql));
+    return new Index(
+      sql,
+      new InstanceIndex(sql),
+      new ForwardQueue(sql),
+      new Commitments(sql),
+      new Evictions(sql),
+    );
   }
 
   close(): Promise<void> {

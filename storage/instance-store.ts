@@ -76,8 +76,11 @@ export class InstanceStore {
     public onIndexed: (destinations: readonly string[]) => void = () => undefined,
   ) {}
 
-  /** Told after every instance is durable (storage commitment looks again). */
+  /** Told after every instance is durable (storage commitment and eviction look again). */
   onStored: () => void = () => undefined;
+
+  /** Why a new instance is refused now (the cache is full), or null: asked before each. */
+  admit: () => string | null = () => null;
 
   /** Receives under way (an association may end before its receive has finished). */
   private readonly receiving = new Set<Promise<unknown>>();
@@ -103,6 +106,11 @@ export class InstanceStore {
     incoming: IncomingInstance,
     dataset: AsyncIterable<Buffer>,
   ): Promise<ReceivedInstance> {
+    const refusal = this.admit();
+    if (refusal) {
+      await drain(dataset);
+      throw new OutOfResourcesError(refusal);
+    }
     const ts = transferSyntax(incoming.transferSyntaxUid);
     if (!ts) {
       await drain(dataset);

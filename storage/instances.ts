@@ -83,6 +83,16 @@ export interface StoreOutcome {
   readonly unreferencedPath?: string;
 }
 
+/** What an instance's row says of its file: for checking the file against it. */
+export interface InstanceFileRow {
+  readonly sopInstanceUid: string;
+  readonly path: string;
+  readonly size: number;
+  readonly datasetOffset: number;
+  /** SHA-256 of the data set bytes, hex. */
+  readonly digest: string;
+}
+
 interface Pending {
   record: InstanceRecord;
   resolve: (o: StoreOutcome) => void;
@@ -178,12 +188,10 @@ export class InstanceIndex {
   }
 
   /** Rows in path order after `after`, a page at a time (for a walk over every row). */
-  instancesAfter(
-    after: string,
-    limit: number,
-  ): Promise<Array<{ sopInstanceUid: string; path: string }>> {
+  instancesAfter(after: string, limit: number): Promise<InstanceFileRow[]> {
     return this.sql.all(
-      `SELECT sop_instance_uid AS sopInstanceUid, path FROM instances WHERE path > ? ORDER BY path LIMIT ?`,
+      `SELECT sop_instance_uid AS sopInstanceUid, path, size, dataset_offset AS datasetOffset, digest
+         FROM instances WHERE path > ? ORDER BY path LIMIT ?`,
       [after, limit],
     );
   }
@@ -316,12 +324,13 @@ function parentUpserts(r: InstanceRecord): Array<[string, Params]> {
     ],
     [
       `INSERT INTO studies (patient_pk, study_instance_uid, study_date, study_time, accession_number, study_id,
-                            study_description, referring_physician_name)
-       VALUES ((SELECT pk FROM patients WHERE patient_id = ?), ?, ?, ?, ?, ?, ?, ?)
+                            study_description, referring_physician_name, last_used_at)
+       VALUES ((SELECT pk FROM patients WHERE patient_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (study_instance_uid) DO UPDATE SET patient_pk = excluded.patient_pk,
          study_date = excluded.study_date, study_time = excluded.study_time,
          accession_number = excluded.accession_number, study_id = excluded.study_id,
-         study_description = excluded.study_description, referring_physician_name = excluded.referring_physician_name`,
+         study_description = excluded.study_description, referring_physician_name = excluded.referring_physician_name,
+         last_used_at = max(studies.last_used_at, excluded.last_used_at)`,
       [
         r.patient.id,
         r.studyInstanceUid,
@@ -331,6 +340,7 @@ function parentUpserts(r: InstanceRecord): Array<[string, Params]> {
         r.study.studyId,
         r.study.description,
         r.study.referringPhysicianName,
+        r.receivedAt,
       ],
     ],
     [

@@ -8,7 +8,15 @@ import type { ControlRequest, RetryResult } from '../firmware/control/protocol';
 import type { BoxStatus } from '../firmware/control/status';
 import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
-import { formatBoxStatus, formatQueue, formatRetry } from './format';
+import type { CacheReport } from '../firmware/control/cache-report';
+import type { EvictionReport } from '../storage/evictor';
+import {
+  formatBoxStatus,
+  formatCacheReport,
+  formatEviction,
+  formatQueue,
+  formatRetry,
+} from './format';
 
 export type ControlCall = (request: ControlRequest) => Promise<unknown>;
 
@@ -25,6 +33,9 @@ export const HELP = `commands:
   echo NAME                         C-ECHO the node named NAME
   queue                             forward queue per destination
   retry [NAME]                      requeue failed forward jobs (of one destination)
+  cache                             cache use, watermarks, what may be evicted, what is pinned
+  cache protect|unprotect UID       keep a study from eviction (or stop keeping it)
+  cache evict dry-run|now           show, or do, an eviction down to the low watermark
   log [N]                           the last N events (default 20)`;
 
 class ConsoleUsageError extends Error {
@@ -92,6 +103,8 @@ export class ConsoleCommands {
         })) as RetryResult;
         return formatRetry(result);
       }
+      case 'cache':
+        return this.cache(args);
       case 'log': {
         const n = args[0] === undefined ? 20 : Number(args[0]);
         if (!Number.isInteger(n) || n < 1 || args.length > 1)
@@ -164,6 +177,21 @@ export class ConsoleCommands {
     throw new ConsoleUsageError(
       'usage: node list | node add NAME AE HOST PORT [forward] | node rm NAME',
     );
+  }
+
+  private async cache(args: string[]): Promise<string> {
+    const [sub, arg, ...extra] = args;
+    if (sub === undefined)
+      return formatCacheReport((await this.call({ command: 'cache' })) as CacheReport).trimEnd();
+    if ((sub === 'protect' || sub === 'unprotect') && arg && extra.length === 0) {
+      await this.call({ command: 'cache-protect', study: arg, protect: sub === 'protect' });
+      return `study ${arg} ${sub === 'protect' ? 'protected' : 'no longer protected'}`;
+    }
+    if (sub === 'evict' && (arg === 'dry-run' || arg === 'now') && extra.length === 0) {
+      const report = await this.call({ command: 'cache-evict', dryRun: arg === 'dry-run' });
+      return formatEviction(report as EvictionReport).trimEnd();
+    }
+    throw new ConsoleUsageError('usage: cache [protect UID | unprotect UID | evict dry-run|now]');
   }
 }
 

@@ -174,8 +174,10 @@ export function renderDashboard(
   const used = percent(c.diskTotalBytes - c.diskFreeBytes, c.diskTotalBytes);
   out.push(
     line(
-      `Cache  ${c.instances} inst in ${c.studies} studies  disk ${bar(used, 10)} ${used}% used (warn ${c.warnPercent}%), ${bytes(c.diskFreeBytes)} free`,
-      used >= c.warnPercent ? 'warn' : undefined,
+      c.refusing
+        ? `Cache  REFUSING C-STORE: ${c.refusing}`
+        : `Cache ${c.instances} inst/${c.studies} studies ${bar(used, 10)} ${used}% evict>${c.evictAbovePercent}%  ${bytes(c.diskFreeBytes)} free, ${bytes(c.pinnedBytes)} pinned`,
+      c.refusing ? 'error' : used >= c.warnPercent ? 'warn' : undefined,
     ),
   );
 

@@ -1,7 +1,9 @@
 // Plain-text views of the control API's answers, shared by the CLI (`status`, `queue`) and
 // the consoles, so a field engineer sees the same table wherever they ask.
 import type { BoxStatus } from '../firmware/control/status';
+import type { CacheReport } from '../firmware/control/cache-report';
 import type { RetryResult } from '../firmware/control/protocol';
+import type { EvictionReport } from '../storage/evictor';
 import type { DestinationReport } from '../firmware/forward/forwarder';
 import type { FailedJob } from '../storage/index';
 
@@ -122,13 +124,59 @@ export function formatBoxStatus(s: BoxStatus): string {
           `  ${a.callingAe ?? '(negotiating)'} from ${a.address}: ${a.service ?? '-'}, ${a.requests} requests, ${bytes(a.bytesReceived)}`,
       ),
       `received today: ${s.today.instances} instances, ${bytes(s.today.bytes)}`,
-      `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${usedPercent}% used${usedPercent >= s.cache.warnPercent ? ' (NEARLY FULL)' : ''}, ${bytes(s.cache.diskFreeBytes)} free`,
+      `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${usedPercent}% used${usedPercent >= s.cache.warnPercent ? ' (NEARLY FULL)' : ''}, ${bytes(s.cache.diskFreeBytes)} free; evicts above ${s.cache.evictAbovePercent}% to ${s.cache.evictToPercent}%, ${bytes(s.cache.pinnedBytes)} pinned, ${s.cache.evictedStudies} studies evicted since start`,
+      ...(s.cache.refusing ? [`REFUSING C-STORE: ${s.cache.refusing}`] : []),
       `health:        load ${h.load[0].toFixed(2)} on ${h.cpus} CPUs; CPU ${h.cpuTemperatureC === null ? 'temperature n/a' : `${Math.round(h.cpuTemperatureC)} C`}; memory ${bytes(h.memory.availableBytes)} free of ${bytes(h.memory.totalBytes)} (box ${bytes(h.processRssBytes)}); links ${links || '(none)'}`,
       '',
       formatQueue(s.destinations).trimEnd(),
       '',
       'recent events:',
       ...s.recentEvents.slice(-10).map((l) => `  ${l}`),
+    ].join('\n') + '\n'
+  );
+}
+
+/** Why a pinned study may not be evicted, in words. */
+function pinReasons(p: CacheReport['pinned'][number]): string {
+  return [
+    p.protected ? 'protected' : '',
+    p.undelivered ? `${p.undelivered} undelivered` : '',
+    p.failed ? `${p.failed} failed` : '',
+    p.uncommitted ? `${p.uncommitted} not yet committed` : '',
+    p.inCommitment ? `${p.inCommitment} in a pending commitment` : '',
+    p.onlyCopy ? `${p.onlyCopy} with no copy elsewhere` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** `dicom-edge cache`: use, watermarks, what may go now and what is pinned, and why. */
+export function formatCacheReport(r: CacheReport): string {
+  const u = r.usage;
+  return (
+    [
+      `cache:     ${u.instances} instances in ${u.studies} studies, ${bytes(u.bytes)}; least recently used ${u.oldestUsedAt ?? '-'}`,
+      `disk:      ${r.disk.usedPercent.toFixed(1)}% used, ${bytes(r.disk.freeBytes)} free of ${bytes(r.disk.totalBytes)}; evicts above ${r.evictAbovePercent}% down to ${r.evictToPercent}%, keeps ${bytes(r.minFreeBytes)} free`,
+      `pinned:    ${u.pinnedStudies} studies, ${bytes(u.pinnedBytes)} (may not be evicted yet)`,
+      ...(r.refusing ? [`REFUSING C-STORE: ${r.refusing}`] : []),
+      '',
+      `evictable now (least recently used first): ${r.evictable.length === 0 ? 'none' : ''}`,
+      ...r.evictable.map((e) => `  ${e.lastUsedAt}  ${e.studyInstanceUid}  ${bytes(e.bytes)}`),
+      `pinned: ${r.pinned.length === 0 ? 'none' : ''}`,
+      ...r.pinned.map(
+        (p) => `  ${p.lastUsedAt}  ${p.studyInstanceUid}  ${bytes(p.bytes)}  ${pinReasons(p)}`,
+      ),
+    ].join('\n') + '\n'
+  );
+}
+
+/** What an eviction pass did (or, dry, would do). */
+export function formatEviction(r: EvictionReport): string {
+  const verb = r.dryRun ? 'would evict' : 'evicted';
+  return (
+    [
+      `${verb} ${r.studies.length} studies, ${bytes(r.bytes)}; disk ${r.before.usedPercent.toFixed(1)}% -> ${r.after.usedPercent.toFixed(1)}% used`,
+      ...r.studies.map((st) => `  ${st.lastUsedAt}  ${st.studyInstanceUid}  ${bytes(st.bytes)}`),
     ].join('\n') + '\n'
   );
 }

@@ -1,6 +1,8 @@
 // The command line: one file per command; this file only dispatches.
 import { ConfigError } from '../config/config';
 import { ControlError } from '../control/control-client';
+import { cacheCommand } from './cache';
+import { checkCommand } from './check';
 import { echoCommand } from './echo';
 import { commitCommand } from './commit';
 import { configCommand } from './config';
@@ -21,6 +23,8 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   store: storeCommand,
   reindex: reindexCommand,
   queue: queueCommand,
+  cache: cacheCommand,
+  check: checkCommand,
   find: findCommand,
   move: moveCommand,
   get: getCommand,
@@ -37,7 +41,9 @@ const USAGE = `usage: dicom-edge <command> [options]
   store HOST PORT FILE|DIR... [--aet --aec]  C-STORE files; exit 1 if any failed
   reindex [--config F]                       rebuild the index from the cache files
   status [--config F]                        the running box at a glance
-  queue [retry [--dest NAME]] [--config F]   forward queue of the running box; requeue failed jobs
+  queue [failed | retry [--dest N] [--sop UID] [--study UID]] [--config F]   forward queue; failed jobs; requeue
+  cache [protect|unprotect UID | evict --dry-run|--now] [--config F]   cache use, eviction, pins
+  check [--digest] [--repair] [--config F]   the running box's index against its files
   config [set KEY=VALUE...] [--config F]     show or change the running box's configuration
   console [--config F]                       the serial console's commands on this terminal
   dashboard [--config F]                     the terminal dashboard of the running box

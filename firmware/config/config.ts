@@ -69,9 +69,29 @@ export interface Config {
   readonly commitGraceSeconds: number;
   /** Disk use, in percent, from which the cache is reported as nearly full. */
   readonly cacheWarnPercent: number;
+  /** When studies are evicted, and when C-STORE is refused (storage/evictor.ts). */
+  readonly cache: CacheConfig;
   readonly nodes: readonly NodeConfig[];
   /** A line console on a serial port (firmware/ui-tty/serial-console.ts). */
   readonly serial?: SerialConfig;
+}
+
+export interface CacheConfig {
+  /** Above this disk use (percent) studies are evicted, least recently used first… */
+  readonly evictAbovePercent: number;
+  /** …until the disk use is at or below this. */
+  readonly evictToPercent: number;
+  /**
+   * Free space kept for the index, its WAL and the instances in flight: below it (with
+   * nothing left to evict) C-STORE is answered A700, before the disk is actually full.
+   */
+  readonly minFreeBytes: number;
+  /** Under pressure, studies used in the last keepDays go only when older ones are gone (0: off). */
+  readonly keepDays: number;
+  /** Studies not used for maxAgeDays are evicted even without pressure (0: off). */
+  readonly maxAgeDays: number;
+  /** A study received or retrieved this recently is in use: never evicted (a study arriving). */
+  readonly inUseSeconds: number;
 }
 
 export interface SerialConfig {
@@ -109,6 +129,14 @@ export const DEFAULTS: Config = {
   commitTimeoutSeconds: 86400,
   commitGraceSeconds: 5,
   cacheWarnPercent: 85,
+  cache: {
+    evictAbovePercent: 90,
+    evictToPercent: 80,
+    minFreeBytes: 256 * 1024 * 1024,
+    keepDays: 0,
+    maxAgeDays: 0,
+    inUseSeconds: 60,
+  },
   nodes: [],
 };
 
@@ -201,6 +229,7 @@ export function validateConfig(raw: unknown): Config {
   }
   requireSeconds('commitGraceSeconds', c.commitGraceSeconds, 3600);
   requireInt('cacheWarnPercent', c.cacheWarnPercent, 10, 99);
+  const cache = validateCache(c.cache);
   if (!Array.isArray(c.nodes)) throw new ConfigError('nodes', 'must be an array');
   const names = new Set<string>();
   const nodes = (c.nodes as unknown[]).map((n, i): NodeConfig => {
@@ -245,7 +274,7 @@ export function validateConfig(raw: unknown): Config {
     };
   });
   const serial = c.serial === undefined ? undefined : validateSerial(c.serial);
-  return { ...(c as unknown as Config), forwarding, nodes, ...(serial ? { serial } : {}) };
+  return { ...(c as unknown as Config), forwarding, cache, nodes, ...(serial ? { serial } : {}) };
 }
 
 function validateSerial(raw: unknown): SerialConfig {
@@ -316,6 +345,28 @@ function validateForwarding(raw: unknown): ForwardingConfig {
     ),
     idleSeconds: seconds('idleSeconds', 86400),
     instanceAttempts: requireInt('forwarding.instanceAttempts', f.instanceAttempts, 1, 100),
+  };
+}
+
+function validateCache(raw: unknown): CacheConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('cache', 'must be an object');
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(key in DEFAULTS.cache)) throw new ConfigError(`cache.${key}`, 'is not a known setting');
+  }
+  const f: Record<string, unknown> = { ...DEFAULTS.cache, ...(raw as Record<string, unknown>) };
+  const evictAbovePercent = requireInt('cache.evictAbovePercent', f.evictAbovePercent, 2, 99);
+  const evictToPercent = requireInt('cache.evictToPercent', f.evictToPercent, 1, 98);
+  if (evictToPercent >= evictAbovePercent)
+    throw new ConfigError('cache.evictToPercent', 'must be below cache.evictAbovePercent');
+  return {
+    evictAbovePercent,
+    evictToPercent,
+    minFreeBytes: requireInt('cache.minFreeBytes', f.minFreeBytes, 0, Number.MAX_SAFE_INTEGER),
+    keepDays: requireInt('cache.keepDays', f.keepDays, 0, 36500),
+    maxAgeDays: requireInt('cache.maxAgeDays', f.maxAgeDays, 0, 36500),
+    inUseSeconds: requireInt('cache.inUseSeconds', f.inUseSeconds, 1, 86400),
   };
 }
 

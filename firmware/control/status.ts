@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import type { Config } from '../config/config';
 import type { DestinationReport, Forwarder } from '../forward/forwarder';
 import { onLogLine } from '../log';
+import type { Evictor } from '../../storage/evictor';
 import type { Index } from '../../storage/index';
 import type { AssociationActivity, ScpServer } from '../scp-server';
 import type { Health, HealthMonitor } from './health';
@@ -30,6 +31,15 @@ export interface BoxStatus {
     diskFreeBytes: number;
     /** Disk use (percent) from which the status and the dashboard flag the cache as nearly full. */
     warnPercent: number;
+    /** The watermarks of eviction (percent of the disk). */
+    evictAbovePercent: number;
+    evictToPercent: number;
+    /** Bytes of studies that may not be evicted yet (undelivered, committing, protected). */
+    pinnedBytes: number;
+    evictedStudies: number;
+    evictedBytes: number;
+    /** Why C-STORE is refused now, or null. */
+    refusing: string | null;
   };
   readonly destinations: DestinationReport[];
   readonly recentEvents: string[];
@@ -112,6 +122,7 @@ export async function collectStatus(deps: {
   config: Config;
   index: Index;
   forwarder: Forwarder;
+  evictor: Evictor;
   server: ScpServer;
   throughput: ThroughputMeter;
   health: HealthMonitor;
@@ -121,9 +132,10 @@ export async function collectStatus(deps: {
 }): Promise<BoxStatus> {
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
-  const [today, counts, disk, destinations, health] = await Promise.all([
+  const [today, counts, usage, disk, destinations, health] = await Promise.all([
     deps.index.instances.receivedSince(midnight.toISOString()),
     deps.index.instances.counts(),
+    deps.index.evictions.usage(),
     fs.statfs(deps.config.storageDir),
     deps.forwarder.report(),
     deps.health.current(),
@@ -147,6 +159,12 @@ export async function collectStatus(deps: {
       diskTotalBytes: disk.blocks * disk.bsize,
       diskFreeBytes: disk.bavail * disk.bsize,
       warnPercent: deps.config.cacheWarnPercent,
+      evictAbovePercent: deps.config.cache.evictAbovePercent,
+      evictToPercent: deps.config.cache.evictToPercent,
+      pinnedBytes: usage.pinnedBytes,
+      evictedStudies: deps.evictor.evictedStudies,
+      evictedBytes: deps.evictor.evictedBytes,
+      refusing: deps.evictor.refusing,
     },
     destinations,
     recentEvents: deps.events.list(),

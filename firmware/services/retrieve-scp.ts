@@ -28,6 +28,8 @@ export interface RetrieveDeps {
   readonly index: Index;
   readonly cache: Cache;
   readonly config: () => Config;
+  /** Holds studies against eviction while they are sent; returns the release. */
+  readonly hold?: (studyInstanceUids: readonly string[]) => () => void;
 }
 
 interface Counts {
@@ -121,90 +123,99 @@ async function retrieve(
     return;
   }
 
-  let target: Target;
+  // The matched studies are used now (eviction takes the least recently used first), and
+  // are not evicted while their sub-operations run.
+  const studies = [...new Set(instances.map((i) => i.studyInstanceUid))];
+  const release = deps.hold?.(studies) ?? (() => undefined);
   try {
-    target =
-      kind === 'move'
-        ? await moveTarget(deps, message.command.moveDestination ?? '', instances)
-        : getTarget(ctx);
-  } catch (err) {
-    const status =
-      err instanceof UnknownDestinationError
-        ? Status.MoveDestinationUnknown
-        : Status.OutOfResourcesSubOperations;
-    log.warn(`C-${kind.toUpperCase()} refused`, {
-      peer: ctx.association.peerLabel,
-      reason: (err as Error).message,
-    });
-    if (status === Status.OutOfResourcesSubOperations) {
-      counts.failed = instances.length;
-      counts.failedUids.push(...instances.map((i) => i.sopInstanceUid));
+    await deps.index.evictions.touch(studies, new Date().toISOString());
+    let target: Target;
+    try {
+      target =
+        kind === 'move'
+          ? await moveTarget(deps, message.command.moveDestination ?? '', instances)
+          : getTarget(ctx);
+    } catch (err) {
+      const status =
+        err instanceof UnknownDestinationError
+          ? Status.MoveDestinationUnknown
+          : Status.OutOfResourcesSubOperations;
+      log.warn(`C-${kind.toUpperCase()} refused`, {
+        peer: ctx.association.peerLabel,
+        reason: (err as Error).message,
+      });
+      if (status === Status.OutOfResourcesSubOperations) {
+        counts.failed = instances.length;
+        counts.failedUids.push(...instances.map((i) => i.sopInstanceUid));
+      }
+      await answer(status, { errorComment: (err as Error).message }, false);
+      return;
     }
-    await answer(status, { errorComment: (err as Error).message }, false);
-    return;
-  }
 
-  counts.remaining = instances.length;
-  try {
-    for (const [n, instance] of instances.entries()) {
-      if (ctx.isCancelled(messageId)) break;
-      const route = target.route(instance);
-      let outcome: 'completed' | 'warning' | 'failed' = 'failed';
-      if (route) {
-        try {
-          const { status } = await sendInstance(target.requestor, deps.cache, route, instance, {
-            peer: target.peer,
-            ...(kind === 'move'
-              ? { moveOriginator: { aeTitle: ctx.info.callingAeTitle, messageId } }
-              : {}),
-          });
-          const category = statusCategory(status);
-          outcome =
-            category === 'success' ? 'completed' : category === 'warning' ? 'warning' : 'failed';
-        } catch (err) {
-          log.warn('sub-operation failed', {
-            peer: target.peer,
-            sop: instance.sopInstanceUid,
-            reason: (err as Error).message,
-          });
-          if (
-            !(err instanceof DatasetParseError) &&
-            target.requestor.association.state !== 'Sta6'
-          ) {
-            // The sub-association is gone: this one and the rest cannot be sent.
-            const unsent = instances.slice(n);
-            counts.remaining = 0;
-            counts.failed += unsent.length;
-            counts.failedUids.push(...unsent.map((i) => i.sopInstanceUid));
-            break;
+    counts.remaining = instances.length;
+    try {
+      for (const [n, instance] of instances.entries()) {
+        if (ctx.isCancelled(messageId)) break;
+        const route = target.route(instance);
+        let outcome: 'completed' | 'warning' | 'failed' = 'failed';
+        if (route) {
+          try {
+            const { status } = await sendInstance(target.requestor, deps.cache, route, instance, {
+              peer: target.peer,
+              ...(kind === 'move'
+                ? { moveOriginator: { aeTitle: ctx.info.callingAeTitle, messageId } }
+                : {}),
+            });
+            const category = statusCategory(status);
+            outcome =
+              category === 'success' ? 'completed' : category === 'warning' ? 'warning' : 'failed';
+          } catch (err) {
+            log.warn('sub-operation failed', {
+              peer: target.peer,
+              sop: instance.sopInstanceUid,
+              reason: (err as Error).message,
+            });
+            if (
+              !(err instanceof DatasetParseError) &&
+              target.requestor.association.state !== 'Sta6'
+            ) {
+              // The sub-association is gone: this one and the rest cannot be sent.
+              const unsent = instances.slice(n);
+              counts.remaining = 0;
+              counts.failed += unsent.length;
+              counts.failedUids.push(...unsent.map((i) => i.sopInstanceUid));
+              break;
+            }
           }
         }
+        counts.remaining--;
+        counts[outcome]++;
+        if (outcome === 'failed') counts.failedUids.push(instance.sopInstanceUid);
+        if (counts.remaining > 0) await answer(Status.Pending);
       }
-      counts.remaining--;
-      counts[outcome]++;
-      if (outcome === 'failed') counts.failedUids.push(instance.sopInstanceUid);
-      if (counts.remaining > 0) await answer(Status.Pending);
+    } finally {
+      await target.close();
     }
-  } finally {
-    await target.close();
-  }
 
-  let status: number;
-  if (ctx.isCancelled(messageId) && counts.remaining > 0) status = Status.Cancel;
-  else if (counts.failed > 0 || counts.warning > 0)
-    status = Status.SubOperationsCompleteWithFailures;
-  else status = Status.Success;
-  // Remaining sub-operations are reported in a final response only when cancelled (C.4.2.1.6).
-  await answer(status, {}, status === Status.Cancel);
-  log.info(`C-${kind.toUpperCase()}`, {
-    peer: ctx.association.peerLabel,
-    to: target.peer,
-    completed: counts.completed,
-    failed: counts.failed,
-    warning: counts.warning,
-    cancelled: status === Status.Cancel ? counts.remaining : undefined,
-    ms: Date.now() - started,
-  });
+    let status: number;
+    if (ctx.isCancelled(messageId) && counts.remaining > 0) status = Status.Cancel;
+    else if (counts.failed > 0 || counts.warning > 0)
+      status = Status.SubOperationsCompleteWithFailures;
+    else status = Status.Success;
+    // Remaining sub-operations are reported in a final response only when cancelled (C.4.2.1.6).
+    await answer(status, {}, status === Status.Cancel);
+    log.info(`C-${kind.toUpperCase()}`, {
+      peer: ctx.association.peerLabel,
+      to: target.peer,
+      completed: counts.completed,
+      failed: counts.failed,
+      warning: counts.warning,
+      cancelled: status === Status.Cancel ? counts.remaining : undefined,
+      ms: Date.now() - started,
+    });
+  } finally {
+    release();
+  }
 }
 
 class UnknownDestinationError extends Error {

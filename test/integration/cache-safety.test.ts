@@ -110,7 +110,8 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
     const dir = tempDir('versions');
     let box;
     try {
-      box = await startBox({ storageDir: path.join(mount, 'var') });
+      // No reserve: this disk is full on purpose, the index is what must refuse.
+      box = await startBox({ storageDir: path.join(mount, 'var'), cache: { minFreeBytes: 0 } });
       const { sop, v1, v2 } = await twoVersions(dir, 100);
       assert.equal((await store(box.port, v1)).status, Status.Success);
       const acknowledged = await box.store.index.instances.getInstance(sop);

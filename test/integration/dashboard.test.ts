@@ -69,7 +69,7 @@ describe('terminal dashboard (tmux, 80x24)', function () {
     const shown = await screen.until(/^[ >]pacs +PACS@127\.0\.0\.1:9 +yes +\S+ +2 /m);
     assert.match(shown, new RegExp(`^CLINIC_EDGE on port ${port} \\| up `));
     assert.match(shown, /^Receive .* today 2 inst /m);
-    assert.match(shown, /^Cache +2 inst in 1 studies/m);
+    assert.match(shown, /^Cache 2 inst\/1 studies/m);
     assert.match(shown, /^Health /m);
     assert.match(shown, /stored peer=MODALITY@/);
     const lines = shown.replace(/\n$/, '').split('\n');

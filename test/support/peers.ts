@@ -8,7 +8,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startAppliance, type RunningAppliance } from '../../firmware/appliance';
-import { DEFAULTS, type Config, type ForwardingConfig } from '../../firmware/config/config';
+import {
+  DEFAULTS,
+  type CacheConfig,
+  type Config,
+  type ForwardingConfig,
+} from '../../firmware/config/config';
 import { setLogLevel } from '../../firmware/log';
 
 setLogLevel(
@@ -37,8 +42,9 @@ export interface TestBox extends RunningAppliance {
 }
 
 /** What a test may set: any key, and of `forwarding` only the settings it cares about. */
-export type BoxOverrides = Partial<Omit<Config, 'forwarding'>> & {
+export type BoxOverrides = Partial<Omit<Config, 'forwarding' | 'cache'>> & {
   readonly forwarding?: Partial<ForwardingConfig>;
+  readonly cache?: Partial<CacheConfig>;
 };
 
 export async function startBox(overrides: BoxOverrides = {}): Promise<TestBox> {
@@ -51,6 +57,7 @@ export async function startBox(overrides: BoxOverrides = {}): Promise<TestBox> {
     ...overrides,
     // A test names the forwarding settings it cares about; the rest are the defaults.
     forwarding: { ...DEFAULTS.forwarding, ...overrides.forwarding },
+    cache: { ...DEFAULTS.cache, ...overrides.cache },
   };
   const box = await startAppliance(config);
   return { ...box, config, stop: () => box.stop() };

@@ -50,6 +50,12 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
       diskTotalBytes: 100e9,
       diskFreeBytes: 10e9,
       warnPercent: 85,
+      evictAbovePercent: 90,
+      evictToPercent: 80,
+      pinnedBytes: 2e9,
+      evictedStudies: 3,
+      evictedBytes: 1.5e9,
+      refusing: null,
     },
     destinations: [
       {
@@ -121,7 +127,9 @@ describe('dashboard view', () => {
     );
     assert.ok(
       text.some((l) =>
-        /^Cache +500 inst in 4 studies {2}disk \[#########\.\] 90% used \(warn 85%\)/.test(l),
+        /^Cache 500 inst\/4 studies \[#########\.\] 90% evict>90% {2}10\.0 GB free, 2\.0 GB pinned$/.test(
+          l.trimEnd(),
+        ),
       ),
     );
     assert.ok(
@@ -156,6 +164,18 @@ describe('dashboard view', () => {
     const lines = renderDashboard(state(), 80, 24);
     assert.equal(lines.find((l) => l.text.startsWith('Cache'))?.style, 'warn');
     assert.equal(lines.find((l) => l.text.startsWith('Health'))?.style, 'warn');
+  });
+
+  it('says the box is refusing C-STORE, and why, where the cache line was', () => {
+    const s = state();
+    const refusing = {
+      ...s,
+      status: { ...s.status, cache: { ...s.status.cache, refusing: 'cache full: 100 MB free' } },
+    };
+    const lines = renderDashboard(refusing, 80, 24);
+    const line = lines.find((l) => l.text.startsWith('Cache'));
+    assert.match(line?.text ?? '', /^Cache {2}REFUSING C-STORE: cache full: 100 MB free/);
+    assert.equal(line?.style, 'error');
   });
 
   it('keeps the selected node in view', () => {
