@@ -21,6 +21,8 @@ bench: build peers
 	node dist/scripts/bench-store.js
 	node dist/scripts/bench-forward.js
 	node dist/scripts/bench-qr.js
+	node dist/scripts/bench-sd-budget.js
+	node dist/scripts/bench-cache-lifecycle.js
 
 # npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
 $(NODE_MODULES_STAMP): package.json package-lock.json

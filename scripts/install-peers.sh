@@ -2,7 +2,8 @@
 # Installs the interop test peers from Debian's packages when they are missing:
 # DCMTK (storescu, storescp, echoscu, dcmconv, dcmcjpeg, ...), Orthanc, and the tools the
 # appliance-face tests drive: socat (a pty pair for the serial console), tmux (the dashboard),
-# and the checkers of the installer and its units (ShellCheck, systemd-analyze).
+# the checkers of the installer and its units (ShellCheck, systemd-analyze), and strace (the
+# SD-card budget in `make bench` counts fsyncs with it).
 set -euo pipefail
 missing=()
 command -v storescu >/dev/null 2>&1 || missing+=(dcmtk)
@@ -11,6 +12,7 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -103,26 +103,37 @@ export async function checkCache(store: InstanceStore): Promise<ConsistencyRepor
   };
   const visited = new Set<string>();
   let rowsSeen = 0;
-  for (const study of await subdirectories(cache.cacheDir)) {
-    for (const series of await subdirectories(path.join(cache.cacheDir, study))) {
-      const dir = path.join('cache', study, series) + path.sep;
-      visited.add(dir);
-      const names = await fs.readdir(cache.absolute(dir));
-      const rows = await index.instances.instancesIn(dir);
-      rowsSeen += rows.length;
-      const listed = new Set(rows.map((r) => r.path));
-      const present = new Set<string>();
-      for (const name of names) {
-        const rel = dir + name;
-        const named = parseInstancePath(rel);
-        if (!named) continue; // not a file the cache makes: left alone
-        report.files++;
-        present.add(rel);
-        if (!listed.has(rel)) await settleOrphan(store, rel, named.sopInstanceUid, report);
-      }
-      for (const row of rows) if (!present.has(row.path)) report.missing.push(row.sopInstanceUid);
+  // Directories are listed, and their rows read, several at a time: the listings wait on
+  // the disk, the queries on SQLite, and a walk one directory at a time would add the two.
+  const studies = await subdirectories(cache.cacheDir);
+  const seriesDirs = (
+    await mapPool(studies, 16, async (study) =>
+      (await subdirectories(path.join(cache.cacheDir, study))).map(
+        (series) => path.join('cache', study, series) + path.sep,
+      ),
+    )
+  ).flat();
+  const orphans: Array<{ rel: string; sop: string }> = [];
+  await mapPool(seriesDirs, 16, async (dir) => {
+    visited.add(dir);
+    const [names, rows] = await Promise.all([
+      fs.readdir(cache.absolute(dir)),
+      index.instances.instancesIn(dir),
+    ]);
+    rowsSeen += rows.length;
+    const listed = new Set(rows.map((r) => r.path));
+    const present = new Set<string>();
+    for (const name of names) {
+      const rel = dir + name;
+      const named = parseInstancePath(rel);
+      if (!named) continue; // not a file the cache makes: left alone
+      report.files++;
+      present.add(rel);
+      if (!listed.has(rel)) orphans.push({ rel, sop: named.sopInstanceUid });
     }
-  }
+    for (const row of rows) if (!present.has(row.path)) report.missing.push(row.sopInstanceUid);
+  });
+  for (const o of orphans) await settleOrphan(store, o.rel, o.sop, report);
   const { instances } = await index.instances.counts();
   if (rowsSeen + report.adopted.length !== instances) {
     // Some rows name directories that are not there at all.
@@ -297,4 +308,22 @@ async function quarantine(store: InstanceStore, rel: string, why: string): Promi
   await fs.mkdir(path.dirname(target), { recursive: true });
   await fs.rename(store.cache.absolute(rel), target);
   return target;
+}
+
+/** fn over items, at most `limit` at a time; results in the order of the items. */
+async function mapPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

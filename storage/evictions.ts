@@ -88,14 +88,24 @@ export class Evictions {
     return rows.map((r) => ({ ...r, protected: r.protected !== 0 }));
   }
 
+  /** Totals for status and the dashboard: one pass over the pinned studies, not one per study. */
   async usage(): Promise<CacheUsage> {
     const row = await this.sql.get<CacheUsage>(
-      `SELECT (SELECT COUNT(*) FROM studies) AS studies,
+      `WITH pinned AS (
+         SELECT st.pk FROM studies st WHERE st.protected <> 0
+         UNION SELECT st.pk FROM studies st JOIN forward_jobs j ON j.study_instance_uid = st.study_instance_uid
+                WHERE ${HOLDING_JOB}
+         UNION SELECT se.study_pk FROM instances i JOIN series se ON se.pk = i.series_pk
+                WHERE NOT EXISTS (SELECT 1 FROM forward_jobs j WHERE j.sop_instance_uid = i.sop_instance_uid AND j.state = 'done')
+         UNION SELECT se.study_pk FROM commitment_items ci JOIN commitments c ON c.pk = ci.commitment_pk
+                JOIN instances i ON i.sop_instance_uid = ci.sop_instance_uid JOIN series se ON se.pk = i.series_pk
+                WHERE c.state = 'pending')
+       SELECT (SELECT COUNT(*) FROM studies) AS studies,
               (SELECT COUNT(*) FROM instances) AS instances,
               (SELECT COALESCE(SUM(size), 0) FROM instances) AS bytes,
-              (SELECT COUNT(*) FROM studies st WHERE ${PINNED}) AS pinnedStudies,
+              (SELECT COUNT(*) FROM pinned) AS pinnedStudies,
               (SELECT COALESCE(SUM(i.size), 0) FROM instances i JOIN series se ON se.pk = i.series_pk
-                 JOIN studies st ON st.pk = se.study_pk WHERE ${PINNED}) AS pinnedBytes,
+                WHERE se.study_pk IN (SELECT pk FROM pinned)) AS pinnedBytes,
               (SELECT MIN(last_used_at) FROM studies) AS oldestUsedAt`,
       [],
     );

@@ -109,7 +109,12 @@ export class ForwardQueue {
    * batches by the worker: a mark lost to a power cut only means one more (harmless)
    * re-send, as delivery is at least once.
    */
-  async finishJobs(pks: readonly number[], outcome: JobOutcome): Promise<void> {
+  async finishJobs(
+    pks: readonly number[],
+    outcome: JobOutcome,
+    /** When it happened, if not now (deliveries are marked a little after, together). */
+    at: string = new Date().toISOString(),
+  ): Promise<void> {
     if (pks.length === 0) return;
     await this.sql.run(
       `UPDATE forward_jobs SET state = ?, last_status = ?, last_error = ?, finished_at = ?,
@@ -119,8 +124,8 @@ export class ForwardQueue {
         outcome.state,
         outcome.status,
         outcome.state === 'failed' ? outcome.error : null,
-        new Date().toISOString(),
-        new Date().toISOString(),
+        at,
+        at,
         ...pks,
       ],
     );

@@ -78,6 +78,9 @@ interface OpenAssociation {
 
 const BATCH = 64;
 
+/** How long a delivered job may wait to be marked, with others, in one commit. */
+const MARK_DELAY_MS = 1000;
+
 /** More instances than this failing in transfer one after another: the destination's fault. */
 const SUSPECTS_IN_A_ROW = 2;
 
@@ -93,6 +96,9 @@ export class DestinationWorker {
   private sent = 0;
   /** Instances whose transfer failed since the last one delivered. */
   private suspectsInARow = 0;
+  /** Jobs delivered but not yet marked in the index (see markDelivered). */
+  private readonly unmarked = new Map<number, string>(); // pk -> when delivered
+  private markTimer?: NodeJS.Timeout;
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private loop: Promise<void> | null = null;
@@ -181,7 +187,10 @@ export class DestinationWorker {
       }
       let jobs: ForwardJob[];
       try {
-        jobs = await this.deps.index.queue.queuedJobs(this.node.name, BATCH);
+        // Delivered but not yet marked: not to be sent again.
+        jobs = (await this.deps.index.queue.queuedJobs(this.node.name, BATCH + this.unmarked.size))
+          .filter((j) => !this.unmarked.has(j.pk))
+          .slice(0, BATCH);
       } catch (err) {
         log.error('forward queue unreadable', {
           dest: this.node.name,
@@ -231,6 +240,12 @@ export class DestinationWorker {
         this.retryAt = null;
       }
     }
+    await this.flushMarks().catch((err: unknown) =>
+      log.error('delivered jobs not marked', {
+        dest: this.node.name,
+        reason: (err as Error).message,
+      }),
+    );
     await this.closeAssociation();
   }
 
@@ -239,12 +254,47 @@ export class DestinationWorker {
     try {
       await this.sendJobs(jobs, delivered);
     } finally {
-      // One commit for the batch's deliveries, whatever ended the batch.
-      await this.deps.index.queue.finishJobs(delivered, { state: 'done', status: 0 });
-      if (delivered.length > 0) this.deps.onDelivered?.();
+      await this.markDelivered(delivered);
       if (delivered.length > 0 && this.node.requestCommit)
         await this.requestCommit(jobs, delivered);
     }
+  }
+
+  /**
+   * Delivered jobs are marked in the index together: when BATCH of them wait, on stop, or
+   * MARK_DELAY_MS after the first — one commit (one fsync on an
+   * SD card) for many deliveries even when forwarding keeps pace one instance at a time.
+   * A mark lost to a power cut means one more (harmless) send: delivery is at least once.
+   */
+  private async markDelivered(pks: readonly number[]): Promise<void> {
+    const now = new Date().toISOString();
+    for (const pk of pks) this.unmarked.set(pk, now);
+    if (this.unmarked.size >= BATCH) await this.flushMarks();
+    else if (this.unmarked.size > 0 && !this.markTimer) {
+      this.markTimer = setTimeout(() => {
+        this.markTimer = undefined;
+        void this.flushMarks().catch((err: unknown) =>
+          log.error('delivered jobs not marked', {
+            dest: this.node.name,
+            reason: (err as Error).message,
+          }),
+        );
+      }, MARK_DELAY_MS);
+      this.markTimer.unref();
+    }
+  }
+
+  private async flushMarks(): Promise<void> {
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    if (this.unmarked.size === 0) return;
+    const pks = [...this.unmarked.keys()];
+    // The time of the latest delivery among them, not of the mark: an error after these
+    // deliveries must not look older than them.
+    const latest = [...this.unmarked.values()].sort().at(-1)!;
+    await this.deps.index.queue.finishJobs(pks, { state: 'done', status: 0 }, latest);
+    for (const pk of pks) this.unmarked.delete(pk);
+    this.deps.onDelivered?.();
   }
 
   private async sendJobs(jobs: readonly ForwardJob[], delivered: number[]): Promise<void> {

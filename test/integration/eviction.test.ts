@@ -56,101 +56,118 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
     box = scp = mount = undefined;
   });
 
-  it('evicts only delivered studies, least recently used first; refuses with A700 when nothing may go, serves C-ECHO and C-FIND, and accepts again when the destination is back', async () => {
-    requireRoot();
-    mount = tempDir('tmpfs-evict');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', mount]);
-    scp = await startPoisonScp(new Set());
-    box = await startBox({
-      storageDir: path.join(mount, 'var'),
-      forwarding: FAST,
-      nodes: [{ name: 'pacs', ae: 'PACS', host: '127.0.0.1', port: scp.port, forward: true }],
-      cache: { evictAbovePercent: 60, evictToPercent: 40, minFreeBytes: 6 * MB, inUseSeconds: 1 },
-    });
-    const dir = tempDir('evict-files');
-    // Six studies the destination gets.
-    for (let n = 1; n <= 6; n++)
-      assert.deepEqual(await send(box.port, await studyFiles(dir, 700 + n)), [0, 0, 0, 0]);
-    await waitFor('all 24 delivered', async () => (await box!.forwarder.report())[0]!.done === 24);
-    await new Promise((r) => setTimeout(r, 1200)); // out of the in-use window
-    // Study 2 is retrieved: now it is the most recently used of the six.
-    const got = await run('getscu', [
-      '-aec',
-      'DICOM_EDGE',
-      '-k',
-      'QueryRetrieveLevel=STUDY',
-      '-k',
-      `StudyInstanceUID=${uid(702)}`,
-      '-od',
-      tempDir('getscu'),
-      '127.0.0.1',
-      String(box.port),
-    ]);
-    assert.equal(got.code, 0, got.stderr);
-    // The destination goes down: what arrives now is pinned (not yet delivered).
-    await scp.down();
-    for (let n = 7; n <= 10; n++)
-      assert.deepEqual(await send(box.port, await studyFiles(dir, 700 + n)), [0, 0, 0, 0]);
-    await box.evictor.run(false);
-    const present = async (n: number): Promise<boolean> =>
-      (await box!.store.index.instances.getInstance(uid(700 + n, 1, 1))) !== undefined;
-    const kept: number[] = [];
-    for (let n = 1; n <= 10; n++) if (await present(n)) kept.push(n);
-    // Least recently used first: 1, 3, 4, 5, 6, then 2; never 7-10.
-    const lru = [1, 3, 4, 5, 6, 2];
-    const evicted = lru.filter((n) => !kept.includes(n));
-    assert.ok(evicted.length >= 1, `something was evicted (kept ${kept.join(',')})`);
-    assert.deepEqual(evicted, lru.slice(0, evicted.length), 'oldest used first');
-    for (const n of [7, 8, 9, 10]) assert.ok(kept.includes(n), `pinned study ${n} kept`);
-    assert.ok((await statDisk(mount)).usedPercent <= 60);
-    // Files match the rows: nothing evicted is left on disk.
-    const files = await listFiles(path.join(box.config.storageDir, 'cache'));
-    assert.equal(files.length, kept.length * 4);
+  for (const fsType of ['tmpfs', 'ext4'] as const)
+    it(`${fsType}: evicts only delivered studies, least recently used first; refuses with A700 when nothing may go, serves C-ECHO and C-FIND, and accepts again when the destination is back`, async () => {
+      requireRoot();
+      mount = tempDir(`${fsType}-evict`);
+      if (fsType === 'tmpfs')
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', mount]);
+      else {
+        // A loop-mounted ext4 image, as an SD card's filesystem is.
+        const image = path.join(tempDir('ext4-image'), 'cache.ext4');
+        execFileSync('truncate', ['-s', '32M', image]);
+        execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
+        execFileSync('mount', ['-o', 'loop', image, mount]);
+      }
+      scp = await startPoisonScp(new Set());
+      box = await startBox({
+        storageDir: path.join(mount, 'var'),
+        forwarding: FAST,
+        nodes: [{ name: 'pacs', ae: 'PACS', host: '127.0.0.1', port: scp.port, forward: true }],
+        cache: { evictAbovePercent: 60, evictToPercent: 40, minFreeBytes: 6 * MB, inUseSeconds: 1 },
+      });
+      const dir = tempDir('evict-files');
+      // Six studies the destination gets.
+      for (let n = 1; n <= 6; n++)
+        assert.deepEqual(await send(box.port, await studyFiles(dir, 700 + n)), [0, 0, 0, 0]);
+      await waitFor(
+        'all 24 delivered',
+        async () => (await box!.forwarder.report())[0]!.done === 24,
+      );
+      await new Promise((r) => setTimeout(r, 1200)); // out of the in-use window
+      // Study 2 is retrieved: now it is the most recently used of the six.
+      const got = await run('getscu', [
+        '-aec',
+        'DICOM_EDGE',
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        `StudyInstanceUID=${uid(702)}`,
+        '-od',
+        tempDir('getscu'),
+        '127.0.0.1',
+        String(box.port),
+      ]);
+      assert.equal(got.code, 0, got.stderr);
+      // The destination goes down: what arrives now is pinned (not yet delivered).
+      await scp.down();
+      for (let n = 7; n <= 10; n++)
+        assert.deepEqual(await send(box.port, await studyFiles(dir, 700 + n)), [0, 0, 0, 0]);
+      await box.evictor.run(false);
+      const present = async (n: number): Promise<boolean> =>
+        (await box!.store.index.instances.getInstance(uid(700 + n, 1, 1))) !== undefined;
+      const kept: number[] = [];
+      for (let n = 1; n <= 10; n++) if (await present(n)) kept.push(n);
+      // Least recently used first: 1, 3, 4, 5, 6, then 2; never 7-10.
+      const lru = [1, 3, 4, 5, 6, 2];
+      const evicted = lru.filter((n) => !kept.includes(n));
+      assert.ok(evicted.length >= 1, `something was evicted (kept ${kept.join(',')})`);
+      assert.deepEqual(evicted, lru.slice(0, evicted.length), 'oldest used first');
+      for (const n of [7, 8, 9, 10]) assert.ok(kept.includes(n), `pinned study ${n} kept`);
+      assert.ok((await statDisk(mount)).usedPercent <= 60);
+      // Files match the rows: nothing evicted is left on disk.
+      const files = await listFiles(path.join(box.config.storageDir, 'cache'));
+      assert.equal(files.length, kept.length * 4);
 
-    // Keep sending while the destination is down: the evictable ones go, then A700.
-    let refused: { status?: number; error?: string } | undefined;
-    for (let n = 11; n <= 30 && !refused; n++) {
-      const results = await storeFiles(
+      // Keep sending while the destination is down: the evictable ones go, then A700.
+      let refused: { status?: number; error?: string } | undefined;
+      for (let n = 11; n <= 30 && !refused; n++) {
+        const results = await storeFiles(
+          {
+            host: '127.0.0.1',
+            port: box.port,
+            callingAeTitle: 'MODALITY',
+            calledAeTitle: 'DICOM_EDGE',
+          },
+          await studyFiles(dir, 700 + n),
+          () => undefined,
+        );
+        refused = results.find((r) => r.status !== Status.Success);
+        await box.evictor.run(false);
+      }
+      assert.equal(refused?.status, Status.OutOfResources);
+      assert.match(refused?.error ?? '', /cache full/);
+      assert.ok((await statDisk(mount)).freeBytes > 2 * MB, 'refused before the disk was full');
+      assert.equal(await echoLocal(box.port), Status.Success, 'C-ECHO still answered');
+      let matches = 0;
+      const found = await findScu(
         {
           host: '127.0.0.1',
           port: box.port,
-          callingAeTitle: 'MODALITY',
+          callingAeTitle: 'VIEWER',
           calledAeTitle: 'DICOM_EDGE',
         },
-        await studyFiles(dir, 700 + n),
-        () => undefined,
+        'study',
+        [
+          { tag: 0x00080052, vr: 'CS', value: 'STUDY' },
+          { tag: 0x0020000d, vr: 'UI', value: '' },
+        ],
+        () => matches++,
       );
-      refused = results.find((r) => r.status !== Status.Success);
-      await box.evictor.run(false);
-    }
-    assert.equal(refused?.status, Status.OutOfResources);
-    assert.match(refused?.error ?? '', /cache full/);
-    assert.ok((await statDisk(mount)).freeBytes > 2 * MB, 'refused before the disk was full');
-    assert.equal(await echoLocal(box.port), Status.Success, 'C-ECHO still answered');
-    let matches = 0;
-    const found = await findScu(
-      { host: '127.0.0.1', port: box.port, callingAeTitle: 'VIEWER', calledAeTitle: 'DICOM_EDGE' },
-      'study',
-      [
-        { tag: 0x00080052, vr: 'CS', value: 'STUDY' },
-        { tag: 0x0020000d, vr: 'UI', value: '' },
-      ],
-      () => matches++,
-    );
-    assert.equal(found, Status.Success, 'C-FIND still answered');
-    assert.ok(matches >= 4);
-    assert.match((await box.forwarder.report())[0]!.state, /backing-off|sending|idle/);
+      assert.equal(found, Status.Success, 'C-FIND still answered');
+      assert.ok(matches >= 4);
+      assert.match((await box.forwarder.report())[0]!.state, /backing-off|sending|idle/);
 
-    // The destination is back: the queue drains, those studies may go, the box accepts.
-    await scp.up();
-    await waitFor(
-      'the queue drained',
-      async () => (await box!.forwarder.report())[0]!.queued === 0,
-      60_000,
-    );
-    await waitFor('accepting again', async () => box!.evictor.refusing === null, 30_000);
-    assert.deepEqual(await send(box.port, await studyFiles(dir, 799)), [0, 0, 0, 0]);
-  });
+      // The destination is back: the queue drains, those studies may go, the box accepts.
+      await scp.up();
+      await waitFor(
+        'the queue drained',
+        async () => (await box!.forwarder.report())[0]!.queued === 0,
+        60_000,
+      );
+      await waitFor('accepting again', async () => box!.evictor.refusing === null, 30_000);
+      assert.deepEqual(await send(box.port, await studyFiles(dir, 799)), [0, 0, 0, 0]);
+    });
 
   describe('kill -9 in the middle of an eviction', () => {
     let proc: BoxProcess | undefined;

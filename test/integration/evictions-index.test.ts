@@ -96,6 +96,9 @@ describe('eviction rules in the index', () => {
     ]);
     assert.equal(await index.instances.getInstance(delivered), undefined);
     assert.deepEqual(await index.evictions.pendingFiles(), ['cache/1.2.1/1.2.1.1/x1.dcm']);
+    const usage = await index.evictions.usage();
+    assert.deepEqual([usage.studies, usage.instances, usage.pinnedStudies], [9, 9, 7]);
+    assert.equal(usage.pinnedBytes, 7 * 1000);
     // A pinned study is not removed even when asked for by name.
     assert.equal(await index.evictions.removeStudy('1.2.3', inUseCutoff), null);
   });
