@@ -23,7 +23,7 @@ function record(n: number): InstanceRecord {
     { studyInstanceUid: uid(study), seriesInstanceUid: uid(study, series), sopInstanceUid: sop },
     {
       path: path.join('cache', uid(study), uid(study, series), `${sop}_000000000000.dcm`),
-      patient: { id: `P${study % 5000}`, name: 'BENCH^PATIENT', birthDate: '', sex: '' },
+      attributes: { patientId: `P${study % 5000}`, patientName: 'BENCH^PATIENT' },
     },
   );
 }

@@ -18,12 +18,18 @@ import { Tag } from '../firmware/dicom/registry/tags';
 import { transferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
 import { Cache, InvalidUidError, parseInstancePath, type TempFile } from './cache';
 import { faultPoint } from './fault-points';
+import { INDEXED_ATTRIBUTES, type IndexedValues } from './indexed-attributes';
 import type { Index, InstanceRecord } from './index';
 
-/** Attributes the index keeps, read from the top level of each data set. */
-export const INDEXED_TAGS: ReadonlySet<number> = new Set(
-  Object.values(Tag).filter((t) => t !== Tag.PixelData),
-);
+/** What the scanner keeps from the top level of each data set: the indexed attributes, and
+ * what placing and checking the instance needs. */
+export const INDEXED_TAGS: ReadonlySet<number> = new Set([
+  ...INDEXED_ATTRIBUTES.map((a) => a.tag),
+  Tag.SpecificCharacterSet,
+  Tag.SopInstanceUid,
+  Tag.StudyInstanceUid,
+  Tag.SeriesInstanceUid,
+]);
 
 /** The disk or the index could not take the instance (PS3.4 B.2.3: A7xx, out of resources). */
 export class OutOfResourcesError extends Error {
@@ -255,6 +261,9 @@ export class InstanceStore {
       }
       relativePath = existingPath;
     }
+    const attributes = Object.fromEntries(
+      INDEXED_ATTRIBUTES.map((a) => [a.name, text(a.tag)]),
+    ) as IndexedValues;
     return {
       sopInstanceUid: incoming.sopInstanceUid,
       sopClassUid: incoming.sopClassUid,
@@ -266,35 +275,12 @@ export class InstanceStore {
       datasetOffset,
       receivedAt: new Date().toISOString(),
       callingAeTitle: incoming.callingAeTitle,
-      patient: {
-        id: text(Tag.PatientId),
-        name: text(Tag.PatientName),
-        birthDate: text(Tag.PatientBirthDate),
-        sex: text(Tag.PatientSex),
-      },
-      study: {
-        date: text(Tag.StudyDate),
-        time: text(Tag.StudyTime),
-        accessionNumber: text(Tag.AccessionNumber),
-        studyId: text(Tag.StudyId),
-        description: text(Tag.StudyDescription),
-        referringPhysicianName: text(Tag.ReferringPhysicianName),
-      },
-      series: {
-        modality: text(Tag.Modality),
-        number: text(Tag.SeriesNumber),
-        description: text(Tag.SeriesDescription),
-        date: text(Tag.SeriesDate),
-        time: text(Tag.SeriesTime),
-        bodyPartExamined: text(Tag.BodyPartExamined),
-      },
-      instanceNumber: text(Tag.InstanceNumber),
-      numberOfFrames: text(Tag.NumberOfFrames),
+      attributes,
       specificCharacterSet: charset,
       digest,
       forwardTo: this.router({
         callingAeTitle: incoming.callingAeTitle,
-        modality: text(Tag.Modality),
+        modality: attributes.modality,
         sopClassUid: incoming.sopClassUid,
       }),
     };

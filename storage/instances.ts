@@ -5,6 +5,7 @@
 // instance. Each instance's forward jobs are written in its transaction (the forward
 // queue's table), so an acknowledged instance always has its jobs.
 import { compileQuery, type Condition, type IndexQuery } from './query';
+import { attributesOf, type IndexedValues, type IndexTable } from './indexed-attributes';
 import type { Params, Sqlite } from './sqlite';
 
 export interface InstanceRecord {
@@ -19,25 +20,8 @@ export interface InstanceRecord {
   readonly datasetOffset: number;
   readonly receivedAt: string;
   readonly callingAeTitle: string;
-  readonly patient: { id: string; name: string; birthDate: string; sex: string };
-  readonly study: {
-    date: string;
-    time: string;
-    accessionNumber: string;
-    studyId: string;
-    description: string;
-    referringPhysicianName: string;
-  };
-  readonly series: {
-    modality: string;
-    number: string;
-    description: string;
-    date: string;
-    time: string;
-    bodyPartExamined: string;
-  };
-  readonly instanceNumber: string;
-  readonly numberOfFrames: string;
+  /** The values of the indexed attributes (storage/indexed-attributes.ts). */
+  readonly attributes: IndexedValues;
   readonly specificCharacterSet: string;
   /** SHA-256 of the data set bytes, hex. */
   readonly digest: string;
@@ -313,82 +297,91 @@ function jobParams(r: InstanceRecord, destination: string): Params {
   return [r.sopInstanceUid, r.studyInstanceUid, destination, r.receivedAt, r.digest];
 }
 
+/**
+ * "INSERT ... ON CONFLICT (key) DO UPDATE" for a parent table: its keys first (the parent
+ * row found by its key), then its indexed attributes, then any extra column.
+ */
+function upsertSql(
+  table: IndexTable,
+  keys: ReadonlyArray<readonly [column: string, value: string]>,
+  conflictKey: string,
+  extra: ReadonlyArray<readonly [column: string, value: string, onConflict: string]> = [],
+): string {
+  const attrs = attributesOf(table).map((a) => a.column);
+  const columns = [...keys.map(([c]) => c), ...attrs, ...extra.map(([c]) => c)];
+  const values = [...keys.map(([, v]) => v), ...attrs.map(() => '?'), ...extra.map(([, v]) => v)];
+  const updates = [
+    ...keys.map(([c]) => c).filter((c) => c !== conflictKey),
+    ...attrs.filter((c) => c !== conflictKey),
+  ].map((c) => `${c} = excluded.${c}`);
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${values.join(', ')})
+    ON CONFLICT (${conflictKey}) DO UPDATE SET ${[...updates, ...extra.map(([, , u]) => u)].join(', ')}`;
+}
+
+const PATIENT_UPSERT = upsertSql('patients', [], 'patient_id');
+const STUDY_UPSERT = upsertSql(
+  'studies',
+  [
+    ['patient_pk', '(SELECT pk FROM patients WHERE patient_id = ?)'],
+    ['study_instance_uid', '?'],
+  ],
+  'study_instance_uid',
+  [['last_used_at', '?', 'last_used_at = max(studies.last_used_at, excluded.last_used_at)']],
+);
+const SERIES_UPSERT = upsertSql(
+  'series',
+  [
+    ['study_pk', '(SELECT pk FROM studies WHERE study_instance_uid = ?)'],
+    ['series_instance_uid', '?'],
+  ],
+  'series_instance_uid',
+);
+
+function valuesOf(r: InstanceRecord, table: IndexTable): string[] {
+  return attributesOf(table).map((a) => r.attributes[a.name]);
+}
+
 /** Patient, study and series rows for an instance; each parent is found by its key. */
 function parentUpserts(r: InstanceRecord): Array<[string, Params]> {
   return [
+    [PATIENT_UPSERT, valuesOf(r, 'patients')],
     [
-      `INSERT INTO patients (patient_id, patient_name, patient_birth_date, patient_sex) VALUES (?, ?, ?, ?)
-       ON CONFLICT (patient_id) DO UPDATE SET patient_name = excluded.patient_name,
-         patient_birth_date = excluded.patient_birth_date, patient_sex = excluded.patient_sex`,
-      [r.patient.id, r.patient.name, r.patient.birthDate, r.patient.sex],
+      STUDY_UPSERT,
+      [r.attributes.patientId, r.studyInstanceUid, ...valuesOf(r, 'studies'), r.receivedAt],
     ],
-    [
-      `INSERT INTO studies (patient_pk, study_instance_uid, study_date, study_time, accession_number, study_id,
-                            study_description, referring_physician_name, last_used_at)
-       VALUES ((SELECT pk FROM patients WHERE patient_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (study_instance_uid) DO UPDATE SET patient_pk = excluded.patient_pk,
-         study_date = excluded.study_date, study_time = excluded.study_time,
-         accession_number = excluded.accession_number, study_id = excluded.study_id,
-         study_description = excluded.study_description, referring_physician_name = excluded.referring_physician_name,
-         last_used_at = max(studies.last_used_at, excluded.last_used_at)`,
-      [
-        r.patient.id,
-        r.studyInstanceUid,
-        r.study.date,
-        r.study.time,
-        r.study.accessionNumber,
-        r.study.studyId,
-        r.study.description,
-        r.study.referringPhysicianName,
-        r.receivedAt,
-      ],
-    ],
-    [
-      `INSERT INTO series (study_pk, series_instance_uid, modality, series_number, series_description, series_date,
-                           series_time, body_part_examined)
-       VALUES ((SELECT pk FROM studies WHERE study_instance_uid = ?), ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (series_instance_uid) DO UPDATE SET study_pk = excluded.study_pk, modality = excluded.modality,
-         series_number = excluded.series_number, series_description = excluded.series_description,
-         series_date = excluded.series_date, series_time = excluded.series_time,
-         body_part_examined = excluded.body_part_examined`,
-      [
-        r.studyInstanceUid,
-        r.seriesInstanceUid,
-        r.series.modality,
-        r.series.number,
-        r.series.description,
-        r.series.date,
-        r.series.time,
-        r.series.bodyPartExamined,
-      ],
-    ],
+    [SERIES_UPSERT, [r.studyInstanceUid, r.seriesInstanceUid, ...valuesOf(r, 'series')]],
   ];
 }
 
 const SAME_CONTENT =
   'instances.digest = excluded.digest AND instances.transfer_syntax_uid = excluded.transfer_syntax_uid';
 
-function instanceUpsert(r: InstanceRecord): [string, Params] {
-  return [
-    `INSERT INTO instances (series_pk, sop_instance_uid, sop_class_uid, instance_number, number_of_frames,
-                            specific_character_set, transfer_syntax_uid, path, size, dataset_offset, received_at,
-                            calling_ae, digest)
-     VALUES ((SELECT pk FROM series WHERE series_instance_uid = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const INSTANCE_ATTRIBUTES = attributesOf('instances').map((a) => a.column);
+
+const INSTANCE_UPSERT = `INSERT INTO instances (series_pk, sop_instance_uid, sop_class_uid,
+       ${INSTANCE_ATTRIBUTES.join(', ')}, specific_character_set, transfer_syntax_uid, path, size,
+       dataset_offset, received_at, calling_ae, digest)
+     VALUES ((SELECT pk FROM series WHERE series_instance_uid = ?), ?, ?,
+       ${INSTANCE_ATTRIBUTES.map(() => '?').join(', ')}, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (sop_instance_uid) DO UPDATE SET series_pk = excluded.series_pk,
-       sop_class_uid = excluded.sop_class_uid, instance_number = excluded.instance_number,
-       number_of_frames = excluded.number_of_frames, specific_character_set = excluded.specific_character_set,
+       sop_class_uid = excluded.sop_class_uid,
+       ${INSTANCE_ATTRIBUTES.map((c) => `${c} = excluded.${c}`).join(', ')},
+       specific_character_set = excluded.specific_character_set,
        transfer_syntax_uid = excluded.transfer_syntax_uid,
        -- The same content again keeps the file acknowledged before (see PREVIOUS_COPY).
        path = CASE WHEN ${SAME_CONTENT} THEN instances.path ELSE excluded.path END,
        size = CASE WHEN ${SAME_CONTENT} THEN instances.size ELSE excluded.size END,
        dataset_offset = CASE WHEN ${SAME_CONTENT} THEN instances.dataset_offset ELSE excluded.dataset_offset END,
-       received_at = excluded.received_at, calling_ae = excluded.calling_ae, digest = excluded.digest`,
+       received_at = excluded.received_at, calling_ae = excluded.calling_ae, digest = excluded.digest`;
+
+function instanceUpsert(r: InstanceRecord): [string, Params] {
+  return [
+    INSTANCE_UPSERT,
     [
       r.seriesInstanceUid,
       r.sopInstanceUid,
       r.sopClassUid,
-      r.instanceNumber,
-      r.numberOfFrames,
+      ...valuesOf(r, 'instances'),
       r.specificCharacterSet,
       r.transferSyntaxUid,
       r.path,

@@ -2,15 +2,34 @@
 // identifier is ever pasted into SQL text: values go into parameters, and column names
 // come only from the fixed catalogue below. Pure: builds {sql, params}; index.ts runs it.
 
+import {
+  INDEXED_ATTRIBUTES,
+  type IndexedAttributeName,
+  type IndexTable,
+} from './indexed-attributes';
+
 export type QueryLevel = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
 export const LEVEL_ORDER: readonly QueryLevel[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
 
+const TABLE_ALIAS = { patients: 'p', studies: 'st', series: 'se', instances: 'i' } as const;
+const TABLE_LEVEL = {
+  patients: 'PATIENT',
+  studies: 'STUDY',
+  series: 'SERIES',
+  instances: 'IMAGE',
+} as const satisfies Record<IndexTable, QueryLevel>;
+
+/** The indexed attributes (declared in indexed-attributes.ts) as query columns. */
+const STORED = Object.fromEntries(
+  INDEXED_ATTRIBUTES.map((a) => [
+    a.name,
+    { sql: `${TABLE_ALIAS[a.table]}.${a.column}`, level: TABLE_LEVEL[a.table] },
+  ]),
+) as Record<IndexedAttributeName, { sql: string; level: QueryLevel }>;
+
 /** Every column a query may match or return, by name, with its SQL expression and level. */
 export const COLUMNS = {
-  patientId: { sql: 'p.patient_id', level: 'PATIENT' },
-  patientName: { sql: 'p.patient_name', level: 'PATIENT' },
-  patientBirthDate: { sql: 'p.patient_birth_date', level: 'PATIENT' },
-  patientSex: { sql: 'p.patient_sex', level: 'PATIENT' },
+  ...STORED,
   patientStudies: {
     sql: '(SELECT COUNT(*) FROM studies x WHERE x.patient_pk = p.pk)',
     level: 'PATIENT',
@@ -26,12 +45,6 @@ export const COLUMNS = {
     level: 'PATIENT',
   },
   studyInstanceUid: { sql: 'st.study_instance_uid', level: 'STUDY' },
-  studyDate: { sql: 'st.study_date', level: 'STUDY' },
-  studyTime: { sql: 'st.study_time', level: 'STUDY' },
-  accessionNumber: { sql: 'st.accession_number', level: 'STUDY' },
-  studyId: { sql: 'st.study_id', level: 'STUDY' },
-  studyDescription: { sql: 'st.study_description', level: 'STUDY' },
-  referringPhysicianName: { sql: 'st.referring_physician_name', level: 'STUDY' },
   studySeries: { sql: '(SELECT COUNT(*) FROM series x WHERE x.study_pk = st.pk)', level: 'STUDY' },
   studyInstances: {
     sql: '(SELECT COUNT(*) FROM instances x JOIN series y ON x.series_pk = y.pk WHERE y.study_pk = st.pk)',
@@ -48,20 +61,12 @@ export const COLUMNS = {
     level: 'STUDY',
   },
   seriesInstanceUid: { sql: 'se.series_instance_uid', level: 'SERIES' },
-  modality: { sql: 'se.modality', level: 'SERIES' },
-  seriesNumber: { sql: 'se.series_number', level: 'SERIES' },
-  seriesDescription: { sql: 'se.series_description', level: 'SERIES' },
-  seriesDate: { sql: 'se.series_date', level: 'SERIES' },
-  seriesTime: { sql: 'se.series_time', level: 'SERIES' },
-  bodyPartExamined: { sql: 'se.body_part_examined', level: 'SERIES' },
   seriesInstances: {
     sql: '(SELECT COUNT(*) FROM instances x WHERE x.series_pk = se.pk)',
     level: 'SERIES',
   },
   sopInstanceUid: { sql: 'i.sop_instance_uid', level: 'IMAGE' },
   sopClassUid: { sql: 'i.sop_class_uid', level: 'IMAGE' },
-  instanceNumber: { sql: 'i.instance_number', level: 'IMAGE' },
-  numberOfFrames: { sql: 'i.number_of_frames', level: 'IMAGE' },
   specificCharacterSet: { sql: 'i.specific_character_set', level: 'IMAGE' },
   // What retrieval needs to send an instance (never returned in a C-FIND response).
   transferSyntaxUid: { sql: 'i.transfer_syntax_uid', level: 'IMAGE' },

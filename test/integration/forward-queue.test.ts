@@ -20,7 +20,7 @@ function record(
     },
     {
       receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-      instanceNumber: String(n),
+      attributes: { instanceNumber: String(n) },
       digest,
       forwardTo,
     },

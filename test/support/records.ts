@@ -1,6 +1,7 @@
 // Index rows written straight into an Index, without files or a network: for tests of
 // the index itself and for benchmarks that need a large cache quickly.
 import type { InstanceRecord } from '../../storage/index';
+import { INDEXED_ATTRIBUTES, type IndexedValues } from '../../storage/indexed-attributes';
 
 export interface RecordUids {
   readonly studyInstanceUid: string;
@@ -11,7 +12,9 @@ export interface RecordUids {
 /** A CT instance's row with empty descriptive attributes; `overrides` set the rest. */
 export function instanceRecord(
   uids: RecordUids,
-  overrides: Partial<InstanceRecord> = {},
+  overrides: Partial<Omit<InstanceRecord, 'attributes'>> & {
+    readonly attributes?: Partial<IndexedValues>;
+  } = {},
 ): InstanceRecord {
   const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = uids;
   return {
@@ -25,28 +28,17 @@ export function instanceRecord(
     datasetOffset: 300,
     receivedAt: new Date().toISOString(),
     callingAeTitle: 'MOD',
-    patient: { id: 'P', name: 'N', birthDate: '', sex: '' },
-    study: {
-      date: '',
-      time: '',
-      accessionNumber: '',
-      studyId: '',
-      description: '',
-      referringPhysicianName: '',
-    },
-    series: {
-      modality: 'CT',
-      number: '',
-      description: '',
-      date: '',
-      time: '',
-      bodyPartExamined: '',
-    },
-    instanceNumber: '',
-    numberOfFrames: '',
     specificCharacterSet: '',
     digest: '',
     forwardTo: [],
     ...overrides,
+    // After the overrides: the attributes they name are merged, not all replaced.
+    attributes: {
+      ...(Object.fromEntries(INDEXED_ATTRIBUTES.map((a) => [a.name, ''])) as IndexedValues),
+      patientId: 'P',
+      patientName: 'N',
+      modality: 'CT',
+      ...overrides.attributes,
+    },
   };
 }
