@@ -18,6 +18,7 @@ lint: $(NODE_MODULES_STAMP)
 	npx prettier --check .
 
 bench: build peers
+	node dist/scripts/bench-ingest.js
 	node dist/scripts/bench-store.js
 	node dist/scripts/bench-forward.js
 	node dist/scripts/bench-qr.js

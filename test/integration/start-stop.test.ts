@@ -11,6 +11,8 @@ import { Index } from '../../storage/index';
 import { BIN, boxConfig, startBoxProcess } from '../support/box-process';
 import { echoLocal, run, startBox } from '../support/peers';
 import { uid } from '../support/synthetic';
+import { onLogLine } from '../../firmware/log';
+import { requestCommitment } from '../../firmware/services/commitment/commitment-scu';
 
 describe('start and stop', function () {
   this.timeout(60_000);
@@ -94,5 +96,32 @@ describe('start and stop', function () {
     assert.equal(code, 0, box.output());
     assert.doesNotMatch(box.output(), /ERROR/);
     assert.match(box.output(), /stopping reason=SIGTERM/);
+  });
+
+  it('a commitment whose grace ends after the stop does not sweep a closed index', async () => {
+    const box = await startBox({ commit: 'stored', commitGraceSeconds: 1 });
+    const lines: string[] = [];
+    const stopListening = onLogLine((line) => lines.push(line));
+    try {
+      // The requester gives up at once; the box keeps the commitment and its grace timer.
+      await requestCommitment(
+        {
+          host: '127.0.0.1',
+          port: box.port,
+          callingAeTitle: 'MODALITY',
+          calledAeTitle: 'DICOM_EDGE',
+        },
+        [{ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: uid(401, 1, 1) }],
+        100,
+      ).catch(() => undefined);
+      await box.stop();
+      await new Promise((r) => setTimeout(r, 1500)); // past the grace
+      assert.deepEqual(
+        lines.filter((l) => /sweep failed|SQLITE_MISUSE/.test(l)),
+        [],
+      );
+    } finally {
+      stopListening();
+    }
   });
 });

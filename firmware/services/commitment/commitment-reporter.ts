@@ -53,9 +53,9 @@ export class CommitmentReporter {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.spawn(this.sweep()), SWEEP_MS);
+    this.timer = setInterval(() => this.spawn(() => this.sweep()), SWEEP_MS);
     this.timer.unref();
-    this.spawn(this.sweep());
+    this.spawn(() => this.sweep());
   }
 
   /**
@@ -74,8 +74,10 @@ export class CommitmentReporter {
     clearTimeout(timer);
   }
 
-  private spawn(work: Promise<void>): void {
+  /** Starts work unless stopped (a timer or a nudge may come after stop()). */
+  private spawn(start: () => Promise<void>): void {
     if (this.stopped) return;
+    const work = start();
     this.running.add(work);
     void work.finally(() => this.running.delete(work));
   }
@@ -84,14 +86,14 @@ export class CommitmentReporter {
   track(transactionUid: string, route: LiveRoute): void {
     this.live.set(transactionUid, route);
     route.association.once('closed', () => this.live.delete(transactionUid));
-    this.spawn(this.sweep());
+    this.spawn(() => this.sweep());
     // Look again when the grace for missing instances ends, not at the next periodic sweep.
     setTimeout(() => this.nudge(), this.config().commitGraceSeconds * 1000 + 20).unref();
   }
 
   /** Something changed (an instance stored or delivered): look again at once. */
   nudge(): void {
-    this.spawn(this.sweep());
+    this.spawn(() => this.sweep());
   }
 
   private sweeping = false;
@@ -115,7 +117,7 @@ export class CommitmentReporter {
             Date.parse(c.deadline) <= Date.now(),
             Date.parse(c.createdAt) + this.config().commitGraceSeconds * 1000 <= Date.now(),
           );
-          if (decision) this.spawn(this.deliver(c.transactionUid, c.requesterAe, decision));
+          if (decision) this.spawn(() => this.deliver(c.transactionUid, c.requesterAe, decision));
         }
       } while (this.again && !this.stopped);
     } catch (err) {
