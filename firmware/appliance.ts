@@ -113,9 +113,14 @@ async function startOn(
     (facts) => forwarder.route(facts),
     (destinations) => forwarder.wake(destinations),
   );
+  // Told after every stored instance; at a hundred instances a second, a commitment sweep
+  // (a query on the index's one connection) and a disk reading each time would queue
+  // behind, and in front of, the next instance's commit: both are folded per interval.
+  const sweepCommitments = coalesced(() => reporter.nudge(), 50);
+  const lookAtDisk = coalesced(() => evictor.nudge(), 500);
   store.onStored = () => {
-    reporter.nudge();
-    evictor.nudge();
+    sweepCommitments();
+    lookAtDisk();
   };
   store.admit = () => evictor.refusing;
   // An eviction a crash interrupted is finished first: its files are no orphans to adopt.
@@ -302,6 +307,7 @@ async function startOn(
         events.close();
         throughput.close();
         await index.close();
+        await cache.close();
         // The last step, and only when all the above went well: the next start may skip
         // the cache check. The control socket goes after it, so no second box starts early.
         await markCleanStop(storageDir);
@@ -309,5 +315,18 @@ async function startOn(
       })();
       return stopping;
     },
+  };
+}
+
+/** fn at most once per `ms`: the calls in between are folded into one run at its end. */
+function coalesced(fn: () => void, ms: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      fn();
+    }, ms);
+    timer.unref();
   };
 }

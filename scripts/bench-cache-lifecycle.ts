@@ -4,17 +4,16 @@
 // usage totals) and the start-up check after an unclean stop, with the box as its own
 // process. `node dist/scripts/bench-cache-lifecycle.js [N]`; the files are empty (only
 // names are read).
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Index } from '../storage/index';
-import { freePort, tempDir } from '../test/support/peers';
+import { tempDir } from '../test/support/peers';
+import { timedStart } from './timed-start';
 import { instanceRecord } from '../test/support/records';
 import { uid } from '../test/support/synthetic';
 
 const COUNT = Number(process.argv[2] ?? 100_000);
 const PER_STUDY = 20;
-const ROOT = path.join(__dirname, '..', '..');
 
 async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const started = process.hrtime.bigint();
@@ -68,30 +67,10 @@ async function main(): Promise<void> {
   await index.close();
 
   // The start-up check, the box as its own process, after an unclean stop (no marker).
-  const config = path.join(path.dirname(storageDir), 'dicom-edge.json');
-  await fs.writeFile(
-    config,
-    JSON.stringify({ host: '127.0.0.1', port: await freePort(), storageDir }),
-  );
-  const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'dicom-edge'), 'start', '--config', config],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  while (!/INFO {2}listening/.test(output)) {
-    if (child.exitCode !== null) throw new Error(output);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const start = await timedStart(storageDir);
   process.stdout.write(
-    `${'start after an unclean stop, to listening (check)'.padEnd(52)} ${String(Date.now() - started).padStart(8)} ms  (${/ms=(\d+)/.exec(output)?.[1] ?? '?'} ms in the check)\n`,
+    `${'start after an unclean stop, to listening (check)'.padEnd(52)} ${String(start.ms).padStart(8)} ms  (${/ms=(\d+)/.exec(start.output)?.[1] ?? '?'} ms in the check)\n`,
   );
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
   await fs.rm(path.dirname(storageDir), { recursive: true, force: true });
 }
 

@@ -3,17 +3,16 @@
 // unclean one (the walk: one listing and one query per series directory), with the RSS.
 // `node dist/scripts/bench-startup-check.js [N]` (default 500,000). The files are empty:
 // the check reads names, never contents, of files the index lists.
-import { spawn } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Index, type InstanceRecord } from '../storage/index';
-import { freePort, tempDir } from '../test/support/peers';
+import { tempDir } from '../test/support/peers';
+import { timedStart } from './timed-start';
 import { instanceRecord } from '../test/support/records';
 import { uid } from '../test/support/synthetic';
 
 const COUNT = Number(process.argv[2] ?? 500_000);
 const PER_SERIES = 25;
-const ROOT = path.join(__dirname, '..', '..');
 
 function record(n: number): InstanceRecord {
   const series = Math.floor(n / PER_SERIES);
@@ -28,35 +27,12 @@ function record(n: number): InstanceRecord {
   );
 }
 
-/** Starts the box as its own process; the time until it listens, and its peak RSS then. */
-async function timedStart(
+/** The start, and whether it walked the cache. */
+async function startOnce(
   storageDir: string,
 ): Promise<{ ms: number; checked: boolean; peakMb: number }> {
-  const config = path.join(path.dirname(storageDir), 'dicom-edge.json');
-  await fs.writeFile(
-    config,
-    JSON.stringify({ host: '127.0.0.1', port: await freePort(), storageDir }),
-  );
-  const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'dicom-edge'), 'start', '--config', config],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  while (!/INFO {2}listening/.test(output)) {
-    if (child.exitCode !== null) throw new Error(output);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const ms = Date.now() - started;
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  const peakMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  return { ms, checked: /cache and index checked/.test(output), peakMb };
+  const t = await timedStart(storageDir);
+  return { ms: t.ms, peakMb: t.peakMb, checked: /cache and index checked/.test(t.output) };
 }
 
 async function main(): Promise<void> {
@@ -81,8 +57,8 @@ async function main(): Promise<void> {
   await index.close();
   console.log(`made ${COUNT} files in ${dirs.size} series directories in ${Date.now() - t} ms`);
   t = Date.now();
-  const unclean = await timedStart(storageDir); // no marker yet: as after a crash
-  const clean = await timedStart(storageDir); // the first stop left the marker
+  const unclean = await startOnce(storageDir); // no marker yet: as after a crash
+  const clean = await startOnce(storageDir); // the first stop left the marker
   console.log(
     `start after an unclean stop (walk): ${unclean.ms} ms to listening, checked=${unclean.checked}, peak RSS ${unclean.peakMb.toFixed(0)} MB`,
   );

@@ -31,6 +31,7 @@ const DAY_MS = 86_400_000;
 export class Evictor {
   private timer?: NodeJS.Timeout;
   private soon?: NodeJS.Timeout;
+  private stopped = false;
   private running: Promise<EvictionReport> | null = null;
   private again = false;
   private refusal: string | null = null;
@@ -68,6 +69,7 @@ export class Evictor {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.soon);
     this.timer = undefined;
@@ -76,6 +78,7 @@ export class Evictor {
 
   /** Something changed (stored, delivered, configuration): look again, soon. */
   nudge(): void {
+    if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
