@@ -97,13 +97,20 @@ async function measure(
   port: number,
   aec: string,
   settle: () => Promise<void> = async () => undefined,
+  senders = 1,
 ): Promise<void> {
   const device = blockDevice(storageDir);
   const receiver = await start();
   execFileSync('sync');
   const before = { process: processWrittenBytes(receiver.pid), device: deviceWrittenBytes(device) };
-  const r = await run('storescu', ['-aec', aec, '127.0.0.1', String(port), ...files], 600_000);
-  if (r.code !== 0) throw new Error(`storescu: ${r.stderr.slice(-300)}`);
+  const groups = Array.from({ length: senders }, (_, i) =>
+    files.filter((_, j) => j % senders === i),
+  );
+  const results = await Promise.all(
+    groups.map((g) => run('storescu', ['-aec', aec, '127.0.0.1', String(port), ...g], 600_000)),
+  );
+  const failed = results.find((r) => r.code !== 0);
+  if (failed) throw new Error(`storescu: ${failed.stderr.slice(-300)}`);
   await settle();
   execFileSync('sync');
   const after = { process: processWrittenBytes(receiver.pid), device: deviceWrittenBytes(device) };
@@ -148,7 +155,11 @@ async function main(): Promise<void> {
     );
   }
   // (b) the box; (c) the box forwarding to a storescp writing to memory.
-  for (const forward of [false, true]) {
+  for (const [forward, senders] of [
+    [false, 1],
+    [false, 4],
+    [true, 1],
+  ] as const) {
     const port = await freePort();
     const dir = tempDir('sd-box');
     const storageDir = path.join(dir, 'var');
@@ -176,7 +187,9 @@ async function main(): Promise<void> {
     await fs.writeFile(config, JSON.stringify({ host: '127.0.0.1', port, storageDir, nodes }));
     await fs.mkdir(storageDir, { recursive: true });
     await measure(
-      forward ? 'dicom-edge, forwarding to a PACS' : 'dicom-edge (durable, indexed)',
+      forward
+        ? 'dicom-edge, forwarding to a PACS'
+        : `dicom-edge, ${senders} sender${senders > 1 ? 's' : ''}`,
       () =>
         traced(
           process.execPath,
@@ -202,6 +215,7 @@ async function main(): Promise<void> {
           await new Promise((res) => setTimeout(res, 200));
         }
       },
+      senders,
     );
     await upstream?.stop();
     await fs.rm(dir, { recursive: true, force: true });
