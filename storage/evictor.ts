@@ -10,7 +10,7 @@ import type { CacheConfig } from '../firmware/config/config';
 import { log } from '../firmware/log';
 import type { Cache } from './cache';
 import { faultPoint } from './fault-points';
-import type { Index, StudyUse } from './index';
+import type { CacheUsage, Index, StudyUse } from './index';
 
 export interface DiskUse {
   readonly totalBytes: number;
@@ -27,6 +27,7 @@ export interface EvictionReport {
 }
 
 const DAY_MS = 86_400_000;
+const USAGE_TTL_MS = 10_000;
 
 export class Evictor {
   private timer?: NodeJS.Timeout;
@@ -48,6 +49,23 @@ export class Evictor {
     /** Disk use of the storage directory (statfs); a test may measure its own way. */
     private readonly diskUse: () => Promise<DiskUse> = () => statDisk(cache.storageDir),
   ) {}
+
+  private usageCache?: { at: number; value: Promise<CacheUsage> };
+
+  /**
+   * The cache's totals (storage/evictions.ts usage), at most USAGE_TTL_MS old: status asks
+   * every second while a dashboard is attached, and on a large cache the pinned bytes take
+   * a pass over the index.
+   */
+  usage(): Promise<CacheUsage> {
+    const now = Date.now();
+    if (!this.usageCache || now - this.usageCache.at > USAGE_TTL_MS) {
+      const value = this.index.evictions.usage();
+      this.usageCache = { at: now, value };
+      value.catch(() => (this.usageCache = undefined));
+    }
+    return this.usageCache.value;
+  }
 
   /** Why C-STORE is refused now, or null while the box accepts. */
   get refusing(): string | null {

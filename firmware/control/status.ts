@@ -135,7 +135,7 @@ export async function collectStatus(deps: {
   const [today, counts, usage, disk, destinations, health] = await Promise.all([
     deps.index.instances.receivedSince(midnight.toISOString()),
     deps.index.instances.counts(),
-    deps.index.evictions.usage(),
+    deps.evictor.usage(),
     fs.statfs(deps.config.storageDir),
     deps.forwarder.report(),
     deps.health.current(),
