@@ -43,11 +43,14 @@ export class TempFile {
     if (this.error) throw this.error;
   }
 
-  /** Writes what is queued, flushes data and size to the device, closes the file. */
+  /**
+   * Writes what is queued and flushes data and size to the device; the file is then closed
+   * in the background (a rename does not need it closed, and the sender waits for the rename).
+   */
   async syncAndClose(): Promise<void> {
     await this.drain();
     await this.handle.sync();
-    await this.close();
+    void this.close().catch(() => undefined);
   }
 
   async discard(): Promise<void> {
@@ -110,6 +113,8 @@ export class Cache {
   private readonly knownDirs = new Set<string>();
   /** Open handles of the directories written into lately: an fsync without an open and a close. */
   private readonly dirHandles = new Map<string, Promise<fs.FileHandle>>();
+  /** The temp file opened ahead for the next instance (see createTemp). */
+  private spare: Promise<TempFile> | null = null;
   /** Directory fsyncs shared by the renames into one directory at the same time. */
   private readonly dirSync = new SharedDirSync((dir) => this.syncDirHandle(dir));
 
@@ -129,7 +134,18 @@ export class Cache {
     return leftovers.length;
   }
 
-  async createTemp(): Promise<TempFile> {
+  /**
+   * A new temp file. One is kept opened ahead, so that creating it (a directory update and
+   * a thread-pool round trip) is not in the way of the next instance.
+   */
+  createTemp(): Promise<TempFile> {
+    const next = this.spare ?? this.openTemp();
+    this.spare = this.openTemp();
+    this.spare.catch(() => (this.spare = null)); // an open that failed is retried when used
+    return next;
+  }
+
+  private async openTemp(): Promise<TempFile> {
     const file = path.join(this.tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}.part`);
     const handle = await fs.open(file, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, 0o640);
     return new TempFile(file, handle);
@@ -180,8 +196,11 @@ export class Cache {
     this.dropDirHandle(dir);
   }
 
-  /** Closes the directory handles kept open (the box stops). */
+  /** Closes the directory handles kept open and removes the spare temp file (the box stops). */
   async close(): Promise<void> {
+    const spare = this.spare;
+    this.spare = null;
+    await spare?.then((t) => t.discard()).catch(() => undefined);
     const handles = [...this.dirHandles.values()];
     this.dirHandles.clear();
     await Promise.all(handles.map((h) => h.then((f) => f.close()).catch(() => undefined)));

@@ -2,7 +2,6 @@
 // Every case checks what the standard says the peer should get back, and that nothing
 // partial is left in the cache, the temp dir or the index.
 import { strict as assert } from 'node:assert';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Association } from '../../firmware/dicom/association';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
@@ -19,7 +18,14 @@ import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../firmware/dicom/registry/transfe
 import { echo } from '../../firmware/services/echo-scu';
 import { storeFiles } from '../../firmware/services/store-scu';
 import { TempFile } from '../../storage/cache';
-import { datasetBytes, listFiles, startBox, tempDir, type TestBox } from '../support/peers';
+import {
+  datasetBytes,
+  listFiles,
+  partialTemps,
+  startBox,
+  tempDir,
+  type TestBox,
+} from '../support/peers';
 import { associateRq, rawExchange } from '../support/raw-peer';
 import { CT_IMAGE_STORAGE, syntheticDataset, uid, writeSyntheticStudy } from '../support/synthetic';
 
@@ -51,7 +57,7 @@ async function cacheState(
   box: TestBox,
 ): Promise<{ files: number; temps: number; instances: number }> {
   const files = (await listFiles(path.join(box.config.storageDir, 'cache'))).length;
-  const temps = (await fs.readdir(path.join(box.config.storageDir, 'tmp'))).length;
+  const temps = await partialTemps(box.config.storageDir);
   const { instances } = await box.store.index.instances.counts();
   return { files, temps, instances };
 }

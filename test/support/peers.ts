@@ -150,3 +150,14 @@ export async function listFiles(dir: string): Promise<string[]> {
 export function echoLocal(port: number, calledAeTitle = 'DICOM_EDGE'): Promise<number> {
   return echo({ host: '127.0.0.1', port, callingAeTitle: 'TESTER', calledAeTitle });
 }
+
+/**
+ * Temp files holding bytes: what an interrupted or refused receive would leave. (The box
+ * keeps one empty temp file opened ahead for the next instance; that holds nothing.)
+ */
+export async function partialTemps(storageDir: string): Promise<number> {
+  const dir = path.join(storageDir, 'tmp');
+  let n = 0;
+  for (const f of await fs.readdir(dir)) if ((await fs.stat(path.join(dir, f))).size > 0) n++;
+  return n;
+}
