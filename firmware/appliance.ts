@@ -129,7 +129,7 @@ async function startOn(
   const check = await checkCacheAtStart(store);
   const repaired =
     check.adopted.length + check.removed.length + check.quarantined.length + check.missing.length;
-  if (check.checked) {
+  if (check.checked && (check.files > 0 || repaired > 0)) {
     (repaired > 0 ? log.warn : log.info)('no clean stop recorded: cache and index checked', {
       files: check.files,
       adopted: check.adopted.length,
