@@ -91,7 +91,7 @@ export async function checkCacheAtStart(
 /** Compares every cache directory with the index and repairs what differs (see above). */
 export async function checkCache(store: InstanceStore): Promise<ConsistencyReport> {
   const started = Date.now();
-  const { cache, index } = store;
+  const { index } = store;
   const report = {
     checked: true,
     files: 0,
@@ -103,34 +103,14 @@ export async function checkCache(store: InstanceStore): Promise<ConsistencyRepor
   };
   const visited = new Set<string>();
   let rowsSeen = 0;
-  // Directories are listed, and their rows read, several at a time: the listings wait on
-  // the disk, the queries on SQLite, and a walk one directory at a time would add the two.
-  const studies = await subdirectories(cache.cacheDir);
-  const seriesDirs = (
-    await mapPool(studies, 16, async (study) =>
-      (await subdirectories(path.join(cache.cacheDir, study))).map(
-        (series) => path.join('cache', study, series) + path.sep,
-      ),
-    )
-  ).flat();
   const orphans: Array<{ rel: string; sop: string }> = [];
-  await mapPool(seriesDirs, 16, async (dir) => {
+  await forEachSeriesDir(store, async ({ dir, files, rows }) => {
     visited.add(dir);
-    const [names, rows] = await Promise.all([
-      fs.readdir(cache.absolute(dir)),
-      index.instances.instancesIn(dir),
-    ]);
     rowsSeen += rows.length;
     const listed = new Set(rows.map((r) => r.path));
-    const present = new Set<string>();
-    for (const name of names) {
-      const rel = dir + name;
-      const named = parseInstancePath(rel);
-      if (!named) continue; // not a file the cache makes: left alone
-      report.files++;
-      present.add(rel);
-      if (!listed.has(rel)) orphans.push({ rel, sop: named.sopInstanceUid });
-    }
+    for (const f of files) if (!listed.has(f.rel)) orphans.push(f);
+    report.files += files.length;
+    const present = new Set(files.map((f) => f.rel));
     for (const row of rows) if (!present.has(row.path)) report.missing.push(row.sopInstanceUid);
   });
   for (const o of orphans) await settleOrphan(store, o.rel, o.sop, report);
@@ -172,11 +152,8 @@ async function settleOrphan(
   try {
     record = await recordOfFile(store, rel);
   } catch (err) {
-    const reason = (err as Error).message;
-    const target = path.join(store.cache.storageDir, QUARANTINE, path.basename(rel));
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.rename(store.cache.absolute(rel), target);
-    report.quarantined.push({ path: rel, reason });
+    await quarantine(store, rel);
+    report.quarantined.push({ path: rel, reason: (err as Error).message });
     return;
   }
   await store.index.instances.storeInstance(record);
@@ -187,6 +164,45 @@ async function settleOrphan(
 async function subdirectories(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
+/** One series directory: the cache's files in it (by name) and the rows of files there. */
+interface SeriesDir {
+  readonly dir: string;
+  readonly files: ReadonlyArray<{ rel: string; sop: string }>;
+  readonly rows: ReadonlyArray<{ sopInstanceUid: string; path: string }>;
+}
+
+/**
+ * Calls fn for every series directory of the cache with its files and its rows. The
+ * directories are listed, and their rows read, several at a time: the listings wait on
+ * the disk, the queries on SQLite, and a walk one directory at a time would add the two.
+ * Names that are not files the cache makes are left out (and left alone).
+ */
+async function forEachSeriesDir(
+  store: InstanceStore,
+  fn: (series: SeriesDir) => Promise<void>,
+): Promise<void> {
+  const { cache, index } = store;
+  const studies = await subdirectories(cache.cacheDir);
+  const seriesDirs = (
+    await mapPool(studies, 16, async (study) =>
+      (await subdirectories(path.join(cache.cacheDir, study))).map(
+        (series) => path.join('cache', study, series) + path.sep,
+      ),
+    )
+  ).flat();
+  await mapPool(seriesDirs, 16, async (dir) => {
+    const [names, rows] = await Promise.all([
+      fs.readdir(cache.absolute(dir)),
+      index.instances.instancesIn(dir),
+    ]);
+    const files = names.flatMap((name) => {
+      const named = parseInstancePath(dir + name);
+      return named ? [{ rel: dir + name, sop: named.sopInstanceUid }] : [];
+    });
+    await fn({ dir, files, rows });
+  });
 }
 
 export interface VerifyOptions {
@@ -261,20 +277,17 @@ export async function verifyCache(
     after = page[page.length - 1]!.path;
   }
   const now = Date.now();
-  for (const study of await subdirectories(cache.cacheDir)) {
-    for (const series of await subdirectories(path.join(cache.cacheDir, study))) {
-      const dir = path.join('cache', study, series) + path.sep;
-      const listed = new Set((await index.instances.instancesIn(dir)).map((r) => r.path));
-      for (const name of await fs.readdir(cache.absolute(dir))) {
-        const rel = dir + name;
-        if (!parseInstancePath(rel)) continue;
-        report.files++;
-        if (listed.has(rel)) continue;
-        const mtime = (await fs.stat(cache.absolute(rel)).catch(() => undefined))?.mtimeMs;
-        if (mtime !== undefined && now - mtime >= ARRIVING_MS) report.orphans.push(rel);
-      }
+  const orphans: Array<{ rel: string; sop: string }> = [];
+  await forEachSeriesDir(store, async ({ files, rows }) => {
+    report.files += files.length;
+    const listed = new Set(rows.map((r) => r.path));
+    for (const f of files) {
+      if (listed.has(f.rel)) continue;
+      const mtime = (await fs.stat(cache.absolute(f.rel)).catch(() => undefined))?.mtimeMs;
+      if (mtime !== undefined && now - mtime >= ARRIVING_MS) orphans.push(f);
     }
-  }
+  });
+  report.orphans.push(...orphans.map((o) => o.rel));
   if (options.repair) {
     for (const d of damaged) await quarantine(store, d.path, 'damaged');
     const lost = [...report.missing, ...damaged.map((d) => d.sop)];
@@ -288,10 +301,7 @@ export async function verifyCache(
       removed: [] as string[],
       quarantined: [] as Array<{ path: string; reason: string }>,
     };
-    for (const rel of report.orphans) {
-      const named = parseInstancePath(rel);
-      if (named) await settleOrphan(store, rel, named.sopInstanceUid, settled);
-    }
+    for (const o of orphans) await settleOrphan(store, o.rel, o.sop, settled);
   }
   report.ms = Date.now() - started;
   return report;
@@ -303,8 +313,10 @@ async function datasetDigest(file: string, start: number): Promise<string> {
   return hash.digest('hex');
 }
 
-async function quarantine(store: InstanceStore, rel: string, why: string): Promise<string> {
-  const target = path.join(store.cache.storageDir, QUARANTINE, `${path.basename(rel)}.${why}`);
+/** Moves a cache file to quarantine/ (its name, and why when given: "x.dcm.damaged"). */
+async function quarantine(store: InstanceStore, rel: string, why?: string): Promise<string> {
+  const name = why ? `${path.basename(rel)}.${why}` : path.basename(rel);
+  const target = path.join(store.cache.storageDir, QUARANTINE, name);
   await fs.mkdir(path.dirname(target), { recursive: true });
   await fs.rename(store.cache.absolute(rel), target);
   return target;
