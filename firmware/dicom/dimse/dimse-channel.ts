@@ -136,20 +136,16 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
     }
     // A stream: hold back one piece so the last PDV can carry the "last fragment" bit. Every
     // fragment but the last is cut at an even length: a chunk of odd length (a transcoder's,
-    // a file's last) leaves its last byte to lead the next one.
+    // a file's last) leaves its last byte to lead the next one — copied with no more of the
+    // next chunk than one PDV takes, the rest of that chunk still sent as views.
     let held: Buffer | null = null;
     let carry: Buffer | null = null;
     for await (const next of dataset) {
-      let chunk: Buffer = carry ? Buffer.concat([carry, next]) : next;
-      carry = null;
-      if (chunk.length % 2 === 1) {
-        carry = chunk.subarray(chunk.length - 1);
-        chunk = chunk.subarray(0, chunk.length - 1);
-      }
+      const pieces = evenPieces(next, carry, max);
+      carry = pieces.carry;
       const ok = a.corked(() => {
         let room = true;
-        for (let off = 0; off < chunk.length; off += max) {
-          const piece = chunk.subarray(off, Math.min(off + max, chunk.length));
+        for (const piece of pieces.pieces) {
           if (held) room = a.writePdv(contextId, false, false, held) && room;
           held = piece;
         }
@@ -225,6 +221,34 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
     this.association.abort(AbortReason.NotSpecified);
     return false;
   }
+}
+
+/**
+ * A chunk cut into PDV data of at most `max` (even) bytes, each of even length: the byte
+ * carried from the previous chunk leads, and an odd last byte is carried on.
+ */
+export function evenPieces(
+  chunk: Buffer,
+  carried: Buffer | null,
+  max: number,
+): { pieces: Buffer[]; carry: Buffer | null } {
+  const pieces: Buffer[] = [];
+  let rest = chunk;
+  if (carried) {
+    const take = Math.min(max - 1, rest.length);
+    pieces.push(Buffer.concat([carried, rest.subarray(0, take)]));
+    rest = rest.subarray(take);
+  }
+  for (let off = 0; off < rest.length; off += max)
+    pieces.push(rest.subarray(off, Math.min(off + max, rest.length)));
+  let carry: Buffer | null = null;
+  const last = pieces[pieces.length - 1];
+  if (last && last.length % 2 === 1) {
+    carry = last.subarray(last.length - 1);
+    if (last.length === 1) pieces.pop();
+    else pieces[pieces.length - 1] = last.subarray(0, last.length - 1);
+  }
+  return { pieces, carry };
 }
 
 /** The Readable a data set arrives through. Reading from it resumes the socket. */
