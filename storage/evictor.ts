@@ -46,9 +46,12 @@ export class Evictor {
     private readonly cache: Cache,
     private readonly index: Index,
     private readonly settings: () => CacheConfig,
-    /** Disk use of the storage directory (statfs); a test may measure its own way. */
-    private readonly diskUse: () => Promise<DiskUse> = () => statDisk(cache.storageDir),
   ) {}
+
+  /** Disk use of the storage directory. */
+  private diskUse(): Promise<DiskUse> {
+    return statDisk(this.cache.storageDir);
+  }
 
   private usageCache?: { at: number; value: Promise<CacheUsage> };
 

@@ -1,11 +1,10 @@
 // The box's status for the control API (and so for `dicom-edge status`, the dashboard and
 // the serial console): who it is, where it listens, what it is doing, how full it is.
-import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import type { Config } from '../config/config';
 import type { DestinationReport, Forwarder } from '../forward/forwarder';
 import { onLogLine } from '../log';
-import type { Evictor } from '../../storage/evictor';
+import { statDisk, type Evictor } from '../../storage/evictor';
 import type { Index } from '../../storage/index';
 import type { AssociationActivity, ScpServer } from '../scp-server';
 import type { Health, HealthMonitor } from './health';
@@ -136,7 +135,7 @@ export async function collectStatus(deps: {
     deps.index.instances.receivedSince(midnight.toISOString()),
     deps.index.instances.counts(),
     deps.evictor.usage(),
-    fs.statfs(deps.config.storageDir),
+    statDisk(deps.config.storageDir),
     deps.forwarder.report(),
     deps.health.current(),
   ]);
@@ -156,8 +155,8 @@ export async function collectStatus(deps: {
     cache: {
       instances: counts.instances,
       studies: counts.studies,
-      diskTotalBytes: disk.blocks * disk.bsize,
-      diskFreeBytes: disk.bavail * disk.bsize,
+      diskTotalBytes: disk.totalBytes,
+      diskFreeBytes: disk.freeBytes,
       warnPercent: deps.config.cacheWarnPercent,
       evictAbovePercent: deps.config.cache.evictAbovePercent,
       evictToPercent: deps.config.cache.evictToPercent,
