@@ -7,17 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { freePort, run, tempDir, waitForPort } from '../test/support/peers';
+import { freePort, tempDir, waitForPort } from '../test/support/peers';
 import { startOrthanc, type OrthancPeer } from '../test/support/orthanc';
-import { uid, writeSyntheticFile } from '../test/support/synthetic';
+import { sendWithStorescu, writeCtSet } from './bench-support';
 
 const COUNT = 400;
 const ROOT = path.join(__dirname, '..', '..');
-
-async function storescu(port: number, aec: string, files: string[]): Promise<void> {
-  const r = await run('storescu', ['-aec', aec, '127.0.0.1', String(port), ...files], 600_000);
-  if (r.code !== 0) throw new Error(`storescu failed: ${r.stderr.slice(-500)}`);
-}
 
 async function countIn(orthanc: OrthancPeer): Promise<number> {
   const stats = JSON.parse((await orthanc.rest('GET', '/statistics')).toString()) as {
@@ -32,24 +27,12 @@ async function main(): Promise<void> {
   const peers: OrthancPeer[] = [];
   try {
     process.stdout.write(`generating ${COUNT} CT-like instances (512x512x16-bit)\n`);
-    const files: string[] = [];
-    for (let i = 1; i <= COUNT; i++) {
-      const f = path.join(work, 'ct', `${i}.dcm`);
-      await writeSyntheticFile(f, {
-        studyUid: uid(950),
-        seriesUid: uid(950, 1),
-        sopInstanceUid: uid(950, 1, i),
-        rows: 512,
-        columns: 512,
-        instanceNumber: i,
-      });
-      files.push(f);
-    }
+    const files = await writeCtSet(path.join(work, 'ct'), COUNT, 950);
 
     const direct = await startOrthanc({ ae: 'DIRECT' });
     peers.push(direct);
     let t = process.hrtime.bigint();
-    await storescu(direct.dicomPort, direct.ae, files);
+    await sendWithStorescu(direct.dicomPort, direct.ae, files);
     const directSeconds = Number(process.hrtime.bigint() - t) / 1e9;
     if ((await countIn(direct)) !== COUNT)
       throw new Error('Orthanc (direct) does not hold every instance');
@@ -88,7 +71,7 @@ async function main(): Promise<void> {
     children.push(box);
     await waitForPort(port);
     t = process.hrtime.bigint();
-    await storescu(port, 'DICOM_EDGE', files);
+    await sendWithStorescu(port, 'DICOM_EDGE', files);
     const acknowledgedSeconds = Number(process.hrtime.bigint() - t) / 1e9;
     const deadline = Date.now() + 600_000;
     while ((await countIn(upstream)) < COUNT) {

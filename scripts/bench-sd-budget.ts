@@ -10,7 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { promises as fs, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { freePort, run, tempDir, waitForPort } from '../test/support/peers';
-import { uid, writeSyntheticFile } from '../test/support/synthetic';
+import { sendWithStorescu, writeCtSet } from './bench-support';
 
 const COUNT = 400;
 const ROOT = path.join(__dirname, '..', '..');
@@ -103,14 +103,7 @@ async function measure(
   const receiver = await start();
   execFileSync('sync');
   const before = { process: processWrittenBytes(receiver.pid), device: deviceWrittenBytes(device) };
-  const groups = Array.from({ length: senders }, (_, i) =>
-    files.filter((_, j) => j % senders === i),
-  );
-  const results = await Promise.all(
-    groups.map((g) => run('storescu', ['-aec', aec, '127.0.0.1', String(port), ...g], 600_000)),
-  );
-  const failed = results.find((r) => r.code !== 0);
-  if (failed) throw new Error(`storescu: ${failed.stderr.slice(-300)}`);
+  await sendWithStorescu(port, aec, files, senders);
   await settle();
   execFileSync('sync');
   const after = { process: processWrittenBytes(receiver.pid), device: deviceWrittenBytes(device) };
@@ -126,19 +119,7 @@ async function measure(
 
 async function main(): Promise<void> {
   const work = tempDir('bench-sd');
-  const files: string[] = [];
-  for (let i = 1; i <= COUNT; i++) {
-    const f = path.join(work, 'ct', `${i}.dcm`);
-    await writeSyntheticFile(f, {
-      studyUid: uid(950),
-      seriesUid: uid(950, 1),
-      sopInstanceUid: uid(950, 1, i),
-      rows: 512,
-      columns: 512,
-      instanceNumber: i,
-    });
-    files.push(f);
-  }
+  const files = await writeCtSet(path.join(work, 'ct'), COUNT, 950);
   process.stdout.write(`\n${COUNT} instances of 0.5 MB, storescu, one association:\n`);
 
   // (a) DCMTK storescp on the same disk.

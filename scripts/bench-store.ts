@@ -4,46 +4,15 @@
 //  2. The box's peak RSS while it receives one ~300 MB multi-frame instance.
 // Everything on 127.0.0.1; DCMTK with TCP_NODELAY=1. Each side runs twice, alternating;
 // the faster run of each counts.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, run, startStorescp, tempDir, waitForPort } from '../test/support/peers';
+import { startStorescp, tempDir } from '../test/support/peers';
 import { uid, writeSyntheticFile } from '../test/support/synthetic';
+import { sendWithStorescu, startBoxProcess, writeCtSet } from './bench-support';
 
 const COUNT = 400;
 const BIG_FRAMES = 600; // 600 x 512 x 512 x 2 bytes = 315 MB
-const ROOT = path.join(__dirname, '..', '..');
-
-async function startBoxProcess(): Promise<{
-  port: number;
-  pid: number;
-  dir: string;
-  stop: () => Promise<void>;
-}> {
-  const dir = tempDir('bench-box');
-  const port = await freePort();
-  const config = path.join(dir, 'dicom-edge.json');
-  await fs.writeFile(config, JSON.stringify({ port, host: '127.0.0.1', storageDir: './var' }));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'dicom-edge'), 'start', '--config', config],
-    {
-      env: { ...process.env, DICOM_EDGE_LOG: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  await waitForPort(port);
-  return {
-    port,
-    pid: child.pid!,
-    dir,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
-}
 
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -51,30 +20,11 @@ function peakRssMb(pid: number): number {
   return kb / 1024;
 }
 
-async function timeStorescu(port: number, aec: string, files: string[]): Promise<number> {
-  const started = process.hrtime.bigint();
-  const r = await run('storescu', ['-aec', aec, '127.0.0.1', String(port), ...files], 600_000);
-  if (r.code !== 0) throw new Error(`storescu failed: ${r.stderr.slice(-500)}`);
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
 async function main(): Promise<void> {
   const work = tempDir('bench');
   try {
     process.stdout.write(`generating ${COUNT} CT-like instances (512x512x16-bit) in ${work}\n`);
-    const files: string[] = [];
-    for (let i = 1; i <= COUNT; i++) {
-      const f = path.join(work, 'ct', `${i}.dcm`);
-      await writeSyntheticFile(f, {
-        studyUid: uid(900),
-        seriesUid: uid(900, 1),
-        sopInstanceUid: uid(900, 1, i),
-        rows: 512,
-        columns: 512,
-        instanceNumber: i,
-      });
-      files.push(f);
-    }
+    const files = await writeCtSet(path.join(work, 'ct'), COUNT, 900);
     let bytes = 0;
     for (const f of files) bytes += (await fs.stat(f)).size;
     const mb = bytes / 1e6;
@@ -82,11 +32,11 @@ async function main(): Promise<void> {
     const best = { storescp: Infinity, box: Infinity };
     for (let round = 0; round < 2; round++) {
       const scp = await startStorescp();
-      best.storescp = Math.min(best.storescp, await timeStorescu(scp.port, 'STORESCP', files));
+      best.storescp = Math.min(best.storescp, await sendWithStorescu(scp.port, 'STORESCP', files));
       await scp.stop();
       rmSync(scp.dir, { recursive: true, force: true });
       const box = await startBoxProcess();
-      best.box = Math.min(best.box, await timeStorescu(box.port, 'DICOM_EDGE', files));
+      best.box = Math.min(best.box, await sendWithStorescu(box.port, 'DICOM_EDGE', files));
       await box.stop();
       rmSync(box.dir, { recursive: true, force: true });
     }
@@ -115,7 +65,7 @@ async function main(): Promise<void> {
     const bigMb = (await fs.stat(big)).size / 1e6;
     const box = await startBoxProcess();
     const idleRss = peakRssMb(box.pid);
-    const seconds = await timeStorescu(box.port, 'DICOM_EDGE', [big]);
+    const seconds = await sendWithStorescu(box.port, 'DICOM_EDGE', [big]);
     const peak = peakRssMb(box.pid);
     await box.stop();
     rmSync(box.dir, { recursive: true, force: true });
