@@ -115,7 +115,8 @@ async function startOn(
   );
   // Told after every stored instance; at a hundred instances a second, a commitment sweep
   // (a query on the index's one connection) and a disk reading each time would queue
-  // behind, and in front of, the next instance's commit: both are folded per interval.
+  // behind, and in front of, the next instance's commit: both are folded per interval. The
+  // look at the disk also deletes the copies re-sends replaced (evictor.deleteUnlisted).
   const sweepCommitments = coalesced(() => reporter.nudge(), 50);
   const lookAtDisk = coalesced(() => evictor.nudge(), 500);
   store.onStored = () => {
@@ -123,9 +124,10 @@ async function startOn(
     lookAtDisk();
   };
   store.admit = () => evictor.refusing;
-  // An eviction a crash interrupted is finished first: its files are no orphans to adopt.
-  const unfinished = await evictor.finishPending();
-  if (unfinished > 0) log.info('finished an interrupted eviction', { files: unfinished });
+  // Files the index no longer lists (an eviction or a re-send a crash interrupted) go
+  // first: they are no orphans to adopt.
+  const unlisted = await evictor.deleteUnlisted();
+  if (unlisted > 0) log.info('deleted cache files the index no longer lists', { files: unlisted });
   const check = await checkCacheAtStart(store);
   const repaired =
     check.adopted.length + check.removed.length + check.quarantined.length + check.missing.length;

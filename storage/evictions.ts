@@ -132,7 +132,7 @@ export class Evictions {
         )
       ).map((r) => r.path);
       await this.sql.run(
-        `INSERT OR IGNORE INTO evicted_files (path)
+        `INSERT OR IGNORE INTO unlisted_files (path)
          SELECT i.path FROM instances i JOIN series se ON se.pk = i.series_pk WHERE se.study_pk = ?`,
         [study.pk],
       );
@@ -151,20 +151,6 @@ export class Evictions {
         [patient!.patient_pk, patient!.patient_pk],
       );
       return files;
-    });
-  }
-
-  /** Files of evictions whose deletion a crash interrupted. */
-  async pendingFiles(): Promise<string[]> {
-    return (await this.sql.all<{ path: string }>('SELECT path FROM evicted_files', [])).map(
-      (r) => r.path,
-    );
-  }
-
-  async filesDeleted(paths: readonly string[]): Promise<void> {
-    if (paths.length === 0) return;
-    await this.sql.transaction(async () => {
-      for (const p of paths) await this.sql.run('DELETE FROM evicted_files WHERE path = ?', [p]);
     });
   }
 

@@ -75,12 +75,21 @@ export class Evictor {
     return this.refusal;
   }
 
-  /** Deletes the files of evictions a crash interrupted (before the start-up check). */
-  async finishPending(): Promise<number> {
-    const pending = await this.index.evictions.pendingFiles();
-    for (const p of pending) await this.cache.remove(p);
-    await this.index.evictions.filesDeleted(pending);
-    return pending.length;
+  /**
+   * Deletes the cache files the index no longer lists: those of a re-send's replaced copy
+   * (listed in the commit that acknowledged the new one), and of an eviction a crash
+   * interrupted. At start (before the start-up check: they are no orphans to adopt) and
+   * at the start of each pass. Returns how many.
+   */
+  async deleteUnlisted(): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const files = await this.index.instances.unlistedFiles(500);
+      if (files.length === 0) return deleted;
+      for (const f of files) await this.cache.remove(f);
+      await this.index.instances.unlistedFilesDeleted(files);
+      deleted += files.length;
+    }
   }
 
   start(intervalMs = 30_000): void {
@@ -142,6 +151,7 @@ export class Evictor {
   }
 
   private async pass(dryRun: boolean, force: boolean): Promise<EvictionReport> {
+    if (!dryRun) await this.deleteUnlisted();
     const s = this.settings();
     const before = await this.diskUse();
     const now = Date.now();
@@ -201,7 +211,7 @@ export class Evictor {
     if (!files) return false;
     await faultPoint('evicted-rows');
     for (const f of files) await this.cache.remove(f);
-    await this.index.evictions.filesDeleted(files);
+    await this.index.instances.unlistedFilesDeleted(files);
     for (const dir of new Set(files.map((f) => path.dirname(f))))
       await removeEmptyDirs(this.cache, dir);
     this.evictedStudies++;

@@ -27,6 +27,7 @@ export class Index {
   static async open(file: string): Promise<Index> {
     const sql = await Sqlite.open(file);
     await migrate(sql);
+    await InstanceIndex.prepare(sql);
     return new Index(
       sql,
       new InstanceIndex(sql),

@@ -3,8 +3,7 @@
 // set is complete and well-formed is the file made durable, renamed into place under a
 // name of its own and indexed. Any failure leaves nothing behind: no file, no row, and the
 // copy acknowledged before (if any) is untouched. The one file the committed index no
-// longer lists is deleted after the commit; a crash before that leaves it to the start-up
-// check (storage/consistency.ts).
+// longer lists is listed for deletion in that commit (unlisted_files, see evictor.ts).
 import { createHash } from 'node:crypto';
 import {
   createDatasetReader,
@@ -184,16 +183,14 @@ export class InstanceStore {
       }
       committed = true;
       await faultPoint('stored-file');
-      let outcome;
       try {
-        outcome = await this.index.instances.storeInstance(record);
+        await this.index.instances.storeInstance(record);
       } catch (err) {
         // Not acknowledged: the new file (a name no row lists) goes; any earlier copy stays.
         await this.cache.remove(record.path);
         throw new OutOfResourcesError(`cannot index the instance: ${(err as Error).message}`);
       }
       await faultPoint('indexed');
-      if (outcome.unreferencedPath) await this.cache.remove(outcome.unreferencedPath);
       if (record.forwardTo.length > 0) this.onIndexed(record.forwardTo);
       this.onStored();
       return {

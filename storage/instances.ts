@@ -1,11 +1,18 @@
 // The instance index: patients -> studies -> series -> instances (PS3.4 C.6.1), and the
 // queries C-FIND, retrieval and the start-up check run on it. Writes from concurrent
-// associations are grouped: while one transaction commits, the next batch gathers, and
-// one fsync then covers the whole batch — durability per instance without one fsync per
-// instance. Each instance's forward jobs are written in its transaction (the forward
-// queue's table), so an acknowledged instance always has its jobs.
+// associations are grouped: while one commit runs, the next batch gathers, and one fsync
+// then covers the whole batch — durability per instance without one fsync per instance.
+// A batch is one statement: an INSERT into the view `arrivals`, whose trigger files each
+// row into patients, studies, series, instances and the forward queue, so that an
+// acknowledged instance always has its jobs. One statement is one trip to the driver's
+// thread: with a statement per table, the trips cost more than the commit's fsync.
 import { compileQuery, type Condition, type IndexQuery } from './query';
-import { attributesOf, type IndexedValues, type IndexTable } from './indexed-attributes';
+import {
+  attributesOf,
+  INDEXED_ATTRIBUTES,
+  type IndexedValues,
+  type IndexTable,
+} from './indexed-attributes';
 import type { Params, Sqlite } from './sqlite';
 
 export interface InstanceRecord {
@@ -58,15 +65,6 @@ export interface StoredInstance {
 /** An instance to be sent by a retrieve (C-MOVE / C-GET sub-operation). */
 export type RetrievableInstance = CachedInstance;
 
-export interface StoreOutcome {
-  /**
-   * The cache file no row lists once the transaction committed, to be deleted: the previous
-   * copy's file when the content changed, or the new file when it is the same content as
-   * the copy already stored (that file stays, as acknowledged before).
-   */
-  readonly unreferencedPath?: string;
-}
-
 /** What an instance's row says of its file: for checking the file against it. */
 export interface InstanceFileRow {
   readonly sopInstanceUid: string;
@@ -79,7 +77,7 @@ export interface InstanceFileRow {
 
 interface Pending {
   record: InstanceRecord;
-  resolve: (o: StoreOutcome) => void;
+  resolve: () => void;
   reject: (e: Error) => void;
 }
 
@@ -89,8 +87,18 @@ export class InstanceIndex {
 
   constructor(private readonly sql: Sqlite) {}
 
-  /** Indexes an instance whose file is already durable. Resolves once the row is committed. */
-  storeInstance(record: InstanceRecord): Promise<StoreOutcome> {
+  /** Makes the connection's view `arrivals` and its trigger (see ARRIVALS; once, at open). */
+  static async prepare(sql: Sqlite): Promise<void> {
+    await sql.exec(ARRIVALS);
+  }
+
+  /**
+   * Indexes an instance whose file is already durable; resolves once the row is committed.
+   * A re-send lists the copy it leaves unreferenced in unlisted_files (the previous copy's
+   * file when the content changed, the new file when it is the same content as the copy
+   * acknowledged before, which stays); the evictor deletes them (unlistedFiles).
+   */
+  storeInstance(record: InstanceRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       if (!this.writing) void this.drainQueue();
@@ -218,88 +226,97 @@ export class InstanceIndex {
     );
   }
 
+  /** Cache files no row lists any more (evicted, or replaced by a re-send), to be deleted. */
+  async unlistedFiles(limit: number): Promise<string[]> {
+    const rows = await this.sql.all<{ path: string }>('SELECT path FROM unlisted_files LIMIT ?', [
+      limit,
+    ]);
+    return rows.map((r) => r.path);
+  }
+
+  async unlistedFilesDeleted(paths: readonly string[]): Promise<void> {
+    if (paths.length === 0) return;
+    await this.sql.transaction(async () => {
+      for (const p of paths) await this.sql.run('DELETE FROM unlisted_files WHERE path = ?', [p]);
+    });
+  }
+
   private async drainQueue(): Promise<void> {
     this.writing = true;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0);
+      const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        const outcomes = await this.sql.exclusive(() =>
-          this.upsertBatch(batch.map((p) => p.record)),
+        await this.sql.exclusive(() =>
+          this.sql.run(
+            arrivalsInsert(batch.length),
+            batch.flatMap((p) => arrivalValues(p.record)),
+          ),
         );
-        batch.forEach((p, i) => p.resolve(outcomes[i]!));
+        for (const p of batch) p.resolve();
       } catch (err) {
-        await this.sql.exec('ROLLBACK').catch(() => undefined);
         for (const p of batch) p.reject(err as Error);
       }
     }
     this.writing = false;
   }
-
-  /**
-   * One transaction for the batch. The statements are queued on the connection in order
-   * (serialized mode) and only the COMMIT is awaited, so the batch costs one round trip
-   * and one WAL fsync, however many instances it holds.
-   */
-  private upsertBatch(records: readonly InstanceRecord[]): Promise<StoreOutcome[]> {
-    return new Promise((resolve, reject) => {
-      const outcomes: StoreOutcome[] = records.map(() => ({}));
-      let failed: Error | null = null;
-      const check = (err: Error | null): void => {
-        failed ??= err;
-      };
-      this.sql.db.serialize(() => {
-        this.sql.db.run('BEGIN IMMEDIATE', check);
-        records.forEach((r, i) => {
-          for (const [sql, params] of parentUpserts(r)) this.sql.db.run(sql, params, check);
-          this.sql.db.get<{ path: string; same: number }>(
-            PREVIOUS_COPY,
-            [r.digest, r.transferSyntaxUid, r.sopInstanceUid],
-            (err, row) => {
-              check(err);
-              if (row && row.path !== r.path)
-                outcomes[i] = { unreferencedPath: row.same ? r.path : row.path };
-            },
-          );
-          // Jobs before the instance row, so that "same digest as the stored copy" still
-          // sees the previous row: an identical re-send does not requeue a delivered job.
-          for (const destination of r.forwardTo)
-            this.sql.db.run(JOB_UPSERT, jobParams(r, destination), check);
-          const [sql, params] = instanceUpsert(r);
-          this.sql.db.run(sql, params, check);
-        });
-        // COMMIT only if every statement before it succeeded; otherwise the caller rolls back.
-        this.sql.db.run('SELECT 1', (err) => {
-          check(err);
-          if (failed) return reject(failed);
-          this.sql.db.run('COMMIT', (commitErr) =>
-            commitErr ? reject(commitErr) : resolve(outcomes),
-          );
-        });
-      });
-    });
-  }
 }
 
-const PREVIOUS_COPY = `SELECT path, (digest = ? AND transfer_syntax_uid = ?) AS same
-  FROM instances WHERE sop_instance_uid = ?`;
+/** Instances in one INSERT at most (about 40 bound values each; SQLite allows 32766). */
+const MAX_BATCH = 200;
 
-const JOB_UPSERT = `
-  INSERT INTO forward_jobs (sop_instance_uid, study_instance_uid, destination, state, queued_at)
-  VALUES (?, ?, ?, 'queued', ?)
-  ON CONFLICT (sop_instance_uid, destination) DO UPDATE SET
-    state = 'queued', attempts = 0, last_error = NULL, last_status = NULL, finished_at = NULL,
-    suspect_count = 0, not_before = NULL,
-    queued_at = excluded.queued_at, study_instance_uid = excluded.study_instance_uid
-  WHERE NOT (forward_jobs.state = 'done' AND EXISTS (
-    SELECT 1 FROM instances WHERE sop_instance_uid = excluded.sop_instance_uid AND digest = ?))`;
+/** Whether the copy arriving has the content of the row stored (SQL over two row names). */
+function sameContent(stored: string, arriving: string): string {
+  return `${stored}.digest = ${arriving}.digest AND ${stored}.transfer_syntax_uid = ${arriving}.transfer_syntax_uid`;
+}
+const KEEPS_STORED_FILE = sameContent('instances', 'excluded');
 
-function jobParams(r: InstanceRecord, destination: string): Params {
-  return [r.sopInstanceUid, r.studyInstanceUid, destination, r.receivedAt, r.digest];
+/** The columns of a row of `arrivals`: one received instance, as arrivalValues gives them. */
+const ARRIVAL_COLUMNS = [
+  'sop_instance_uid',
+  'sop_class_uid',
+  'study_instance_uid',
+  'series_instance_uid',
+  ...INDEXED_ATTRIBUTES.map((a) => a.column),
+  'specific_character_set',
+  'transfer_syntax_uid',
+  'path',
+  'size',
+  'dataset_offset',
+  'received_at',
+  'calling_ae',
+  'digest',
+  /** The destinations, a JSON array of node names. */
+  'forward_to',
+];
+
+function arrivalValues(r: InstanceRecord): Params {
+  return [
+    r.sopInstanceUid,
+    r.sopClassUid,
+    r.studyInstanceUid,
+    r.seriesInstanceUid,
+    ...INDEXED_ATTRIBUTES.map((a) => r.attributes[a.name]),
+    r.specificCharacterSet,
+    r.transferSyntaxUid,
+    r.path,
+    r.size,
+    r.datasetOffset,
+    r.receivedAt,
+    r.callingAeTitle,
+    r.digest,
+    JSON.stringify(r.forwardTo),
+  ];
+}
+
+function arrivalsInsert(rows: number): string {
+  const row = `(${ARRIVAL_COLUMNS.map(() => '?').join(', ')})`;
+  return `INSERT INTO arrivals (${ARRIVAL_COLUMNS.join(', ')}) VALUES ${Array(rows).fill(row).join(', ')}`;
 }
 
 /**
- * "INSERT ... ON CONFLICT (key) DO UPDATE" for a parent table: its keys first (the parent
- * row found by its key), then its indexed attributes, then any extra column.
+ * "INSERT ... ON CONFLICT (key) DO UPDATE" of a parent table from the arriving row: its
+ * keys first (the parent row found by its key), then its indexed attributes, then any
+ * extra column.
  */
 function upsertSql(
   table: IndexTable,
@@ -309,7 +326,11 @@ function upsertSql(
 ): string {
   const attrs = attributesOf(table).map((a) => a.column);
   const columns = [...keys.map(([c]) => c), ...attrs, ...extra.map(([c]) => c)];
-  const values = [...keys.map(([, v]) => v), ...attrs.map(() => '?'), ...extra.map(([, v]) => v)];
+  const values = [
+    ...keys.map(([, v]) => v),
+    ...attrs.map((c) => `NEW.${c}`),
+    ...extra.map(([, v]) => v),
+  ];
   const updates = [
     ...keys.map(([c]) => c).filter((c) => c !== conflictKey),
     ...attrs.filter((c) => c !== conflictKey),
@@ -318,78 +339,70 @@ function upsertSql(
     ON CONFLICT (${conflictKey}) DO UPDATE SET ${[...updates, ...extra.map(([, , u]) => u)].join(', ')}`;
 }
 
-const PATIENT_UPSERT = upsertSql('patients', [], 'patient_id');
-const STUDY_UPSERT = upsertSql(
-  'studies',
-  [
-    ['patient_pk', '(SELECT pk FROM patients WHERE patient_id = ?)'],
-    ['study_instance_uid', '?'],
-  ],
-  'study_instance_uid',
-  [['last_used_at', '?', 'last_used_at = max(studies.last_used_at, excluded.last_used_at)']],
-);
-const SERIES_UPSERT = upsertSql(
-  'series',
-  [
-    ['study_pk', '(SELECT pk FROM studies WHERE study_instance_uid = ?)'],
-    ['series_instance_uid', '?'],
-  ],
-  'series_instance_uid',
-);
-
-function valuesOf(r: InstanceRecord, table: IndexTable): string[] {
-  return attributesOf(table).map((a) => r.attributes[a.name]);
-}
-
-/** Patient, study and series rows for an instance; each parent is found by its key. */
-function parentUpserts(r: InstanceRecord): Array<[string, Params]> {
-  return [
-    [PATIENT_UPSERT, valuesOf(r, 'patients')],
-    [
-      STUDY_UPSERT,
-      [r.attributes.patientId, r.studyInstanceUid, ...valuesOf(r, 'studies'), r.receivedAt],
-    ],
-    [SERIES_UPSERT, [r.studyInstanceUid, r.seriesInstanceUid, ...valuesOf(r, 'series')]],
-  ];
-}
-
-const SAME_CONTENT =
-  'instances.digest = excluded.digest AND instances.transfer_syntax_uid = excluded.transfer_syntax_uid';
-
 const INSTANCE_ATTRIBUTES = attributesOf('instances').map((a) => a.column);
 
-const INSTANCE_UPSERT = `INSERT INTO instances (series_pk, sop_instance_uid, sop_class_uid,
-       ${INSTANCE_ATTRIBUTES.join(', ')}, specific_character_set, transfer_syntax_uid, path, size,
-       dataset_offset, received_at, calling_ae, digest)
-     VALUES ((SELECT pk FROM series WHERE series_instance_uid = ?), ?, ?,
-       ${INSTANCE_ATTRIBUTES.map(() => '?').join(', ')}, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (sop_instance_uid) DO UPDATE SET series_pk = excluded.series_pk,
-       sop_class_uid = excluded.sop_class_uid,
-       ${INSTANCE_ATTRIBUTES.map((c) => `${c} = excluded.${c}`).join(', ')},
-       specific_character_set = excluded.specific_character_set,
-       transfer_syntax_uid = excluded.transfer_syntax_uid,
-       -- The same content again keeps the file acknowledged before (see PREVIOUS_COPY).
-       path = CASE WHEN ${SAME_CONTENT} THEN instances.path ELSE excluded.path END,
-       size = CASE WHEN ${SAME_CONTENT} THEN instances.size ELSE excluded.size END,
-       dataset_offset = CASE WHEN ${SAME_CONTENT} THEN instances.dataset_offset ELSE excluded.dataset_offset END,
-       received_at = excluded.received_at, calling_ae = excluded.calling_ae, digest = excluded.digest`;
-
-function instanceUpsert(r: InstanceRecord): [string, Params] {
-  return [
-    INSTANCE_UPSERT,
-    [
-      r.seriesInstanceUid,
-      r.sopInstanceUid,
-      r.sopClassUid,
-      ...valuesOf(r, 'instances'),
-      r.specificCharacterSet,
-      r.transferSyntaxUid,
-      r.path,
-      r.size,
-      r.datasetOffset,
-      r.receivedAt,
-      r.callingAeTitle,
-      r.digest,
-    ],
-  ];
-}
+/**
+ * The view `arrivals` and the trigger that files each row inserted into it, in this order:
+ * patient, study and series (each parent found by its key); the copy the arrival leaves
+ * unreferenced, listed for deletion; the forward jobs, before the instance row, so that
+ * "same digest as the stored copy" still sees the previous row and an identical re-send
+ * does not requeue a delivered job; the instance row, which keeps the file acknowledged
+ * before when the content is the same. Temporary (this connection's), made at each open
+ * from INDEXED_ATTRIBUTES, so that it never disagrees with the code that fills it.
+ */
+const ARRIVALS = `
+  CREATE TEMP VIEW arrivals AS SELECT ${ARRIVAL_COLUMNS.map((c) => `NULL AS ${c}`).join(', ')};
+  CREATE TEMP TRIGGER arrivals_index INSTEAD OF INSERT ON arrivals BEGIN
+    ${upsertSql('patients', [], 'patient_id')};
+    ${upsertSql(
+      'studies',
+      [
+        ['patient_pk', '(SELECT pk FROM patients WHERE patient_id = NEW.patient_id)'],
+        ['study_instance_uid', 'NEW.study_instance_uid'],
+      ],
+      'study_instance_uid',
+      [
+        [
+          'last_used_at',
+          'NEW.received_at',
+          'last_used_at = max(studies.last_used_at, excluded.last_used_at)',
+        ],
+      ],
+    )};
+    ${upsertSql(
+      'series',
+      [
+        ['study_pk', '(SELECT pk FROM studies WHERE study_instance_uid = NEW.study_instance_uid)'],
+        ['series_instance_uid', 'NEW.series_instance_uid'],
+      ],
+      'series_instance_uid',
+    )};
+    INSERT OR IGNORE INTO unlisted_files (path)
+      SELECT CASE WHEN ${sameContent('i', 'NEW')} THEN NEW.path ELSE i.path END FROM instances i
+       WHERE i.sop_instance_uid = NEW.sop_instance_uid AND i.path <> NEW.path;
+    INSERT INTO forward_jobs (sop_instance_uid, study_instance_uid, destination, state, queued_at)
+      SELECT NEW.sop_instance_uid, NEW.study_instance_uid, d.value, 'queued', NEW.received_at
+        FROM json_each(NEW.forward_to) d WHERE true
+      ON CONFLICT (sop_instance_uid, destination) DO UPDATE SET
+        state = 'queued', attempts = 0, last_error = NULL, last_status = NULL, finished_at = NULL,
+        suspect_count = 0, not_before = NULL,
+        queued_at = excluded.queued_at, study_instance_uid = excluded.study_instance_uid
+      WHERE NOT (forward_jobs.state = 'done' AND EXISTS (
+        SELECT 1 FROM instances WHERE sop_instance_uid = NEW.sop_instance_uid AND digest = NEW.digest));
+    INSERT INTO instances (series_pk, sop_instance_uid, sop_class_uid,
+         ${INSTANCE_ATTRIBUTES.join(', ')}, specific_character_set, transfer_syntax_uid, path, size,
+         dataset_offset, received_at, calling_ae, digest)
+      VALUES ((SELECT pk FROM series WHERE series_instance_uid = NEW.series_instance_uid),
+         NEW.sop_instance_uid, NEW.sop_class_uid, ${INSTANCE_ATTRIBUTES.map((c) => `NEW.${c}`).join(', ')},
+         NEW.specific_character_set, NEW.transfer_syntax_uid, NEW.path, NEW.size, NEW.dataset_offset,
+         NEW.received_at, NEW.calling_ae, NEW.digest)
+      ON CONFLICT (sop_instance_uid) DO UPDATE SET series_pk = excluded.series_pk,
+        sop_class_uid = excluded.sop_class_uid,
+        ${INSTANCE_ATTRIBUTES.map((c) => `${c} = excluded.${c}`).join(', ')},
+        specific_character_set = excluded.specific_character_set,
+        transfer_syntax_uid = excluded.transfer_syntax_uid,
+        path = CASE WHEN ${KEEPS_STORED_FILE} THEN instances.path ELSE excluded.path END,
+        size = CASE WHEN ${KEEPS_STORED_FILE} THEN instances.size ELSE excluded.size END,
+        dataset_offset = CASE WHEN ${KEEPS_STORED_FILE} THEN instances.dataset_offset ELSE excluded.dataset_offset END,
+        received_at = excluded.received_at, calling_ae = excluded.calling_ae, digest = excluded.digest;
+  END;`;

@@ -95,7 +95,7 @@ describe('eviction rules in the index', () => {
       'cache/1.2.1/1.2.1.1/x1.dcm',
     ]);
     assert.equal(await index.instances.getInstance(delivered), undefined);
-    assert.deepEqual(await index.evictions.pendingFiles(), ['cache/1.2.1/1.2.1.1/x1.dcm']);
+    assert.deepEqual(await index.instances.unlistedFiles(10), ['cache/1.2.1/1.2.1.1/x1.dcm']);
     const usage = await index.evictions.usage();
     assert.deepEqual([usage.studies, usage.instances, usage.pinnedStudies], [9, 9, 7]);
     assert.equal(usage.pinnedBytes, 7 * 1000);
