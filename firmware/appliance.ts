@@ -24,6 +24,11 @@ import { collectStatus, RecentEvents, ThroughputMeter } from './control/status';
 import { Forwarder } from './forward/forwarder';
 import { log } from './log';
 import { ScpServer } from './scp-server';
+import { BoxMetrics } from './metrics/box-metrics';
+import { MetricsServer, type Readiness } from './metrics/metrics-server';
+import { commandName } from './dicom/dimse/command-field';
+import type { ServiceHandler } from './services/service';
+import type { MetricsConfig } from './config/config';
 import { cEchoScp } from './services/echo-scp';
 import { CommitmentReporter } from './services/commitment/commitment-reporter';
 import { nEventReportScp } from './services/commitment/commitment-report-scp';
@@ -235,40 +240,97 @@ async function startOn(
           return { status: await forwarder.echo(request.node) };
         },
       ],
-      [
-        'status',
-        () =>
-          collectStatus({
-            config: config(),
-            index,
-            forwarder,
-            evictor,
-            server,
-            throughput,
-            health,
-            startedAt,
-            events,
-            version: VERSION,
-          }),
-      ],
+      ['status', () => status()],
     ]),
   );
+  const metrics = new BoxMetrics(VERSION);
+  const timed = (field: number, handler: ServiceHandler): ServiceHandler => {
+    const service = commandName(field).replace(/-RQ$/, '');
+    return async (message, ctx) => {
+      const started = process.hrtime.bigint();
+      try {
+        await handler(message, ctx);
+      } finally {
+        metrics.request(service, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    };
+  };
   const server = new ScpServer(
     initial,
     new Map([
-      [CommandField.CEchoRq, cEchoScp],
-      [CommandField.CStoreRq, cStoreScp(store)],
-      [CommandField.CFindRq, cFindScp(index, () => config().ae)],
-      [CommandField.CMoveRq, cMoveScp({ index, cache, config, hold: (s) => evictor.lease(s) })],
-      [CommandField.CGetRq, cGetScp({ index, cache, config, hold: (s) => evictor.lease(s) })],
-      [CommandField.NActionRq, nActionScp(index, reporter, () => config().commitTimeoutSeconds)],
-      [CommandField.NEventReportRq, nEventReportScp(index)],
+      [CommandField.CEchoRq, timed(CommandField.CEchoRq, cEchoScp)],
+      [CommandField.CStoreRq, cStoreScp(store, (outcome) => metrics.stored(outcome))],
+      [
+        CommandField.CFindRq,
+        timed(
+          CommandField.CFindRq,
+          cFindScp(index, () => config().ae),
+        ),
+      ],
+      [
+        CommandField.CMoveRq,
+        timed(
+          CommandField.CMoveRq,
+          cMoveScp({ index, cache, config, hold: (s) => evictor.lease(s) }),
+        ),
+      ],
+      [
+        CommandField.CGetRq,
+        timed(
+          CommandField.CGetRq,
+          cGetScp({ index, cache, config, hold: (s) => evictor.lease(s) }),
+        ),
+      ],
+      [
+        CommandField.NActionRq,
+        timed(
+          CommandField.NActionRq,
+          nActionScp(index, reporter, () => config().commitTimeoutSeconds),
+        ),
+      ],
+      [CommandField.NEventReportRq, timed(CommandField.NEventReportRq, nEventReportScp(index))],
     ]),
+    metrics.associations,
   );
+  /** The status model: what the control API, the dashboard, the console and the metrics read. */
+  const status = () =>
+    collectStatus({
+      config: config(),
+      index,
+      forwarder,
+      evictor,
+      server,
+      throughput,
+      health,
+      startedAt,
+      events,
+      version: VERSION,
+    });
   undo.push(() => server.close(0));
   await server.listen();
   const throughput = new ThroughputMeter(() => server.bytesReceived);
   const health = new HealthMonitor();
+  const endpoint = new MetricsEndpoint({
+    async metrics() {
+      const [s, usage, commitments] = await Promise.all([
+        status(),
+        evictor.usage(),
+        index.commitments.commitmentCounts(),
+      ]);
+      metrics.update(s, { cacheBytes: usage.bytes, commitments });
+      return metrics.exposition();
+    },
+    async readiness(): Promise<Readiness> {
+      const problems: string[] = [];
+      if (!server.listening) problems.push('not listening for DICOM');
+      await index.probeWrite().catch((err: Error) => problems.push(`index: ${err.message}`));
+      if (evictor.refusing) problems.push(`refusing C-STORE: ${evictor.refusing}`);
+      return { ready: problems.length === 0, problems };
+    },
+  });
+  undo.push(() => endpoint.close());
+  await endpoint.apply(initial.metrics);
+  live.onApplied((next) => void endpoint.apply(next.metrics));
   live.use((next) => server.prepare(next));
   live.onApplied((next) => forwarder.apply(next));
   live.onApplied(() => evictor.nudge());
@@ -303,6 +365,7 @@ async function startOn(
         // Work that outlives its association (a receive finishing its commit, a commitment
         // report) ends before the index closes.
         await store.idle();
+        await endpoint.close();
         await reporter.stop();
         await evictor.stop();
         await forwarder.stop();
@@ -318,6 +381,45 @@ async function startOn(
       return stopping;
     },
   };
+}
+
+/** The metrics HTTP server as the configuration wants it: off, or on its address and port. */
+class MetricsEndpoint {
+  private running: { server: MetricsServer; host: string; port: number } | null = null;
+  /** Changes one after another (a configuration change while one is applied). */
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(private readonly source: ConstructorParameters<typeof MetricsServer>[0]) {}
+
+  apply(wanted: MetricsConfig): Promise<void> {
+    this.applying = this.applying.then(() => this.applyNow(wanted));
+    return this.applying;
+  }
+
+  async close(): Promise<void> {
+    await this.apply({ port: 0, host: '' });
+  }
+
+  private async applyNow(wanted: MetricsConfig): Promise<void> {
+    const r = this.running;
+    if (r && r.host === wanted.host && r.port === wanted.port) return;
+    if (r) {
+      this.running = null;
+      await r.server.close();
+    }
+    if (wanted.port === 0) return;
+    const server = new MetricsServer(this.source);
+    try {
+      await server.listen(wanted.host, wanted.port);
+      this.running = { server, host: wanted.host, port: wanted.port };
+    } catch (err) {
+      // Monitoring that cannot listen does not stop the box from storing.
+      log.error('metrics cannot listen', {
+        address: `${wanted.host}:${wanted.port}`,
+        reason: (err as Error).message,
+      });
+    }
+  }
 }
 
 /** fn at most once per `ms`: the calls in between are folded into one run at its end. */

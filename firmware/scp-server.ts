@@ -55,6 +55,23 @@ interface Unassociated {
   readonly timer: NodeJS.Timeout;
 }
 
+/** Why an A-ASSOCIATE-RQ was refused, as the metrics label it. */
+export type RefusalReason = 'association-limit' | 'called-ae' | 'calling-ae';
+
+/** What the metrics count of the listener's associations. */
+export interface AssociationObserver {
+  accepted(): void;
+  refused(reason: RefusalReason): void;
+  /** Released, aborted (by either side), or a connection closed before it associated. */
+  ended(how: 'released' | 'aborted' | 'not-associated'): void;
+}
+
+const UNOBSERVED: AssociationObserver = {
+  accepted: () => undefined,
+  refused: () => undefined,
+  ended: () => undefined,
+};
+
 export class ScpServer {
   private server: net.Server;
   private readonly live = new Set<Association>();
@@ -74,6 +91,7 @@ export class ScpServer {
   constructor(
     private config: Config,
     private readonly services: ServiceTable,
+    private readonly observer: AssociationObserver = UNOBSERVED,
   ) {
     this.server = net.createServer((socket) => this.onConnection(socket));
   }
@@ -81,6 +99,11 @@ export class ScpServer {
   /** Established associations now. */
   get associationCount(): number {
     return this.established.size;
+  }
+
+  /** True while the DICOM port accepts connections. */
+  get listening(): boolean {
+    return this.server.listening;
   }
 
   /** Every byte received on the DICOM port since start (throughput is its rate). */
@@ -206,6 +229,7 @@ export class ScpServer {
     association.on('established', (info: AssociationInfo) => {
       this.settle(association);
       this.established.add(association);
+      this.observer.accepted();
       log.info('association accepted', {
         peer: association.peerLabel,
         called: info.calledAeTitle,
@@ -231,14 +255,20 @@ export class ScpServer {
       this.tracked.delete(association);
       this.closedBytes += socket.bytesRead;
       const fields = { peer: association.peerLabel, ms: Date.now() - started };
-      if (reason.kind === 'released') log.info('association released', fields);
-      else if (reason.kind === 'rejected') log.info('association rejected', fields);
-      else if (!association.info)
+      if (reason.kind === 'released') {
+        log.info('association released', fields);
+        this.observer.ended('released');
+      } else if (reason.kind === 'rejected') log.info('association rejected', fields);
+      else if (!association.info) {
         log.info('connection closed before an association', {
           ...fields,
           reason: reason.error.message,
         });
-      else log.warn('association aborted', { ...fields, reason: reason.error.message });
+        this.observer.ended('not-associated');
+      } else {
+        log.warn('association aborted', { ...fields, reason: reason.error.message });
+        this.observer.ended('aborted');
+      }
     });
   }
 
@@ -287,7 +317,9 @@ export class ScpServer {
       source: number,
       reason: number,
       why: string,
+      counted: RefusalReason,
     ): AssociateDecision => {
+      this.observer.refused(counted);
       log.warn('association refused', {
         calling: rq.callingAeTitle,
         called: rq.calledAeTitle,
@@ -302,6 +334,7 @@ export class ScpServer {
         RejectSource.ServiceProviderPresentation,
         RejectReason.LocalLimitExceeded,
         `more than ${this.config.maxAssociations} associations`,
+        'association-limit',
       );
     }
     if (this.config.strictCalledAe && rq.calledAeTitle !== this.config.ae) {
@@ -310,6 +343,7 @@ export class ScpServer {
         RejectSource.ServiceUser,
         RejectReason.CalledAeNotRecognized,
         `called AE title ${rq.calledAeTitle} is not ${this.config.ae}`,
+        'called-ae',
       );
     }
     if (!this.config.acceptUnknownCallers) {
@@ -322,6 +356,7 @@ export class ScpServer {
           RejectSource.ServiceUser,
           RejectReason.CallingAeNotRecognized,
           `calling AE title ${rq.callingAeTitle} from ${address} is not a known node`,
+          'calling-ae',
         );
       }
     }

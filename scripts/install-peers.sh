@@ -3,7 +3,8 @@
 # DCMTK (storescu, storescp, echoscu, dcmconv, dcmcjpeg, ...), Orthanc, and the tools the
 # appliance-face tests drive: socat (a pty pair for the serial console), tmux (the dashboard),
 # the checkers of the installer and its units (ShellCheck, systemd-analyze), and strace (the
-# SD-card budget in `make bench` counts fsyncs with it).
+# SD-card budget in `make bench` counts fsyncs with it), and Prometheus with promtool (the
+# metrics tests scrape the box with a real Prometheus and check the shipped alert rules).
 set -euo pipefail
 missing=()
 command -v storescu >/dev/null 2>&1 || missing+=(dcmtk)
@@ -13,6 +14,7 @@ command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -27,3 +29,10 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian's package starts an Orthanc service on port 4242/8042; the tests start their own.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now orthanc >/dev/null 2>&1 || true; fi
 if [ -x /etc/init.d/orthanc ]; then /etc/init.d/orthanc stop >/dev/null 2>&1 || true; fi
+# Likewise Prometheus (port 9090) and its node exporter.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+fi
+for s in prometheus prometheus-node-exporter; do
+  if [ -x /etc/init.d/$s ]; then /etc/init.d/$s stop >/dev/null 2>&1 || true; fi
+done

@@ -63,6 +63,15 @@ export class Commitments {
     );
   }
 
+  /** Commitments asked of the box: how many wait for their report, how many were reported. */
+  async commitmentCounts(): Promise<{ pending: number; reported: number }> {
+    const row = await this.sql.get<{ pending: number | null; reported: number | null }>(
+      `SELECT SUM(state = 'pending') AS pending, SUM(state = 'reported') AS reported FROM commitments`,
+      [],
+    );
+    return { pending: row?.pending ?? 0, reported: row?.reported ?? 0 };
+  }
+
   /**
    * The items of a commitment with what decides them: the class the instance is stored
    * under (null: not stored) and how many of its forward jobs are not yet delivered.

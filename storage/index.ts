@@ -37,6 +37,14 @@ export class Index {
     );
   }
 
+  /** Throws unless the index can take its write lock now (readiness: /readyz). */
+  async probeWrite(): Promise<void> {
+    await this.sql.exclusive(async () => {
+      await this.sql.exec('BEGIN IMMEDIATE');
+      await this.sql.exec('ROLLBACK');
+    });
+  }
+
   close(): Promise<void> {
     return this.sql.close();
   }

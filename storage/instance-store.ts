@@ -69,6 +69,8 @@ export interface ReceivedInstance {
   readonly datasetBytes: number;
   readonly studyInstanceUid: string;
   readonly seriesInstanceUid: string;
+  /** From the last fragment received to file, directory entry and index row durable. */
+  readonly durableSeconds: number;
 }
 
 export class InstanceStore {
@@ -162,6 +164,7 @@ export class InstanceStore {
         }
       }
       if (failure) throw failure;
+      const lastFragmentAt = process.hrtime.bigint();
       let values: Map<number, Buffer>;
       try {
         values = await reader.end();
@@ -198,6 +201,7 @@ export class InstanceStore {
         datasetBytes: record.size - datasetOffset,
         studyInstanceUid: record.studyInstanceUid,
         seriesInstanceUid: record.seriesInstanceUid,
+        durableSeconds: Number(process.hrtime.bigint() - lastFragmentAt) / 1e9,
       };
     } finally {
       if (!committed) await temp?.discard();

@@ -71,6 +71,8 @@ export interface Config {
   readonly cacheWarnPercent: number;
   /** When studies are evicted, and when C-STORE is refused (storage/evictor.ts). */
   readonly cache: CacheConfig;
+  /** Prometheus metrics, /healthz and /readyz over HTTP (firmware/metrics/). */
+  readonly metrics: MetricsConfig;
   readonly nodes: readonly NodeConfig[];
   /** A line console on a serial port (firmware/ui-tty/serial-console.ts). */
   readonly serial?: SerialConfig;
@@ -92,6 +94,13 @@ export interface CacheConfig {
   readonly maxAgeDays: number;
   /** A study received or retrieved this recently is in use: never evicted (a study arriving). */
   readonly inUseSeconds: number;
+}
+
+export interface MetricsConfig {
+  /** The HTTP port of /metrics, /healthz and /readyz; 0 (the default) serves none. */
+  readonly port: number;
+  /** Its listening address: this machine only, unless set to an interface's address. */
+  readonly host: string;
 }
 
 export interface SerialConfig {
@@ -137,6 +146,7 @@ export const DEFAULTS: Config = {
     maxAgeDays: 0,
     inUseSeconds: 60,
   },
+  metrics: { port: 0, host: '127.0.0.1' },
   nodes: [],
 };
 
@@ -230,6 +240,7 @@ export function validateConfig(raw: unknown): Config {
   requireSeconds('commitGraceSeconds', c.commitGraceSeconds, 3600);
   requireInt('cacheWarnPercent', c.cacheWarnPercent, 10, 99);
   const cache = validateCache(c.cache);
+  const metrics = validateMetrics(c.metrics);
   if (!Array.isArray(c.nodes)) throw new ConfigError('nodes', 'must be an array');
   const names = new Set<string>();
   const nodes = (c.nodes as unknown[]).map((n, i): NodeConfig => {
@@ -274,7 +285,14 @@ export function validateConfig(raw: unknown): Config {
     };
   });
   const serial = c.serial === undefined ? undefined : validateSerial(c.serial);
-  return { ...(c as unknown as Config), forwarding, cache, nodes, ...(serial ? { serial } : {}) };
+  return {
+    ...(c as unknown as Config),
+    forwarding,
+    cache,
+    metrics,
+    nodes,
+    ...(serial ? { serial } : {}),
+  };
 }
 
 function validateSerial(raw: unknown): SerialConfig {
@@ -368,6 +386,21 @@ function validateCache(raw: unknown): CacheConfig {
     maxAgeDays: requireInt('cache.maxAgeDays', f.maxAgeDays, 0, 36500),
     inUseSeconds: requireInt('cache.inUseSeconds', f.inUseSeconds, 1, 86400),
   };
+}
+
+function validateMetrics(raw: unknown): MetricsConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('metrics', 'must be an object like {"port": 9464}');
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(key in DEFAULTS.metrics))
+      throw new ConfigError(`metrics.${key}`, 'is not a known setting');
+  }
+  const m: Record<string, unknown> = { ...DEFAULTS.metrics, ...(raw as Record<string, unknown>) };
+  const port = requireInt('metrics.port', m.port, 0, 65535);
+  if (typeof m.host !== 'string' || m.host.length === 0)
+    throw new ConfigError('metrics.host', 'must be an address such as 127.0.0.1');
+  return { port, host: m.host };
 }
 
 function validateForwardWhen(at: string, raw: unknown): ForwardWhen {

@@ -60,6 +60,8 @@ export interface WorkerStatus {
   readonly lastSuccessAt: string | null;
   readonly lastError: string | null;
   readonly sentSinceStart: number;
+  /** Data set bytes of the instances delivered since this worker started. */
+  readonly bytesSentSinceStart: number;
 }
 
 /** A failure that is the destination's condition, not the instance's: back off. */
@@ -94,6 +96,7 @@ export class DestinationWorker {
   private lastSuccessAt: string | null = null;
   private lastError: string | null = null;
   private sent = 0;
+  private bytesSent = 0;
   /** Instances whose transfer failed since the last one delivered. */
   private suspectsInARow = 0;
   /** Jobs delivered but not yet marked in the index (see markDelivered). */
@@ -175,6 +178,7 @@ export class DestinationWorker {
       lastSuccessAt: this.lastSuccessAt,
       lastError: this.lastError,
       sentSinceStart: this.sent,
+      bytesSentSinceStart: this.bytesSent,
     };
   }
 
@@ -360,6 +364,7 @@ export class DestinationWorker {
       if (status === 0) delivered.push(job.pk);
       else await this.deps.index.queue.finishJobs([job.pk], { state: 'done', status });
       this.sent++;
+      this.bytesSent += job.size - job.datasetOffset;
       this.lastSuccessAt = new Date().toISOString();
       this.lastError = null; // the destination works: an earlier error is history
       log.info('forwarded', {

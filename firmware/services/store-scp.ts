@@ -14,7 +14,18 @@ import {
 } from '../../storage/instance-store';
 import { respond, type ServiceHandler } from './service';
 
-export function cStoreScp(store: InstanceStore): ServiceHandler {
+/** What the metrics count of each C-STORE: its status, and for a success its bytes and timing. */
+export interface StoreOutcome {
+  readonly callingAeTitle: string;
+  readonly status: number;
+  readonly datasetBytes?: number;
+  readonly durableSeconds?: number;
+}
+
+export function cStoreScp(
+  store: InstanceStore,
+  observe: (outcome: StoreOutcome) => void = () => undefined,
+): ServiceHandler {
   return async (message, ctx) => {
     const { command, context, dataset } = message;
     const sopClassUid = command.affectedSopClassUid ?? '';
@@ -42,6 +53,7 @@ export function cStoreScp(store: InstanceStore): ServiceHandler {
     if (problem) {
       if (dataset) await drain(dataset); // read to the last fragment before answering
       log.warn('C-STORE refused', { ...fields, status: hex(problem[0]), reason: problem[1] });
+      observe({ callingAeTitle: ctx.info.callingAeTitle, status: problem[0] });
       await answer(problem[0], problem[1]);
       return;
     }
@@ -57,6 +69,12 @@ export function cStoreScp(store: InstanceStore): ServiceHandler {
         dataset!,
       );
       log.info('stored', { ...fields, bytes: stored.datasetBytes, ms: Date.now() - started });
+      observe({
+        callingAeTitle: ctx.info.callingAeTitle,
+        status: Status.Success,
+        datasetBytes: stored.datasetBytes,
+        durableSeconds: stored.durableSeconds,
+      });
       await answer(Status.Success);
     } catch (err) {
       const [status, comment] = storeFailure(err as Error);
@@ -65,6 +83,7 @@ export function cStoreScp(store: InstanceStore): ServiceHandler {
         status: hex(status),
         reason: (err as Error).message,
       });
+      observe({ callingAeTitle: ctx.info.callingAeTitle, status });
       await answer(status, comment);
     }
   };

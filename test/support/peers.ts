@@ -89,8 +89,10 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 60_000): P
 /** DCMTK's storescp writing into a temp dir; resolves once it accepts connections. */
 export async function startStorescp(
   extraArgs: readonly string[] = [],
+  /** A port chosen before (a destination that comes up later); a free one by default. */
+  chosenPort?: number,
 ): Promise<{ port: number; dir: string; stop: () => Promise<void> }> {
-  const port = await freePort();
+  const port = chosenPort ?? (await freePort());
   const dir = tempDir('storescp');
   const child: ChildProcess = spawn(
     'storescp',

@@ -1,0 +1,274 @@
+// The box's Prometheus metrics, named after Prometheus's conventions: the dicom_edge_
+// prefix, base units in the name (seconds, bytes), _total for counters. Two kinds of
+// source: events counted as they happen (a C-STORE, an association, a request), and the
+// status model (firmware/control/status.ts, the one the dashboard and the CLI read), read
+// when Prometheus scrapes. Counts the box keeps itself (instances delivered since a
+// destination's worker started) are mirrored into counters by their increase.
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type CounterConfiguration,
+} from 'prom-client';
+import type { BoxStatus } from '../control/status';
+import type { AssociationObserver, RefusalReason } from '../scp-server';
+import type { StoreOutcome } from '../services/store-scp';
+
+/** What scraping adds to the status: only the metrics need them. */
+export interface MetricsExtras {
+  readonly commitments: { pending: number; reported: number };
+  readonly cacheBytes: number;
+}
+
+const PREFIX = 'dicom_edge_';
+
+export class BoxMetrics {
+  readonly registry = new Registry();
+
+  // Receiving.
+  private readonly receivedInstances = this.counter('received_instances_total', {
+    help: 'Instances stored and acknowledged, by calling AE title.',
+    labelNames: ['calling_ae'],
+  });
+  private readonly receivedBytes = this.counter('received_bytes_total', {
+    help: 'Data set bytes of the instances stored, by calling AE title.',
+    labelNames: ['calling_ae'],
+  });
+  private readonly storeFailures = this.counter('store_failures_total', {
+    help: 'C-STORE requests answered with a failure, by status (hex).',
+    labelNames: ['status'],
+  });
+  private readonly durable = new Histogram({
+    name: `${PREFIX}store_durable_seconds`,
+    help: 'Time from the last fragment of a data set to file, directory entry and index row durable.',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+
+  // Associations and requests.
+  private readonly associationsOpen = this.gauge('associations_open', {
+    help: 'Established associations now.',
+  });
+  private readonly associationsAccepted = this.counter('associations_accepted_total', {
+    help: 'Associations accepted.',
+  });
+  private readonly associationsRejected = this.counter('associations_rejected_total', {
+    help: 'A-ASSOCIATE-RQs refused, by reason.',
+    labelNames: ['reason'],
+  });
+  private readonly associationsEnded = this.counter('associations_ended_total', {
+    help: 'Associations and connections ended: released, aborted, or closed before associating.',
+    labelNames: ['how'],
+  });
+  private readonly requests = this.counter('dimse_requests_total', {
+    help: 'DIMSE requests served, by service (C-ECHO, C-FIND, C-MOVE, C-GET, N-ACTION, ...).',
+    labelNames: ['service'],
+  });
+  private readonly requestSeconds = new Histogram({
+    name: `${PREFIX}dimse_request_duration_seconds`,
+    help: 'Time to serve a DIMSE request other than C-STORE, to its final response.',
+    labelNames: ['service'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [this.registry],
+  });
+
+  // Forwarding, per destination.
+  private readonly oldestAge = this.gauge('forward_oldest_undelivered_age_seconds', {
+    help: 'Age of the oldest instance not yet delivered to the destination; 0 when none waits.',
+    labelNames: ['destination'],
+  });
+  private readonly queued = this.gauge('forward_queued_jobs', {
+    help: 'Instances waiting to be forwarded to the destination.',
+    labelNames: ['destination'],
+  });
+  private readonly inFlight = this.gauge('forward_in_flight_jobs', {
+    help: 'Instances being sent to the destination now.',
+    labelNames: ['destination'],
+  });
+  private readonly failed = this.gauge('forward_failed_jobs', {
+    help: 'Instances the destination did not take, failed for good (until retried).',
+    labelNames: ['destination'],
+  });
+  private readonly consecutiveFailures = this.gauge('forward_consecutive_failures', {
+    help: 'Transfers to the destination failed in a row (0 once one succeeds).',
+    labelNames: ['destination'],
+  });
+  private readonly backoffUntil = this.gauge('forward_backoff_until_timestamp_seconds', {
+    help: 'Unix time of the next try while the destination is backed off; 0 when not.',
+    labelNames: ['destination'],
+  });
+  private readonly deliveredInstances = this.counter('forward_delivered_instances_total', {
+    help: 'Instances delivered to the destination.',
+    labelNames: ['destination'],
+  });
+  private readonly deliveredBytes = this.counter('forward_delivered_bytes_total', {
+    help: 'Data set bytes delivered to the destination.',
+    labelNames: ['destination'],
+  });
+
+  // Cache and disk.
+  private readonly cacheBytes = this.gauge('cache_used_bytes', {
+    help: 'Bytes of the cached instance files.',
+  });
+  private readonly pinnedBytes = this.gauge('cache_pinned_bytes', {
+    help: 'Bytes of studies that may not be evicted yet (undelivered, committing, protected).',
+  });
+  private readonly cacheInstances = this.gauge('cache_instances', {
+    help: 'Instances in the cache.',
+  });
+  private readonly diskFree = this.gauge('disk_free_bytes', {
+    help: 'Free bytes of the cache filesystem.',
+  });
+  private readonly diskSize = this.gauge('disk_size_bytes', {
+    help: 'Size of the cache filesystem.',
+  });
+  private readonly evictAbove = this.gauge('cache_evict_above_ratio', {
+    help: 'Disk use (0-1) above which studies are evicted.',
+  });
+  private readonly evictTo = this.gauge('cache_evict_to_ratio', {
+    help: 'Disk use (0-1) eviction brings the disk down to.',
+  });
+  private readonly warnAt = this.gauge('cache_warn_ratio', {
+    help: 'Disk use (0-1) from which the cache is reported nearly full.',
+  });
+  private readonly refusing = this.gauge('cache_refusing', {
+    help: '1 while C-STORE is refused because the cache is full, else 0.',
+  });
+  private readonly evictedStudies = this.counter('evicted_studies_total', {
+    help: 'Studies evicted from the cache.',
+  });
+  private readonly evictedBytes = this.counter('evicted_bytes_total', {
+    help: 'Bytes of the studies evicted.',
+  });
+
+  // Storage commitment.
+  private readonly commitments = this.gauge('storage_commitments', {
+    help: 'Storage commitment requests received, by state (pending, reported).',
+    labelNames: ['state'],
+  });
+
+  /** The last value seen of each count the box keeps, to mirror its increase. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(version: string) {
+    // process_resident_memory_bytes, process_start_time_seconds (uptime is time() minus
+    // it), nodejs_eventloop_lag_seconds and the rest, under their conventional names.
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges prom-client names with _total, which the naming conventions keep for counters
+    // (promtool check metrics flags them): left out.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      this.registry.removeSingleMetric(name);
+    new Gauge({
+      name: `${PREFIX}build_info`,
+      help: 'Always 1; the labels say which firmware and Node.js run.',
+      labelNames: ['version', 'nodejs_version'],
+      registers: [this.registry],
+    }).set({ version, nodejs_version: process.versions.node }, 1);
+  }
+
+  /** Counts a C-STORE's outcome (store-scp.ts). */
+  stored(o: StoreOutcome): void {
+    if (o.status !== 0) {
+      this.storeFailures.inc({ status: o.status.toString(16).padStart(4, '0').toUpperCase() });
+      return;
+    }
+    const labels = { calling_ae: o.callingAeTitle };
+    this.receivedInstances.inc(labels);
+    this.receivedBytes.inc(labels, o.datasetBytes ?? 0);
+    if (o.durableSeconds !== undefined) this.durable.observe(o.durableSeconds);
+  }
+
+  /** Counts the listener's associations (scp-server.ts). */
+  readonly associations: AssociationObserver = {
+    accepted: () => this.associationsAccepted.inc(),
+    refused: (reason: RefusalReason) => this.associationsRejected.inc({ reason }),
+    ended: (how) => this.associationsEnded.inc({ how }),
+  };
+
+  /** Counts a served request (other than C-STORE) and its time. */
+  request(service: string, seconds: number): void {
+    this.requests.inc({ service });
+    this.requestSeconds.observe({ service }, seconds);
+  }
+
+  /** Sets what is read from the status model; called before each scrape. */
+  update(status: BoxStatus, extras: MetricsExtras): void {
+    this.associationsOpen.set(status.associations);
+    for (const g of [
+      this.oldestAge,
+      this.queued,
+      this.inFlight,
+      this.failed,
+      this.consecutiveFailures,
+      this.backoffUntil,
+    ])
+      g.reset(); // a destination removed from the configuration leaves no stale series
+    for (const d of status.destinations) {
+      const labels = { destination: d.name };
+      this.oldestAge.set(labels, d.oldestWaitingSeconds ?? 0);
+      this.queued.set(labels, d.queued);
+      this.inFlight.set(labels, d.inFlight ? 1 : 0);
+      this.failed.set(labels, d.failed);
+      this.consecutiveFailures.set(labels, d.consecutiveFailures);
+      this.backoffUntil.set(labels, d.retryAt ? Date.parse(d.retryAt) / 1000 : 0);
+      this.mirror(this.deliveredInstances, `sent:${d.name}`, d.sentSinceStart, labels);
+      this.mirror(this.deliveredBytes, `bytes:${d.name}`, d.bytesSentSinceStart, labels);
+    }
+    const c = status.cache;
+    this.cacheBytes.set(extras.cacheBytes);
+    this.pinnedBytes.set(c.pinnedBytes);
+    this.cacheInstances.set(c.instances);
+    this.diskFree.set(c.diskFreeBytes);
+    this.diskSize.set(c.diskTotalBytes);
+    this.evictAbove.set(c.evictAbovePercent / 100);
+    this.evictTo.set(c.evictToPercent / 100);
+    this.warnAt.set(c.warnPercent / 100);
+    this.refusing.set(c.refusing ? 1 : 0);
+    this.mirror(this.evictedStudies, 'evictedStudies', c.evictedStudies);
+    this.mirror(this.evictedBytes, 'evictedBytes', c.evictedBytes);
+    this.commitments.set({ state: 'pending' }, extras.commitments.pending);
+    this.commitments.set({ state: 'reported' }, extras.commitments.reported);
+  }
+
+  /** The text format Prometheus scrapes, and its content type. */
+  async exposition(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+
+  /**
+   * Adds the increase of a count the box keeps to a counter. A count that went down was
+   * restarted (a destination's worker made anew by a configuration change): what it
+   * holds now is all new.
+   */
+  private mirror(
+    counter: Counter<string>,
+    key: string,
+    now: number,
+    labels: Record<string, string> = {},
+  ): void {
+    const before = this.seen.get(key) ?? 0;
+    const added = now >= before ? now - before : now;
+    if (added > 0) counter.inc(labels, added);
+    this.seen.set(key, now);
+  }
+
+  private counter<L extends string>(
+    name: string,
+    c: Omit<CounterConfiguration<L>, 'name' | 'registers'>,
+  ): Counter<L> {
+    return new Counter({ ...c, name: `${PREFIX}${name}`, registers: [this.registry] });
+  }
+
+  private gauge<L extends string>(
+    name: string,
+    c: { help: string; labelNames?: readonly L[] },
+  ): Gauge<L> {
+    return new Gauge({ ...c, name: `${PREFIX}${name}`, registers: [this.registry] });
+  }
+}
