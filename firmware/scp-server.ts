@@ -237,6 +237,15 @@ export class ScpServer {
         maxPdu: info.peerMaxPduLength,
       });
       tracked.callingAe = info.rq.callingAeTitle;
+      for (const pc of info.rq.presentationContexts) {
+        const accepted = info.contexts.get(pc.id);
+        log.debug('presentation context', {
+          peer: association.peerLabel,
+          id: pc.id,
+          abstract: pc.abstractSyntax,
+          result: accepted ? `accepted ${accepted.transferSyntax}` : 'rejected',
+        });
+      }
       serveAssociation(
         association,
         info,

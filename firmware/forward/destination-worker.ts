@@ -319,6 +319,12 @@ export class DestinationWorker {
       const started = Date.now();
       let status: number;
       let comment: string | undefined;
+      log.debug('forwarding', {
+        dest: this.node.name,
+        sop: job.sopInstanceUid,
+        attempt: job.attempts + 1,
+        ts: route.transferSyntax,
+      });
       try {
         ({ status, comment } = await sendInstance(open.requestor, this.deps.cache, route, job, {
           peer: this.node.name,

@@ -62,6 +62,13 @@ export function serveAssociation(
     }
     if (isResponse(field)) return;
     onRequest(commandName(field));
+    log.debug('request', {
+      peer: association.peerLabel,
+      command: commandName(field),
+      messageId: message.command.messageId,
+      context: message.context.id,
+      sop: message.command.affectedSopInstanceUid,
+    });
     underWay++;
     work = work
       .then(() => handle(message, ctx, services))
