@@ -24,6 +24,7 @@ bench: build peers
 	node dist/scripts/bench-qr.js
 	node dist/scripts/bench-sd-budget.js
 	node dist/scripts/bench-cache-lifecycle.js
+	node dist/scripts/bench-metrics.js
 
 # npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
 $(NODE_MODULES_STAMP): package.json package-lock.json

@@ -13,12 +13,12 @@ import { Index } from '../storage/index';
 import { InstanceStore } from '../storage/instance-store';
 import type { Config, SerialConfig } from './config/config';
 import { controlRequest } from './control/control-client';
-import { RETRY_LISTED, type RetryResult } from './control/protocol';
+import { ControlCommandError, RETRY_LISTED, type RetryResult } from './control/commands';
 import { ConsoleCommands } from '../ui-tty/console-commands';
 import { SerialConsoles } from '../ui-tty/serial-console';
 import { LiveConfig } from './config/live-config';
 import { CommandField } from './dicom/dimse/command-field';
-import { ControlServer, type ControlHandler } from './control/control-server';
+import { ControlServer } from './control/control-server';
 import { HealthMonitor } from './control/health';
 import { collectStatus, RecentEvents, ThroughputMeter } from './control/status';
 import { Forwarder } from './forward/forwarder';
@@ -152,97 +152,29 @@ async function startOn(
         sops: check.missing.slice(0, 10).join(','),
       });
   }
-  control.use(
-    new Map<string, ControlHandler>([
-      ['config', () => live.view()],
-      [
-        'config-set',
-        (request) => {
-          const set = request.set;
-          if (typeof set !== 'object' || set === null || Array.isArray(set))
-            throw new Error('config-set needs "set": an object of keys and values');
-          return live.change(set as Record<string, unknown>);
-        },
-      ],
-      ['queue', () => forwarder.report()],
-      [
-        'commit-report',
-        (request) => {
-          if (typeof request.transaction !== 'string')
-            throw new Error('commit-report needs a "transaction" UID');
-          return index.commitments.commitReport(request.transaction);
-        },
-      ],
-      [
-        'retry',
-        async (request): Promise<RetryResult> => {
-          const text = (key: string): string | undefined => {
-            const v = request[key];
-            if (v === undefined) return undefined;
-            if (typeof v !== 'string' || v.length === 0)
-              throw new Error(`retry: "${key}" must be a non-empty string`);
-            return v;
-          };
-          const destination = text('destination');
-          const sopInstanceUid = text('sopInstanceUid');
-          const studyInstanceUid = text('studyInstanceUid');
-          const jobs = await forwarder.retry({
-            ...(destination ? { destination } : {}),
-            ...(sopInstanceUid ? { sopInstanceUid } : {}),
-            ...(studyInstanceUid ? { studyInstanceUid } : {}),
-          });
-          return { count: jobs.length, jobs: jobs.slice(0, RETRY_LISTED) };
-        },
-      ],
-      [
-        'failed',
-        (request) => {
-          if (request.destination !== undefined && typeof request.destination !== 'string')
-            throw new Error('failed: "destination" must be a node name');
-          return forwarder.failed(request.destination);
-        },
-      ],
-      ['cache', () => cacheReport(index, evictor, config())],
-      [
-        'check',
-        (request) => {
-          if (typeof request.digest !== 'boolean' || typeof request.repair !== 'boolean')
-            throw new Error('check needs "digest" and "repair" (true or false)');
-          return verifyCache(store, { digest: request.digest, repair: request.repair });
-        },
-      ],
-      [
-        'cache-protect',
-        async (request) => {
-          if (typeof request.study !== 'string' || typeof request.protect !== 'boolean')
-            throw new Error(
-              'cache-protect needs "study" (a Study Instance UID) and "protect" (true or false)',
-            );
-          if (!(await index.evictions.protect(request.study, request.protect)))
-            throw new Error(`no study ${request.study} in the cache`);
-          evictor.nudge();
-          return { study: request.study, protected: request.protect };
-        },
-      ],
-      [
-        'cache-evict',
-        (request) => {
-          if (typeof request.dryRun !== 'boolean')
-            throw new Error('cache-evict needs "dryRun" (true or false)');
-          // An operator's request: down to the low watermark now, as if the high one were crossed.
-          return evictor.run(request.dryRun, true);
-        },
-      ],
-      [
-        'echo',
-        async (request) => {
-          if (typeof request.node !== 'string') throw new Error('echo needs a "node" name');
-          return { status: await forwarder.echo(request.node) };
-        },
-      ],
-      ['status', () => status()],
-    ]),
-  );
+  control.use({
+    config: () => live.view(),
+    'config-set': (request) => live.change(request.set),
+    queue: () => forwarder.report(),
+    'commit-report': (request) => index.commitments.commitReport(request.transaction),
+    retry: async (request): Promise<RetryResult> => {
+      const jobs = await forwarder.retry(request);
+      return { count: jobs.length, jobs: jobs.slice(0, RETRY_LISTED) };
+    },
+    failed: (request) => forwarder.failed(request.destination),
+    cache: () => cacheReport(index, evictor, config()),
+    check: (request) => verifyCache(store, { digest: request.digest, repair: request.repair }),
+    'cache-protect': async (request) => {
+      if (!(await index.evictions.protect(request.study, request.protect)))
+        throw new ControlCommandError('not-found', `no study ${request.study} in the cache`);
+      evictor.nudge();
+      return { study: request.study, protected: request.protect };
+    },
+    // An operator's request: down to the low watermark now, as if the high one were crossed.
+    'cache-evict': (request) => evictor.run(request.dryRun, true),
+    echo: async (request) => ({ status: await forwarder.echo(request.node) }),
+    status: () => status(),
+  });
   const metrics = new BoxMetrics(VERSION);
   const timed = (field: number, handler: ServiceHandler): ServiceHandler => {
     const service = commandName(field).replace(/-RQ$/, '');

@@ -34,12 +34,18 @@ export interface BoxProcess {
   stop(): Promise<void>;
 }
 
-/** `dicom-edge start` on a fresh storage directory and a free port; resolves once it listens. */
-export async function startBoxProcess(): Promise<BoxProcess> {
+/**
+ * `dicom-edge start` on a fresh storage directory and a free port, with `settings` added to
+ * its config; resolves once it listens.
+ */
+export async function startBoxProcess(settings: Record<string, unknown> = {}): Promise<BoxProcess> {
   const dir = tempDir('bench-box');
   const port = await freePort();
   const config = path.join(dir, 'dicom-edge.json');
-  await fs.writeFile(config, JSON.stringify({ port, host: '127.0.0.1', storageDir: './var' }));
+  await fs.writeFile(
+    config,
+    JSON.stringify({ port, host: '127.0.0.1', storageDir: './var', ...settings }),
+  );
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(ROOT, 'bin', 'dicom-edge'), 'start', '--config', config],

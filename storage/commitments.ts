@@ -25,6 +25,13 @@ export interface CommitmentItemState {
   readonly undelivered: number;
 }
 
+/** A storage commitment report a peer sent to the box, as kept. */
+export interface StoredCommitReport {
+  readonly eventTypeId: number;
+  readonly committed: string[];
+  readonly failed: Array<{ sopInstanceUid: string; reason: number }>;
+}
+
 export class Commitments {
   constructor(private readonly sql: Sqlite) {}
 
@@ -98,18 +105,22 @@ export class Commitments {
   }
 
   /** Keeps a storage commitment report received from a peer. */
-  async recordCommitReport(transactionUid: string, peer: string, report: unknown): Promise<void> {
+  async recordCommitReport(
+    transactionUid: string,
+    peer: string,
+    report: StoredCommitReport,
+  ): Promise<void> {
     await this.sql.run(
       `INSERT OR REPLACE INTO commit_reports (transaction_uid, received_at, peer, report) VALUES (?, ?, ?, ?)`,
       [transactionUid, new Date().toISOString(), peer, JSON.stringify(report)],
     );
   }
 
-  async commitReport(transactionUid: string): Promise<unknown> {
+  async commitReport(transactionUid: string): Promise<StoredCommitReport | null> {
     const row = await this.sql.get<{ report: string }>(
       'SELECT report FROM commit_reports WHERE transaction_uid = ?',
       [transactionUid],
     );
-    return row ? (JSON.parse(row.report) as unknown) : null;
+    return row ? (JSON.parse(row.report) as StoredCommitReport) : null;
   }
 }

@@ -1,15 +1,12 @@
 // The console's command set, shared by the serial console and `dicom-edge console`: one
 // typed line in, the text to show out. Every command is a client of the control API (the
 // `call` given), so the console can do nothing the box would not allow over its socket.
-import type { ChangeResult, ConfigView } from '../firmware/config/live-config';
+import type { ConfigView } from '../firmware/config/live-config';
 import type { NodeConfig } from '../firmware/config/config';
 import { parseValue, putNode, removeNode, setKey } from '../firmware/control/config-edits';
-import type { ControlRequest, RetryResult } from '../firmware/control/protocol';
-import type { BoxStatus } from '../firmware/control/status';
+import { runningStatus } from '../firmware/control/commands';
+import type { ControlCall } from '../firmware/control/control-client';
 import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
-import type { DestinationReport } from '../firmware/forward/forwarder';
-import type { CacheReport } from '../firmware/control/cache-report';
-import type { EvictionReport } from '../storage/evictor';
 import {
   formatBoxStatus,
   formatCacheReport,
@@ -18,7 +15,7 @@ import {
   formatRetry,
 } from './format';
 
-export type ControlCall = (request: ControlRequest) => Promise<unknown>;
+export type { ControlCall };
 
 export const HELP = `commands:
   help                              this list
@@ -70,7 +67,7 @@ export class ConsoleCommands {
       case '?':
         return HELP;
       case 'status':
-        return formatBoxStatus((await this.call({ command: 'status' })) as BoxStatus).trimEnd();
+        return formatBoxStatus(runningStatus(await this.call({ command: 'status' }))).trimEnd();
       case 'show':
         if (args[0] !== 'config') throw new ConsoleUsageError('usage: show config');
         return this.showConfig();
@@ -84,23 +81,21 @@ export class ConsoleCommands {
         if (!name || args.length > 1) throw new ConsoleUsageError('usage: echo NAME');
         let status: number;
         try {
-          ({ status } = (await this.call({ command: 'echo', node: name })) as { status: number });
+          ({ status } = await this.call({ command: 'echo', node: name }));
         } catch (err) {
           return `echo ${name}: failed: ${(err as Error).message}`;
         }
         return `echo ${name}: ${formatDimseStatus(status)}`;
       }
       case 'queue':
-        return formatQueue(
-          (await this.call({ command: 'queue' })) as DestinationReport[],
-        ).trimEnd();
+        return formatQueue(await this.call({ command: 'queue' })).trimEnd();
       case 'retry': {
         if (args.length > 1) throw new ConsoleUsageError('usage: retry [NAME]');
         const [name] = args;
-        const result = (await this.call({
+        const result = await this.call({
           command: 'retry',
           ...(name ? { destination: name } : {}),
-        })) as RetryResult;
+        });
         return formatRetry(result);
       }
       case 'cache':
@@ -109,7 +104,7 @@ export class ConsoleCommands {
         const n = args[0] === undefined ? 20 : Number(args[0]);
         if (!Number.isInteger(n) || n < 1 || args.length > 1)
           throw new ConsoleUsageError('usage: log [N]');
-        const { recentEvents } = (await this.call({ command: 'status' })) as BoxStatus;
+        const { recentEvents } = runningStatus(await this.call({ command: 'status' }));
         return recentEvents.slice(-n).join('\n') || '(no events yet)';
       }
       default:
@@ -118,11 +113,11 @@ export class ConsoleCommands {
   }
 
   private async view(): Promise<ConfigView> {
-    return (await this.call({ command: 'config' })) as ConfigView;
+    return this.call({ command: 'config' });
   }
 
   private async change(set: Record<string, unknown>): Promise<string> {
-    const result = (await this.call({ command: 'config-set', set })) as ChangeResult;
+    const result = await this.call({ command: 'config-set', set });
     const where = result.persisted
       ? `saved to ${result.file}`
       : 'not saved: the box has no config file';
@@ -182,14 +177,14 @@ export class ConsoleCommands {
   private async cache(args: string[]): Promise<string> {
     const [sub, arg, ...extra] = args;
     if (sub === undefined)
-      return formatCacheReport((await this.call({ command: 'cache' })) as CacheReport).trimEnd();
+      return formatCacheReport(await this.call({ command: 'cache' })).trimEnd();
     if ((sub === 'protect' || sub === 'unprotect') && arg && extra.length === 0) {
       await this.call({ command: 'cache-protect', study: arg, protect: sub === 'protect' });
       return `study ${arg} ${sub === 'protect' ? 'protected' : 'no longer protected'}`;
     }
     if (sub === 'evict' && (arg === 'dry-run' || arg === 'now') && extra.length === 0) {
       const report = await this.call({ command: 'cache-evict', dryRun: arg === 'dry-run' });
-      return formatEviction(report as EvictionReport).trimEnd();
+      return formatEviction(report).trimEnd();
     }
     throw new ConsoleUsageError('usage: cache [protect UID | unprotect UID | evict dry-run|now]');
   }

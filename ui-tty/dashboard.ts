@@ -4,10 +4,10 @@
 // every change goes through the box's validation, and a refused one is shown where it was
 // typed, ready to be corrected.
 import * as blessed from 'blessed';
-import type { ChangeResult, ConfigView } from '../firmware/config/live-config';
+import type { ConfigView } from '../firmware/config/live-config';
 import { patchNode, putNode, removeNode, type ConfigSet } from '../firmware/control/config-edits';
 import type { BoxStatus } from '../firmware/control/status';
-import type { RetryResult } from '../firmware/control/protocol';
+import { ControlCommandError, runningStatus } from '../firmware/control/commands';
 import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
 import type { ControlCall } from './console-commands';
 import { renderDashboard, type DashboardLine } from './dashboard-view';
@@ -97,10 +97,10 @@ export class Dashboard {
     this.refreshing = true;
     try {
       const [status, view] = await Promise.all([
-        this.options.call({ command: 'status' }) as Promise<BoxStatus>,
-        this.options.call({ command: 'config' }) as Promise<ConfigView>,
+        this.options.call({ command: 'status' }),
+        this.options.call({ command: 'config' }),
       ]);
-      this.status = status;
+      this.status = runningStatus(status);
       this.view = view;
       this.unreachable = undefined;
       this.selected = Math.min(this.selected, Math.max(0, view.config.nodes.length - 1));
@@ -252,14 +252,14 @@ export class Dashboard {
   /** Sends a change; on refusal shows the box's reason and returns the key it names. */
   private async change(set: ConfigSet, done: string): Promise<string | undefined> {
     try {
-      const result = (await this.options.call({ command: 'config-set', set })) as ChangeResult;
+      const result = await this.options.call({ command: 'config-set', set });
       this.say(result.persisted ? `${done} (saved)` : `${done} (not saved: no config file)`);
       await this.refresh();
       return undefined;
     } catch (err) {
-      const text = (err as Error).message;
-      this.say(text, true);
-      return /^config key "([^"]+)"/.exec(text)?.[1] ?? '(unknown)';
+      this.say((err as Error).message, true);
+      // The box names the setting it refused; any other failure is not a setting's.
+      return (err instanceof ControlCommandError && err.key) || '(unknown)';
     }
   }
 
@@ -352,9 +352,7 @@ export class Dashboard {
     if (!node) return;
     this.say(`echo ${node.name}...`);
     try {
-      const { status } = (await this.options.call({ command: 'echo', node: node.name })) as {
-        status: number;
-      };
+      const { status } = await this.options.call({ command: 'echo', node: node.name });
       this.say(`echo ${node.name}: ${formatDimseStatus(status)}`, status !== 0);
     } catch (err) {
       this.say(`echo ${node.name}: failed: ${(err as Error).message}`, true);
@@ -362,7 +360,7 @@ export class Dashboard {
   }
 
   private async retry(): Promise<void> {
-    const result = (await this.options.call({ command: 'retry' })) as RetryResult;
+    const result = await this.options.call({ command: 'retry' });
     this.say(`${result.count} failed job(s) requeued`);
     await this.refresh();
   }

@@ -2,7 +2,7 @@
 // the consoles, so a field engineer sees the same table wherever they ask.
 import type { BoxStatus } from '../firmware/control/status';
 import type { CacheReport } from '../firmware/control/cache-report';
-import type { RetryResult } from '../firmware/control/protocol';
+import type { RetryResult } from '../firmware/control/commands';
 import type { EvictionReport } from '../storage/evictor';
 import type { DestinationReport } from '../firmware/forward/forwarder';
 import type { FailedJob } from '../storage/index';

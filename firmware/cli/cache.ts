@@ -2,9 +2,7 @@
 // `dicom-edge cache protect|unprotect STUDY_UID`: keep a study (or stop keeping it).
 // `dicom-edge cache evict --dry-run|--now`: show, or do, what eviction does now.
 import { loadConfig } from '../config/load';
-import { controlRequest } from '../control/control-client';
-import type { CacheReport } from '../control/cache-report';
-import type { EvictionReport } from '../../storage/evictor';
+import { controlRequest, type ControlCall } from '../control/control-client';
 import { formatCacheReport, formatEviction } from '../../ui-tty/format';
 import { one, parseArgs, UsageError } from './args';
 
@@ -18,10 +16,9 @@ export async function cacheCommand(argv: readonly string[]): Promise<number> {
   );
   const [sub, study, ...extra] = args.positionals;
   if (extra.length > 0) throw new UsageError(`unexpected "${extra.join(' ')}"; ${USAGE}`);
-  const call = (request: Record<string, unknown> & { command: string }): Promise<unknown> =>
-    controlRequest(config.storageDir, request);
+  const call: ControlCall = (request) => controlRequest(config.storageDir, request);
   if (sub === undefined) {
-    process.stdout.write(formatCacheReport((await call({ command: 'cache' })) as CacheReport));
+    process.stdout.write(formatCacheReport(await call({ command: 'cache' })));
     return 0;
   }
   if (sub === 'protect' || sub === 'unprotect') {
@@ -36,7 +33,7 @@ export async function cacheCommand(argv: readonly string[]): Promise<number> {
     const dryRun = args.options.has('--dry-run');
     if (dryRun === args.options.has('--now'))
       throw new UsageError(`evict needs one of --dry-run or --now; ${USAGE}`);
-    const report = (await call({ command: 'cache-evict', dryRun })) as EvictionReport;
+    const report = await call({ command: 'cache-evict', dryRun });
     process.stdout.write(formatEviction(report));
     return 0;
   }

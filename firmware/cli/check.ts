@@ -4,7 +4,6 @@
 // files agree (or were repaired), 1 when something differs and was only reported.
 import { loadConfig } from '../config/load';
 import { controlRequest } from '../control/control-client';
-import type { VerifyReport } from '../../storage/consistency';
 import { one, parseArgs, UsageError } from './args';
 
 export async function checkCommand(argv: readonly string[]): Promise<number> {
@@ -14,7 +13,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   const { config } = loadConfig(
     args.options.has('--config') ? one(args, '--config', '') : undefined,
   );
-  const r = (await controlRequest(
+  const r = await controlRequest(
     config.storageDir,
     {
       command: 'check',
@@ -22,7 +21,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
       repair: args.options.has('--repair'),
     },
     24 * 3600 * 1000,
-  )) as VerifyReport;
+  );
   const problems = r.missing.length + r.wrongSize.length + r.wrongDigest.length + r.orphans.length;
   const lines = [
     `${r.instances} instances in the index, ${r.files} files in the cache (${r.ms} ms)`,

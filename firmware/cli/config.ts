@@ -2,7 +2,6 @@
 // `dicom-edge config set KEY=VALUE... [--config F]`: change it live (validated, written to
 // the box's config file atomically, refused as a whole with the key named if any is wrong).
 import { loadConfig } from '../config/load';
-import type { ChangeResult, ConfigView } from '../config/live-config';
 import { controlRequest } from '../control/control-client';
 import { parseValue, setKey, type ConfigSet } from '../control/config-edits';
 import { one, parseArgs, UsageError } from './args';
@@ -13,7 +12,7 @@ export async function configCommand(argv: readonly string[]): Promise<number> {
     args.options.has('--config') ? one(args, '--config', '') : undefined,
   );
   const [verb, ...assignments] = args.positionals;
-  const view = (await controlRequest(config.storageDir, { command: 'config' })) as ConfigView;
+  const view = await controlRequest(config.storageDir, { command: 'config' });
   if (verb === undefined) {
     process.stdout.write(
       `# file: ${view.file ?? '(none)'}\n${JSON.stringify(view.config, null, 2)}\n`,
@@ -29,10 +28,10 @@ export async function configCommand(argv: readonly string[]): Promise<number> {
     const doc = { ...view.document, ...set };
     set = { ...set, ...setKey(doc, a.slice(0, eq), parseValue(a.slice(eq + 1))) };
   }
-  const result = (await controlRequest(config.storageDir, {
+  const result = await controlRequest(config.storageDir, {
     command: 'config-set',
     set,
-  })) as ChangeResult;
+  });
   process.stdout.write(
     `changed: ${result.changed.join(', ') || '(nothing)'}${result.persisted ? ` (written to ${result.file})` : ' (not persisted)'}\n`,
   );

@@ -1,5 +1,6 @@
 // The command line: one file per command; this file only dispatches.
 import { ConfigError } from '../config/config';
+import { ControlCommandError } from '../control/commands';
 import { ControlError } from '../control/control-client';
 import { cacheCommand } from './cache';
 import { checkCommand } from './check';
@@ -67,7 +68,10 @@ export function main(argv: readonly string[]): void {
     },
     (err: Error) => {
       const expected =
-        err instanceof UsageError || err instanceof ConfigError || err instanceof ControlError;
+        err instanceof UsageError ||
+        err instanceof ConfigError ||
+        err instanceof ControlError ||
+        err instanceof ControlCommandError;
       const oneLine = expected || err instanceof ListenError;
       process.stderr.write(
         `dicom-edge ${name}: ${oneLine ? err.message : (err.stack ?? err.message)}\n`,

@@ -3,9 +3,6 @@
 // `dicom-edge queue retry [--dest NAME] [--sop UID] [--study UID]`: requeue failed jobs.
 import { loadConfig } from '../config/load';
 import { controlRequest } from '../control/control-client';
-import type { RetryResult } from '../control/protocol';
-import type { DestinationReport } from '../forward/forwarder';
-import type { FailedJob } from '../../storage/index';
 import { formatFailedJobs, formatQueue, formatRetry } from '../../ui-tty/format';
 import { one, parseArgs, UsageError } from './args';
 
@@ -22,18 +19,18 @@ export async function queueCommand(argv: readonly string[]): Promise<number> {
   const option = (name: string): string | undefined =>
     args.options.has(name) ? one(args, name, '') : undefined;
   if (sub === undefined) {
-    const reports = (await controlRequest(config.storageDir, {
+    const reports = await controlRequest(config.storageDir, {
       command: 'queue',
-    })) as DestinationReport[];
+    });
     process.stdout.write(formatQueue(reports));
     return 0;
   }
   if (sub === 'failed') {
     const destination = option('--dest');
-    const jobs = (await controlRequest(config.storageDir, {
+    const jobs = await controlRequest(config.storageDir, {
       command: 'failed',
       ...(destination ? { destination } : {}),
-    })) as FailedJob[];
+    });
     process.stdout.write(formatFailedJobs(jobs));
     return 0;
   }
@@ -41,12 +38,12 @@ export async function queueCommand(argv: readonly string[]): Promise<number> {
     const destination = option('--dest');
     const sopInstanceUid = option('--sop');
     const studyInstanceUid = option('--study');
-    const result = (await controlRequest(config.storageDir, {
+    const result = await controlRequest(config.storageDir, {
       command: 'retry',
       ...(destination ? { destination } : {}),
       ...(sopInstanceUid ? { sopInstanceUid } : {}),
       ...(studyInstanceUid ? { studyInstanceUid } : {}),
-    })) as RetryResult;
+    });
     process.stdout.write(`${formatRetry(result)}\n`);
     return 0;
   }

@@ -17,10 +17,9 @@ export async function reindexCommand(argv: readonly string[]): Promise<number> {
   // Holding the control socket for the whole run: a running box on this storage directory
   // makes it refuse (its temp files and index are in use), and a box started meanwhile
   // refuses to start. A status request meanwhile says what is going on.
-  const control = new ControlServer(
-    config.storageDir,
-    new Map([['status', () => ({ reindexing: true })]]),
-  );
+  const control = new ControlServer(config.storageDir, {
+    status: () => ({ reindexing: true }),
+  });
   try {
     await control.listen();
   } catch (err) {

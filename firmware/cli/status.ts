@@ -1,7 +1,7 @@
 // `dicom-edge status [--config F]`: the running box at a glance, over its control socket.
 import { loadConfig } from '../config/load';
 import { controlRequest } from '../control/control-client';
-import type { BoxStatus } from '../control/status';
+import { runningStatus } from '../control/commands';
 import { one, parseArgs } from './args';
 import { formatBoxStatus } from '../../ui-tty/format';
 
@@ -10,7 +10,7 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
   const { config } = loadConfig(
     args.options.has('--config') ? one(args, '--config', '') : undefined,
   );
-  const status = (await controlRequest(config.storageDir, { command: 'status' })) as BoxStatus;
-  process.stdout.write(formatBoxStatus(status));
+  const status = await controlRequest(config.storageDir, { command: 'status' });
+  process.stdout.write(formatBoxStatus(runningStatus(status)));
   return 0;
 }

@@ -1,16 +1,19 @@
-// A client of the local control API: one request, one response.
+// A client of the local control API: one request, one typed response (commands.ts).
 import * as net from 'node:net';
-import { controlSocketPath, type ControlRequest, type ControlResponse } from './protocol';
+import { ControlCommandError, type CommandName, type RequestOf, type ResultOf } from './commands';
+import { controlSocketPath, type ControlResponse } from './protocol';
 
+/** The box cannot be reached (not running, not answering). */
 export class ControlError extends Error {
   override name = 'ControlError';
 }
 
-export function controlRequest(
+/** Sends one request; resolves with its result, rejects with ControlCommandError or ControlError. */
+export function controlRequest<C extends CommandName>(
   storageDir: string,
-  request: ControlRequest,
+  request: RequestOf<C>,
   timeoutMs = 30_000,
-): Promise<unknown> {
+): Promise<ResultOf<C>> {
   const socketPath = controlSocketPath(storageDir);
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
@@ -28,8 +31,11 @@ export function controlRequest(
       clearTimeout(timer);
       socket.end();
       const response = JSON.parse(buffered.slice(0, nl)) as ControlResponse;
-      if (response.ok) resolve(response.result);
-      else reject(new ControlError(response.error));
+      if (response.ok) resolve(response.result as ResultOf<C>);
+      else {
+        const { kind, message, key } = response.error;
+        reject(new ControlCommandError(kind, message, key));
+      }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -43,3 +49,6 @@ export function controlRequest(
     });
   });
 }
+
+/** A function that sends requests to a box (the console and the dashboard are given one). */
+export type ControlCall = <C extends CommandName>(request: RequestOf<C>) => Promise<ResultOf<C>>;

@@ -4,20 +4,20 @@
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { ConfigError } from '../config/config';
 import { log } from '../log';
-import { ControlError } from './control-client';
 import {
-  controlSocketPath,
-  MAX_REQUEST_BYTES,
-  type ControlRequest,
-  type ControlResponse,
-} from './protocol';
+  ControlCommandError,
+  parseRequest,
+  type AnyRequest,
+  type ControlFailure,
+  type ControlHandlers,
+} from './commands';
+import { ControlError } from './control-client';
+import { controlSocketPath, MAX_REQUEST_BYTES, type ControlResponse } from './protocol';
 
-export type ControlHandler = (request: ControlRequest) => unknown;
-
-const STARTING: ReadonlyMap<string, ControlHandler> = new Map([
-  ['status', () => ({ starting: true })],
-]);
+/** While the box starts: `status` says so, every other command waits for the box. */
+const STARTING: Partial<ControlHandlers> = { status: () => ({ starting: true }) };
 
 export class ControlServer {
   private readonly server: net.Server;
@@ -25,7 +25,7 @@ export class ControlServer {
 
   constructor(
     storageDir: string,
-    private handlers: ReadonlyMap<string, ControlHandler> = STARTING,
+    private handlers: Partial<ControlHandlers> = STARTING,
   ) {
     this.path = controlSocketPath(storageDir);
     this.server = net.createServer((socket) => this.serve(socket));
@@ -36,7 +36,7 @@ export class ControlServer {
    * second box (or a reindex) off this storage directory, before the box has anything to
    * answer with; until then `status` says it is starting.
    */
-  use(handlers: ReadonlyMap<string, ControlHandler>): void {
+  use(handlers: ControlHandlers): void {
     this.handlers = handlers;
   }
 
@@ -68,7 +68,10 @@ export class ControlServer {
     socket.on('data', (chunk: string) => {
       buffered += chunk;
       if (buffered.length > MAX_REQUEST_BYTES) {
-        void this.reply(socket, { ok: false, error: 'request too long' }).then(() => socket.end());
+        void this.reply(socket, {
+          ok: false,
+          error: { kind: 'bad-request', message: 'request too long' },
+        }).then(() => socket.end());
         return;
       }
       for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
@@ -80,30 +83,27 @@ export class ControlServer {
   }
 
   private async handle(line: string): Promise<ControlResponse> {
-    let request: ControlRequest;
+    let request: AnyRequest;
     try {
-      const parsed: unknown = JSON.parse(line);
-      if (
-        typeof parsed !== 'object' ||
-        parsed === null ||
-        typeof (parsed as ControlRequest).command !== 'string'
-      ) {
-        return { ok: false, error: 'a request is a JSON object with a "command"' };
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        throw new ControlCommandError('bad-request', 'a request is one line of JSON');
       }
-      request = parsed as ControlRequest;
-    } catch {
-      return { ok: false, error: 'a request is one line of JSON' };
+      request = parseRequest(parsed);
+    } catch (err) {
+      return { ok: false, error: failure(err) };
     }
-    const handler = this.handlers.get(request.command);
-    if (!handler) return { ok: false, error: `unknown command "${request.command}"` };
+    const handler = this.handlers[request.command] as ((r: AnyRequest) => unknown) | undefined;
+    if (!handler)
+      return { ok: false, error: { kind: 'failed', message: 'the box is still starting' } };
     try {
       return { ok: true, result: await handler(request) };
     } catch (err) {
-      log.warn('control request failed', {
-        command: request.command,
-        reason: (err as Error).message,
-      });
-      return { ok: false, error: (err as Error).message };
+      const error = failure(err);
+      log.warn('control request failed', { command: request.command, reason: error.message });
+      return { ok: false, error };
     }
   }
 
@@ -113,6 +113,14 @@ export class ControlServer {
       socket.write(`${JSON.stringify(response)}\n`, () => resolve());
     });
   }
+}
+
+/** What crosses the socket of an error: its kind, its message, the configuration key. */
+function failure(err: unknown): ControlFailure {
+  if (err instanceof ControlCommandError)
+    return { kind: err.kind, message: err.message, ...(err.key ? { key: err.key } : {}) };
+  if (err instanceof ConfigError) return { kind: 'config', message: err.message, key: err.key };
+  return { kind: 'failed', message: (err as Error).message };
 }
 
 function answers(socketPath: string): Promise<boolean> {

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { ControlCommandError } from '../../firmware/control/commands';
 import { controlRequest } from '../../firmware/control/control-client';
 import type { BoxStatus } from '../../firmware/control/status';
 import { storeFiles } from '../../firmware/services/store-scu';
@@ -58,7 +59,7 @@ describe('control API', function () {
 
   it('refuses unknown commands and malformed requests with a message', async () => {
     await assert.rejects(
-      () => controlRequest(box.config.storageDir, { command: 'reboot' }),
+      () => controlRequest(box.config.storageDir, { command: 'reboot' } as never),
       /unknown command "reboot"/,
     );
     const answer = await new Promise<string>((resolve, reject) => {
@@ -72,7 +73,42 @@ describe('control API', function () {
       });
       socket.on('error', reject);
     });
-    assert.deepEqual(JSON.parse(answer), { ok: false, error: 'a request is one line of JSON' });
+    assert.deepEqual(JSON.parse(answer), {
+      ok: false,
+      error: { kind: 'bad-request', message: 'a request is one line of JSON' },
+    });
+  });
+
+  it('answers with structured errors: the kind, and the key a refused setting names', async () => {
+    await assert.rejects(
+      () => controlRequest(box.config.storageDir, { command: 'reboot' } as never),
+      (err: ControlCommandError) => err.kind === 'unknown-command',
+    );
+    await assert.rejects(
+      () => controlRequest(box.config.storageDir, { command: 'check', digest: true } as never),
+      (err: ControlCommandError) =>
+        err.kind === 'bad-request' && /check needs "repair" \(true or false\)/.test(err.message),
+    );
+    await assert.rejects(
+      () =>
+        controlRequest(box.config.storageDir, {
+          command: 'config-set',
+          set: { cache: { evictToPercent: 95 } },
+        }),
+      (err: ControlCommandError) =>
+        err.kind === 'config' &&
+        err.key === 'cache.evictToPercent' &&
+        /must be below cache.evictAbovePercent/.test(err.message),
+    );
+    await assert.rejects(
+      () =>
+        controlRequest(box.config.storageDir, {
+          command: 'cache-protect',
+          study: '1.2.3.4',
+          protect: true,
+        }),
+      (err: ControlCommandError) => err.kind === 'not-found',
+    );
   });
 
   it('`dicom-edge status` prints it', async () => {

@@ -415,7 +415,7 @@ describe('store-and-forward', function () {
       /no node named/,
     );
     await assert.rejects(
-      () => controlRequest(b.config.storageDir, { command: 'bogus' }),
+      () => controlRequest(b.config.storageDir, { command: 'bogus' } as never),
       /unknown command "bogus"/,
     );
     const st = await fs.stat(path.join(b.config.storageDir, 'control.sock'));

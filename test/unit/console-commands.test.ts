@@ -1,12 +1,13 @@
 // The console's commands against a fake control API: what each prints, and the errors.
 import { strict as assert } from 'node:assert';
 import { DEFAULTS, type Config } from '../../firmware/config/config';
-import type { ControlRequest } from '../../firmware/control/protocol';
+import type { AnyRequest } from '../../firmware/control/commands';
+import type { ControlCall } from '../../firmware/control/control-client';
 import type { BoxStatus } from '../../firmware/control/status';
 import { ConsoleCommands, words } from '../../ui-tty/console-commands';
 
-function fakeBox(): { commands: ConsoleCommands; requests: ControlRequest[] } {
-  const requests: ControlRequest[] = [];
+function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
+  const requests: AnyRequest[] = [];
   const config: Config = {
     ...DEFAULTS,
     storageDir: '/var/lib/dicom-edge',
@@ -50,7 +51,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: ControlRequest[] } {
       processRssBytes: 5e7,
     },
   } as BoxStatus;
-  const call = async (request: ControlRequest): Promise<unknown> => {
+  const answer = async (request: AnyRequest): Promise<unknown> => {
     requests.push(request);
     switch (request.command) {
       case 'status':
@@ -83,6 +84,8 @@ function fakeBox(): { commands: ConsoleCommands; requests: ControlRequest[] } {
         throw new Error(`unknown command "${request.command}"`);
     }
   };
+  // The fake answers what a box would; the types of the answers are the box's to keep.
+  const call = answer as ControlCall;
   return { commands: new ConsoleCommands(call), requests };
 }
 
@@ -128,14 +131,19 @@ describe('console commands', () => {
 
   it('set and node commands send config changes', async () => {
     const { commands, requests } = fakeBox();
+    const lastSet = (): Record<string, unknown> => {
+      const r = requests.at(-1)!;
+      assert.equal(r.command, 'config-set');
+      return r.command === 'config-set' ? r.set : {};
+    };
     assert.match(await commands.run('set ae 1234'), /^ok: ae changed \(saved to \/etc\/x.json\)$/);
     assert.deepEqual(requests.at(-1), { command: 'config-set', set: { ae: '1234' } });
     await commands.run('set port 104');
-    assert.deepEqual(requests.at(-1)!.set, { port: 104 });
+    assert.deepEqual(lastSet(), { port: 104 });
     await commands.run('set forwarding.idleSeconds 30');
-    assert.deepEqual(requests.at(-1)!.set, { forwarding: { idleSeconds: 30 } });
+    assert.deepEqual(lastSet(), { forwarding: { idleSeconds: 30 } });
     await commands.run('node add viewer VIEWER 192.168.1.20 104 forward');
-    assert.deepEqual((requests.at(-1)!.set as { nodes: unknown[] }).nodes[1], {
+    assert.deepEqual((lastSet() as { nodes: unknown[] }).nodes[1], {
       name: 'viewer',
       ae: 'VIEWER',
       host: '192.168.1.20',
@@ -143,7 +151,7 @@ describe('console commands', () => {
       forward: true,
     });
     await commands.run('node rm pacs');
-    assert.deepEqual(requests.at(-1)!.set, { nodes: [] });
+    assert.deepEqual(lastSet(), { nodes: [] });
   });
 
   it('echo and retry', async () => {
