@@ -20,7 +20,13 @@ import { LiveConfig } from './config/live-config';
 import { CommandField } from './dicom/dimse/command-field';
 import { ControlServer } from './control/control-server';
 import { HealthMonitor } from './control/health';
-import { collectStatus, RecentEvents, ThroughputMeter } from './control/status';
+import {
+  collectCoreStatus,
+  collectStatus,
+  RecentEvents,
+  ThroughputMeter,
+  type StatusSources,
+} from './control/status';
 import { Forwarder } from './forward/forwarder';
 import { log } from './log';
 import { ScpServer } from './scp-server';
@@ -225,19 +231,19 @@ async function startOn(
     metrics.associations,
   );
   /** The status model: what the control API, the dashboard, the console and the metrics read. */
-  const status = () =>
-    collectStatus({
-      config: config(),
-      index,
-      forwarder,
-      evictor,
-      server,
-      throughput,
-      health,
-      startedAt,
-      events,
-      version: VERSION,
-    });
+  const sources = (): StatusSources => ({
+    config: config(),
+    index,
+    forwarder,
+    evictor,
+    server,
+    throughput,
+    health,
+    startedAt,
+    events,
+    version: VERSION,
+  });
+  const status = () => collectStatus(sources());
   undo.push(() => server.close(0));
   await server.listen();
   const throughput = new ThroughputMeter(() => server.bytesReceived);
@@ -245,7 +251,7 @@ async function startOn(
   const endpoint = new MetricsEndpoint({
     async metrics() {
       const [s, usage, commitments] = await Promise.all([
-        status(),
+        collectCoreStatus(sources()),
         evictor.usage(),
         index.commitments.commitmentCounts(),
       ]);

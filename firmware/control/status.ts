@@ -117,7 +117,10 @@ function addresses(): string[] {
   );
 }
 
-export async function collectStatus(deps: {
+/** The status without the machine's health: what the metrics read at each scrape. */
+export type CoreStatus = Omit<BoxStatus, 'health'>;
+
+export interface StatusSources {
   config: Config;
   index: Index;
   forwarder: Forwarder;
@@ -128,16 +131,26 @@ export async function collectStatus(deps: {
   startedAt: Date;
   events: RecentEvents;
   version: string;
-}): Promise<BoxStatus> {
+}
+
+export async function collectStatus(deps: StatusSources): Promise<BoxStatus> {
+  const [core, health] = await Promise.all([collectCoreStatus(deps), deps.health.current()]);
+  return { ...core, health };
+}
+
+/**
+ * The status but the health reading, which loads systeminformation and may start helper
+ * processes: a dashboard asks for it, a scrape every few seconds does not need it.
+ */
+export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus> {
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
-  const [today, counts, usage, disk, destinations, health] = await Promise.all([
+  const [today, counts, usage, disk, destinations] = await Promise.all([
     deps.index.instances.receivedSince(midnight.toISOString()),
     deps.index.instances.counts(),
     deps.evictor.usage(),
     statDisk(deps.config.storageDir),
     deps.forwarder.report(),
-    deps.health.current(),
   ]);
   return {
     ae: deps.config.ae,
@@ -150,7 +163,6 @@ export async function collectStatus(deps: {
     associations: deps.server.associationCount,
     activeAssociations: deps.server.activities(),
     throughput: deps.throughput.history(),
-    health,
     today,
     cache: {
       instances: counts.instances,

@@ -12,7 +12,7 @@ import {
   Registry,
   type CounterConfiguration,
 } from 'prom-client';
-import type { BoxStatus } from '../control/status';
+import type { CoreStatus } from '../control/status';
 import type { AssociationObserver, RefusalReason } from '../scp-server';
 import type { StoreOutcome } from '../services/store-scp';
 
@@ -198,7 +198,7 @@ export class BoxMetrics {
   }
 
   /** Sets what is read from the status model; called before each scrape. */
-  update(status: BoxStatus, extras: MetricsExtras): void {
+  update(status: CoreStatus, extras: MetricsExtras): void {
     this.associationsOpen.set(status.associations);
     for (const g of [
       this.oldestAge,
