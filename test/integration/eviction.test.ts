@@ -14,7 +14,15 @@ import { statDisk } from '../../storage/evictor';
 import { Index } from '../../storage/index';
 import { indexPath } from '../../firmware/appliance';
 import { boxConfig, startBoxProcess, type BoxProcess } from '../support/box-process';
-import { echoLocal, listFiles, run, startBox, tempDir, type TestBox } from '../support/peers';
+import {
+  echoLocal,
+  freePort,
+  listFiles,
+  run,
+  startBox,
+  tempDir,
+  type TestBox,
+} from '../support/peers';
 import { startPoisonScp, type PoisonScp } from '../support/poison-scp';
 import { uid, writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
@@ -70,7 +78,13 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
         execFileSync('mount', ['-o', 'loop', image, mount]);
       }
       scp = await startPoisonScp(new Set());
+      const metricsPort = await freePort();
+      const readyz = async (): Promise<{ status: number; body: string }> => {
+        const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+        return { status: res.status, body: await res.text() };
+      };
       box = await startBox({
+        metrics: { port: metricsPort, host: '127.0.0.1' },
         storageDir: path.join(mount, 'var'),
         forwarding: FAST,
         nodes: [{ name: 'pacs', ae: 'PACS', host: '127.0.0.1', port: scp.port, forward: true }],
@@ -138,6 +152,13 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
       assert.equal(refused?.status, Status.OutOfResources);
       assert.match(refused?.error ?? '', /cache full/);
       assert.ok((await statDisk(mount)).freeBytes > 2 * MB, 'refused before the disk was full');
+      // A load balancer or watchdog asking /readyz is told why.
+      const notReady = await readyz();
+      assert.equal(notReady.status, 503);
+      assert.match(notReady.body, /^refusing C-STORE: cache full/m);
+      const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(scrape, /^dicom_edge_cache_refusing 1$/m);
+      assert.match(scrape, /^dicom_edge_store_failures_total\{status="A700"\} [1-9]/m);
       assert.equal(await echoLocal(box.port), Status.Success, 'C-ECHO still answered');
       let matches = 0;
       const found = await findScu(
@@ -166,6 +187,7 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
         60_000,
       );
       await waitFor('accepting again', async () => box!.evictor.refusing === null, 30_000);
+      assert.equal((await readyz()).status, 200);
       assert.deepEqual(await send(box.port, await studyFiles(dir, 799)), [0, 0, 0, 0]);
     });
 
