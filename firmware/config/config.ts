@@ -325,18 +325,27 @@ const NODE_KEYS = [
   'requestCommit',
 ];
 
-function validateForwarding(raw: unknown): ForwardingConfig {
+/**
+ * A section of settings (forwarding, cache, metrics): an object of known keys only,
+ * merged over its defaults.
+ */
+function section(
+  name: string,
+  raw: unknown,
+  defaults: object,
+  example = '',
+): Record<string, unknown> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError('forwarding', 'must be an object');
+    throw new ConfigError(name, `must be an object${example ? ` like ${example}` : ''}`);
   }
   for (const key of Object.keys(raw)) {
-    if (!(key in DEFAULTS.forwarding))
-      throw new ConfigError(`forwarding.${key}`, 'is not a known setting');
+    if (!(key in defaults)) throw new ConfigError(`${name}.${key}`, 'is not a known setting');
   }
-  const f: Record<string, unknown> = {
-    ...DEFAULTS.forwarding,
-    ...(raw as Record<string, unknown>),
-  };
+  return { ...defaults, ...(raw as Record<string, unknown>) };
+}
+
+function validateForwarding(raw: unknown): ForwardingConfig {
+  const f = section('forwarding', raw, DEFAULTS.forwarding);
   const seconds = (key: string, max: number): number => {
     const v = f[key];
     if (typeof v !== 'number' || !(v > 0) || v > max) {
@@ -367,13 +376,7 @@ function validateForwarding(raw: unknown): ForwardingConfig {
 }
 
 function validateCache(raw: unknown): CacheConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError('cache', 'must be an object');
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(key in DEFAULTS.cache)) throw new ConfigError(`cache.${key}`, 'is not a known setting');
-  }
-  const f: Record<string, unknown> = { ...DEFAULTS.cache, ...(raw as Record<string, unknown>) };
+  const f = section('cache', raw, DEFAULTS.cache);
   const evictAbovePercent = requireInt('cache.evictAbovePercent', f.evictAbovePercent, 2, 99);
   const evictToPercent = requireInt('cache.evictToPercent', f.evictToPercent, 1, 98);
   if (evictToPercent >= evictAbovePercent)
@@ -389,14 +392,7 @@ function validateCache(raw: unknown): CacheConfig {
 }
 
 function validateMetrics(raw: unknown): MetricsConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError('metrics', 'must be an object like {"port": 9464}');
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(key in DEFAULTS.metrics))
-      throw new ConfigError(`metrics.${key}`, 'is not a known setting');
-  }
-  const m: Record<string, unknown> = { ...DEFAULTS.metrics, ...(raw as Record<string, unknown>) };
+  const m = section('metrics', raw, DEFAULTS.metrics, '{"port": 9464}');
   const port = requireInt('metrics.port', m.port, 0, 65535);
   if (typeof m.host !== 'string' || m.host.length === 0)
     throw new ConfigError('metrics.host', 'must be an address such as 127.0.0.1');
