@@ -247,7 +247,7 @@ export class ScpServer {
         });
       }
       serveAssociation(
-        association,
+        Object.assign(association, { info }), // established: its info is set
         info,
         this.services,
         (command) => {

@@ -1,8 +1,9 @@
-// Runs the PS3.8 §9.2 state machine (state-machine.ts) over a TCP socket: negotiation,
-// the ARTIM timer, P-DATA, release (including collisions) and abort. It knows PDUs, not
-// DIMSE: P-DATA arrives as PDV lists ('pdvs') and leaves as PDVs (writePdv).
+// Runs the PS3.8 §9.2 state machine (state-machine.ts) over a connected stream (TCP or
+// TLS, transport.ts): negotiation, the ARTIM timer, P-DATA, release (including
+// collisions) and abort. It knows PDUs, not DIMSE: P-DATA arrives as PDV lists ('pdvs')
+// and leaves as PDVs (writePdv).
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import {
   AssociationAbortedError,
   AssociationClosedError,
@@ -38,6 +39,7 @@ import {
   type UserInformation,
 } from './pdu';
 import { PduReader } from './pdu-reader';
+import type { Connector } from './transport';
 import { ACTIONS, transition, type Action, type Event, type State } from './state-machine';
 import {
   APPLICATION_CONTEXT_NAME,
@@ -90,8 +92,8 @@ export interface AcceptorOptions extends CommonOptions {
 }
 
 export interface RequestorOptions extends CommonOptions {
-  host: string;
-  port: number;
+  /** Opens the transport connection to the peer (AE-1). */
+  connect: Connector;
   callingAeTitle: string;
   calledAeTitle: string;
   presentationContexts: readonly PresentationContextRq[];
@@ -120,8 +122,19 @@ export type AssociationEvents = {
   'protocol-error': [error: Error];
 };
 
+/** The options of one side: what an acceptor decides with, or what a requestor proposes. */
+type Side =
+  | { readonly role: 'acceptor'; readonly options: AcceptorOptions }
+  | { readonly role: 'requestor'; readonly options: RequestorOptions };
+
+/** An association whose negotiation is done: what was agreed is known. */
+export interface EstablishedAssociation extends Association {
+  readonly info: AssociationInfo;
+}
+
 export class Association extends EventEmitter<AssociationEvents> {
   state: State = 'Sta1';
+  /** What was negotiated; set when the association is established. */
   info?: AssociationInfo;
   private readonly reader: PduReader;
   private artim?: NodeJS.Timeout;
@@ -134,32 +147,40 @@ export class Association extends EventEmitter<AssociationEvents> {
   private remote = '?';
 
   private constructor(
-    readonly role: 'requestor' | 'acceptor',
-    private socket: net.Socket,
-    private readonly options: CommonOptions & Partial<AcceptorOptions> & Partial<RequestorOptions>,
+    private readonly side: Side,
+    /** The transport; a requestor's is opened in AE-1. */
+    private socket: net.Socket | null,
   ) {
     super();
     this.reader = new PduReader({
-      maxPDataLength: options.maxPduLength,
+      maxPDataLength: side.options.maxPduLength,
       maxOtherLength: MAX_NEGOTIATION_PDU,
     });
   }
 
-  /** The acceptor side of a freshly accepted TCP connection (Evt5). */
+  get role(): 'acceptor' | 'requestor' {
+    return this.side.role;
+  }
+
+  private get options(): CommonOptions {
+    return this.side.options;
+  }
+
+  /** The acceptor side of a freshly accepted connection, TCP or TLS (Evt5). */
   static accept(socket: net.Socket, options: AcceptorOptions): Association {
-    const a = new Association('acceptor', socket, options);
-    a.attachSocket();
+    const a = new Association({ role: 'acceptor', options }, socket);
+    a.attachSocket(socket);
     a.dispatch('Evt5');
     return a;
   }
 
   /** Requests an association (Evt1) and resolves once it is established (AE-3). */
-  static request(options: RequestorOptions): Promise<Association> {
-    const a = new Association('requestor', new net.Socket(), options);
+  static request(options: RequestorOptions): Promise<EstablishedAssociation> {
+    const a = new Association({ role: 'requestor', options }, null);
     return new Promise((resolve, reject) => {
-      const onEstablished = (): void => {
+      const onEstablished = (info: AssociationInfo): void => {
         a.off('closed', onClosed);
-        resolve(a);
+        resolve(Object.assign(a, { info }));
       };
       const onClosed = (reason: CloseReason): void => {
         a.off('established', onEstablished);
@@ -200,10 +221,11 @@ export class Association extends EventEmitter<AssociationEvents> {
     if (data.length > this.maxPdvDataLength)
       throw new RangeError('PDV larger than the peer accepts');
     // DT-1 / AR-7: send P-DATA-TF. Header and data leave in one writev, the data uncopied.
-    this.socket.cork();
-    this.socket.write(pDataHeader(contextId, isCommand, isLast, data.length));
-    const ok = this.socket.write(data);
-    this.socket.uncork();
+    const socket = this.connected();
+    socket.cork();
+    socket.write(pDataHeader(contextId, isCommand, isLast, data.length));
+    const ok = socket.write(data);
+    socket.uncork();
     return ok;
   }
 
@@ -212,24 +234,26 @@ export class Association extends EventEmitter<AssociationEvents> {
    * (a 1 MB chunk to a 16 KB-PDU peer is 64 PDUs: one system call instead of 64).
    */
   corked<T>(write: () => T): T {
-    this.socket.cork();
+    const socket = this.connected();
+    socket.cork();
     try {
       return write();
     } finally {
-      this.socket.uncork();
+      socket.uncork();
     }
   }
 
   /** Resolves when the socket's write buffer has drained (or the association ended). */
   drained(): Promise<void> {
-    if (!this.socket.writableNeedDrain || this.state === 'Sta1') return Promise.resolve();
+    const socket = this.socket;
+    if (!socket?.writableNeedDrain || this.state === 'Sta1') return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        this.socket.off('drain', done);
+        socket.off('drain', done);
         this.off('closed', done);
         resolve();
       };
-      this.socket.on('drain', done);
+      socket.on('drain', done);
       this.on('closed', done);
     });
   }
@@ -258,15 +282,15 @@ export class Association extends EventEmitter<AssociationEvents> {
     // AA-1 then waits (Sta13) for the peer to close the transport, bounded by ARTIM; a peer
     // that no longer reads never will. Having aborted, we close it ourselves once the
     // A-ABORT has had a moment to leave, so waiting operations end now (Evt17 -> AR-5).
-    setTimeout(() => this.socket.destroy(), 200).unref();
+    setTimeout(() => this.socket?.destroy(), 200).unref();
   }
 
   pauseReading(): void {
-    this.socket.pause();
+    this.socket?.pause();
   }
 
   resumeReading(): void {
-    if (!this.readingStopped) this.socket.resume();
+    if (!this.readingStopped) this.socket?.resume();
   }
 
   /** Resolves when the association has ended, however it ended. */
@@ -277,14 +301,15 @@ export class Association extends EventEmitter<AssociationEvents> {
 
   // ---- transport ---------------------------------------------------------------------
 
-  private attachSocket(): void {
-    const s = this.socket;
-    const remember = (): void => {
-      if (s.remoteAddress)
-        this.remote = `${s.remoteAddress.replace(/^::ffff:/, '')}:${s.remotePort}`;
-    };
-    remember();
-    s.once('connect', remember);
+  /** The transport, once there is one; P-DATA before it is a local user's mistake. */
+  private connected(): net.Socket {
+    if (!this.socket) throw new AssociationClosedError(`no transport connection in ${this.state}`);
+    return this.socket;
+  }
+
+  private attachSocket(s: net.Socket): void {
+    this.socket = s;
+    if (s.remoteAddress) this.remote = `${s.remoteAddress.replace(/^::ffff:/, '')}:${s.remotePort}`;
     s.setNoDelay(true);
     s.setKeepAlive(true, 60_000);
     s.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -351,10 +376,23 @@ export class Association extends EventEmitter<AssociationEvents> {
     switch (action) {
       case 'AE-1': {
         this.go('Sta4');
-        this.attachSocket();
-        const { host, port } = this.options;
-        this.socket.once('connect', () => this.dispatch('Evt2'));
-        this.socket.connect({ host: host!, port: port! });
+        if (this.side.role !== 'requestor') throw new Error('internal: AE-1 by an acceptor');
+        this.side.options.connect().then(
+          (socket) => {
+            if (this.state !== 'Sta4') {
+              socket.destroy(); // aborted while connecting
+              return;
+            }
+            this.attachSocket(socket);
+            this.dispatch('Evt2');
+          },
+          (err: Error) => {
+            if (this.state !== 'Sta4') return;
+            this.socketClosed = true;
+            this.closeReasonOnce({ kind: 'aborted', error: err });
+            this.dispatch('Evt17');
+          },
+        );
         return this.state;
       }
       case 'AE-2': {
@@ -553,7 +591,8 @@ export class Association extends EventEmitter<AssociationEvents> {
   // ---- helpers -----------------------------------------------------------------------
 
   private answerAssociate(rq: AAssociateRq): void {
-    const peer = { address: this.socket.remoteAddress ?? '', port: this.socket.remotePort ?? 0 };
+    const socket = this.connected();
+    const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     let decision: AssociateDecision;
     if (rq.applicationContextName !== APPLICATION_CONTEXT_NAME) {
       decision = {
@@ -563,7 +602,8 @@ export class Association extends EventEmitter<AssociationEvents> {
         reason: RejectReason.ApplicationContextNotSupported,
       };
     } else {
-      decision = this.options.decide!(rq, peer);
+      if (this.side.role !== 'acceptor') throw new Error('internal: A-ASSOCIATE-RQ to a requestor');
+      decision = this.side.options.decide(rq, peer);
     }
     if (!decision.accept) {
       const rj: AAssociateRj = {
@@ -613,8 +653,8 @@ export class Association extends EventEmitter<AssociationEvents> {
     return {
       callingAeTitle: rq.callingAeTitle,
       calledAeTitle: rq.calledAeTitle,
-      peerAddress: this.socket.remoteAddress ?? '',
-      peerPort: this.socket.remotePort ?? 0,
+      peerAddress: this.socket?.remoteAddress ?? '',
+      peerPort: this.socket?.remotePort ?? 0,
       rq,
       ac,
       contexts,
@@ -624,14 +664,15 @@ export class Association extends EventEmitter<AssociationEvents> {
   }
 
   private buildRq(): AAssociateRq {
-    const o = this.options;
+    if (this.side.role !== 'requestor') throw new Error('internal: AE-2 by an acceptor');
+    const o = this.side.options;
     return {
       type: PduType.AAssociateRq,
       protocolVersion: 1,
-      calledAeTitle: o.calledAeTitle!,
-      callingAeTitle: o.callingAeTitle!,
+      calledAeTitle: o.calledAeTitle,
+      callingAeTitle: o.callingAeTitle,
       applicationContextName: APPLICATION_CONTEXT_NAME,
-      presentationContexts: o.presentationContexts!,
+      presentationContexts: o.presentationContexts,
       userInformation: {
         maxLength: o.maxPduLength,
         implementationClassUid: IMPLEMENTATION_CLASS_UID,
@@ -646,7 +687,7 @@ export class Association extends EventEmitter<AssociationEvents> {
   }
 
   private send(pdu: Buffer): void {
-    if (!this.socketClosed && this.socket.writable) this.socket.write(pdu);
+    if (this.socket && !this.socketClosed && this.socket.writable) this.socket.write(pdu);
   }
 
   private startArtim(): void {
@@ -675,10 +716,11 @@ export class Association extends EventEmitter<AssociationEvents> {
     this.closeReasonOnce(reason);
     this.stopArtim();
     this.stopReading();
-    if (!this.socketClosed) {
+    const socket = this.socket;
+    if (socket && !this.socketClosed) {
       // Give our last PDU (RJ, RP, A-ABORT) a chance to leave before the FIN.
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1000).unref();
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
     }
     const final = this.closeReason!;
     queueMicrotask(() => this.emit('closed', final));

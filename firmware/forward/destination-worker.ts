@@ -7,7 +7,7 @@
 // itself fails (abort, reset, timeout) while the destination otherwise works is set aside
 // and tried again later, then failed: one bad instance never stalls the queue behind it.
 import type { ForwardingConfig, NodeConfig } from '../config/config';
-import { Association } from '../dicom/association';
+import type { EstablishedAssociation } from '../dicom/association';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { formatStatus } from '../dicom/dimse/status';
 import { DatasetParseError } from '../dicom/errors';
@@ -33,6 +33,7 @@ import {
   sendInstance,
   type Routes,
 } from '../services/store-sender';
+import { openAssociation, type PeerAddress } from '../services/open-association';
 import type { Cache } from '../../storage/cache';
 import type { ForwardJob, Index } from '../../storage/index';
 import { backoffDelay } from './backoff';
@@ -42,8 +43,8 @@ import { verdictForStatus } from './failure';
 export interface WorkerDeps {
   readonly index: Index;
   readonly cache: Cache;
-  readonly callingAeTitle: string;
-  readonly maxPduLength: number;
+  /** The node as the box calls it: AE titles, address, maximum PDU, timers. */
+  readonly peer: PeerAddress;
   readonly settings: ForwardingConfig;
   readonly onDelivered?: () => void;
 }
@@ -70,7 +71,7 @@ class TransientError extends Error {
 }
 
 interface OpenAssociation {
-  readonly association: Association;
+  readonly association: EstablishedAssociation;
   readonly requestor: DimseRequestor;
   readonly routes: Routes;
   /** The accepted Storage Commitment context, when the node is asked to commit. */
@@ -528,17 +529,9 @@ export class DestinationWorker {
               transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN],
             },
           ];
-    let association: Association;
+    let association: EstablishedAssociation;
     try {
-      association = await Association.request({
-        host: this.node.host,
-        port: this.node.port,
-        callingAeTitle: this.deps.callingAeTitle,
-        calledAeTitle: this.node.ae,
-        maxPduLength: this.deps.maxPduLength,
-        artimMs: 30_000,
-        presentationContexts: contexts,
-      });
+      association = await openAssociation(this.deps.peer, contexts);
     } catch (err) {
       throw new TransientError(
         `cannot associate with ${this.node.ae}@${this.node.host}:${this.node.port}: ${(err as Error).message}`,
@@ -554,7 +547,7 @@ export class DestinationWorker {
     });
     const commitAccepted =
       commitContextId !== undefined &&
-      association.info!.ac.presentationContexts.some(
+      association.info.ac.presentationContexts.some(
         (pc) => pc.id === commitContextId && pc.result === PresentationContextResult.Acceptance,
       );
     this.open = {

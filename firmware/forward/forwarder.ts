@@ -2,6 +2,7 @@
 // woken when new jobs are committed, started on boot (so jobs left by a crash resume).
 import type { Config } from '../config/config';
 import { echo } from '../services/echo-scu';
+import { nodePeer } from '../services/open-association';
 import type { Cache } from '../../storage/cache';
 import type { DestinationSummary, FailedJob, Index, RetryFilter } from '../../storage/index';
 import type { RoutingFacts } from '../../storage/instance-store';
@@ -49,8 +50,7 @@ export class Forwarder {
       const deps = {
         index: this.index,
         cache: this.cache,
-        callingAeTitle: config.ae,
-        maxPduLength: config.maxPduLength,
+        peer: nodePeer(config, node),
         settings: config.forwarding,
         onDelivered: this.onDelivered,
       };
@@ -103,12 +103,7 @@ export class Forwarder {
   async echo(name: string): Promise<number> {
     const node = this.config.nodes.find((n) => n.name === name);
     if (!node) throw new Error(`no node named "${name}"`);
-    return echo({
-      host: node.host,
-      port: node.port,
-      callingAeTitle: this.config.ae,
-      calledAeTitle: node.ae,
-    });
+    return echo(nodePeer(this.config, node));
   }
 
   async report(): Promise<DestinationReport[]> {

@@ -1,7 +1,7 @@
 // Serves one accepted association: routes each DIMSE request to its service handler,
 // one at a time (we do not negotiate asynchronous operations, PS3.7 D.3.3.3), answers
 // what nobody serves, and answers a release only once the work in hand is done.
-import type { Association, AssociationInfo } from '../dicom/association';
+import type { AssociationInfo, EstablishedAssociation } from '../dicom/association';
 import { CommandField, commandName, isResponse } from '../dicom/dimse/command-field';
 import { DimseChannel, drain, type IncomingMessage } from '../dicom/dimse/dimse-channel';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
@@ -12,7 +12,7 @@ import { respond, type ServiceContext, type ServiceHandler } from './service';
 export type ServiceTable = ReadonlyMap<number, ServiceHandler>;
 
 export function serveAssociation(
-  association: Association,
+  association: EstablishedAssociation,
   info: AssociationInfo,
   services: ServiceTable,
   /** Told of each request as it arrives (the dashboard shows what an association is doing). */

@@ -1,5 +1,4 @@
 // Verification as SCU: C-ECHO (PS3.4 Annex A, PS3.7 §9.1.5).
-import { Association } from '../dicom/association';
 import { CommandField } from '../dicom/dimse/command-field';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { PresentationContextResult } from '../dicom/pdu';
@@ -9,32 +8,19 @@ import {
 } from '../dicom/registry/transfer-syntaxes';
 import { VERIFICATION_SOP_CLASS } from '../dicom/registry/uid';
 
-export interface PeerAddress {
-  readonly host: string;
-  readonly port: number;
-  readonly callingAeTitle: string;
-  readonly calledAeTitle: string;
-  readonly maxPduLength?: number;
-  readonly artimMs?: number;
-}
-
-export const SCU_DEFAULTS = { maxPduLength: 262144, artimMs: 30_000 };
+import { openAssociation, type PeerAddress } from './open-association';
 
 /** Opens an association, sends one C-ECHO-RQ, releases. Resolves with the status. */
 export async function echo(peer: PeerAddress): Promise<number> {
-  const association = await Association.request({
-    ...SCU_DEFAULTS,
-    ...peer,
-    presentationContexts: [
-      {
-        id: 1,
-        abstractSyntax: VERIFICATION_SOP_CLASS,
-        transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
-      },
-    ],
-  });
+  const association = await openAssociation(peer, [
+    {
+      id: 1,
+      abstractSyntax: VERIFICATION_SOP_CLASS,
+      transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
+    },
+  ]);
   try {
-    const accepted = association.info!.ac.presentationContexts.find((pc) => pc.id === 1);
+    const accepted = association.info.ac.presentationContexts.find((pc) => pc.id === 1);
     if (accepted?.result !== PresentationContextResult.Acceptance) {
       throw new Error('the peer did not accept the Verification SOP Class');
     }

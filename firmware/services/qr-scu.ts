@@ -4,7 +4,7 @@
 import { createWriteStream, promises as fs } from 'node:fs';
 import { once } from 'node:events';
 import * as path from 'node:path';
-import { Association } from '../dicom/association';
+import type { EstablishedAssociation } from '../dicom/association';
 import { parseDataset } from '../dicom/dataset/dataset-parser';
 import type { Encoding } from '../dicom/dataset/dataset-scanner';
 import { encodeDataset, type Element } from '../dicom/dataset/dataset-writer';
@@ -27,7 +27,7 @@ import {
 } from '../dicom/registry/transfer-syntaxes';
 import { isValidUid } from '../dicom/registry/uid';
 import { QR_SOP_CLASSES } from './qr/attributes';
-import { SCU_DEFAULTS, type PeerAddress } from './echo-scu';
+import { openAssociation, type PeerAddress } from './open-association';
 
 export type Root = 'patient' | 'study';
 
@@ -47,14 +47,9 @@ async function open(
   peer: PeerAddress,
   contexts: PresentationContextRq[],
   roleSelections: RoleSelection[] = [],
-): Promise<{ association: Association; requestor: DimseRequestor }> {
-  const association = await Association.request({
-    ...SCU_DEFAULTS,
-    ...peer,
-    presentationContexts: contexts,
-    roleSelections,
-  });
-  const first = association.info!.ac.presentationContexts.find((pc) => pc.id === 1);
+): Promise<{ association: EstablishedAssociation; requestor: DimseRequestor }> {
+  const association = await openAssociation(peer, contexts, roleSelections);
+  const first = association.info.ac.presentationContexts.find((pc) => pc.id === 1);
   if (first?.result !== PresentationContextResult.Acceptance) {
     association.abort();
     throw new Error(`the peer did not accept ${contexts[0]!.abstractSyntax}`);
@@ -70,8 +65,8 @@ function qrContext(sopClass: string): PresentationContextRq {
   };
 }
 
-function encodingOfContext(association: Association, contextId: number): Encoding {
-  const ts = TRANSFER_SYNTAXES.get(association.info!.contexts.get(contextId)!.transferSyntax)!;
+function encodingOfContext(association: EstablishedAssociation, contextId: number): Encoding {
+  const ts = TRANSFER_SYNTAXES.get(association.info.contexts.get(contextId)!.transferSyntax)!;
   return { explicitVr: ts.explicitVr, littleEndian: ts.littleEndian };
 }
 
@@ -194,7 +189,7 @@ export async function getScu(
   requestor.channel.on('message', (m: IncomingMessage) => {
     if (m.command.commandField !== CommandField.CStoreRq) return;
     writes.push(
-      receiveInstance(m, requestor, outDir, association.info!.callingAeTitle).then(
+      receiveInstance(m, requestor, outDir, association.info.callingAeTitle).then(
         (f) => void (f && received.push(f)),
       ),
     );

@@ -7,7 +7,7 @@
 // the final status is 0000, or B000 with the Failed SOP Instance UID List, or A702 when
 // no sub-operation could be started.
 import type { Config } from '../config/config';
-import { Association } from '../dicom/association';
+import type { EstablishedAssociation } from '../dicom/association';
 import type { Element } from '../dicom/dataset/dataset-writer';
 import { CommandField } from '../dicom/dimse/command-field';
 import type { CommandSet } from '../dicom/dimse/command-set';
@@ -21,7 +21,7 @@ import { FAILED_SOP_INSTANCE_UID_LIST, modelOf } from './qr/attributes';
 import { interpretIdentifier, QueryError } from './qr/identifier';
 import { encodeIdentifier, encodingOf, readIdentifier } from './qr/qr-common';
 import { respond, type ServiceContext, type ServiceHandler } from './service';
-import { associateWithNode } from './node-association';
+import { nodePeer, openAssociation } from './open-association';
 import { proposeContexts, routeAmong, routeKey, sendInstance, type Route } from './store-sender';
 
 export interface RetrieveDeps {
@@ -241,9 +241,9 @@ async function moveTarget(
     };
   }
   const proposal = proposeContexts([...new Set(instances.map(routeKey))].slice(0, 64));
-  let association: Association;
+  let association: EstablishedAssociation;
   try {
-    association = await associateWithNode(config, node, proposal.contexts);
+    association = await openAssociation(nodePeer(config, node), proposal.contexts);
   } catch (err) {
     throw new Error(
       `cannot associate with the move destination ${peer}: ${(err as Error).message}`,

@@ -1,11 +1,11 @@
 // What every SCP handler gets, and how it answers.
-import type { Association, AssociationInfo } from '../dicom/association';
+import type { AssociationInfo, EstablishedAssociation } from '../dicom/association';
 import type { CommandSet } from '../dicom/dimse/command-set';
 import type { DimseChannel, IncomingMessage } from '../dicom/dimse/dimse-channel';
 import type { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 
 export interface ServiceContext {
-  readonly association: Association;
+  readonly association: EstablishedAssociation;
   readonly info: AssociationInfo;
   readonly channel: DimseChannel;
   /** For requests the SCP itself sends on this association (C-GET's C-STORE sub-operations). */

@@ -3,13 +3,13 @@
 // proposed per (SOP class, transfer syntax) pair found in the files.
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Association } from '../dicom/association';
+import type { EstablishedAssociation } from '../dicom/association';
 import { withDeflatePadding } from '../dicom/dataset/deflate-padding';
 import { parsePart10Header, PART10_HEAD_BYTES } from '../dicom/dataset/part10';
 import { CommandField } from '../dicom/dimse/command-field';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
-import { SCU_DEFAULTS, type PeerAddress } from './echo-scu';
+import { openAssociation, type PeerAddress } from './open-association';
 import { FILE_READ_CHUNK } from './store-sender';
 
 export interface StoreFile {
@@ -118,13 +118,9 @@ async function storeBatch(
     contextOf.set(k, id);
     contexts.push({ id, abstractSyntax: f.sopClassUid, transferSyntaxes: [f.transferSyntaxUid] });
   }
-  let association: Association;
+  let association: EstablishedAssociation;
   try {
-    association = await Association.request({
-      ...SCU_DEFAULTS,
-      ...peer,
-      presentationContexts: contexts,
-    });
+    association = await openAssociation(peer, contexts);
   } catch (err) {
     for (const f of files)
       report({ path: f.path, sopInstanceUid: f.sopInstanceUid, error: (err as Error).message });
@@ -132,10 +128,8 @@ async function storeBatch(
   }
   const requestor = new DimseRequestor(association);
   const accepted = new Set(
-    association
-      .info!.ac.presentationContexts.filter(
-        (pc) => pc.result === PresentationContextResult.Acceptance,
-      )
+    association.info.ac.presentationContexts
+      .filter((pc) => pc.result === PresentationContextResult.Acceptance)
       .map((pc) => pc.id),
   );
   try {

@@ -3,7 +3,7 @@
 // uncompressed syntaxes as an alternative the box can transcode to; each instance is
 // streamed from its file verbatim unless the peer only took the alternative.
 import { promises as fs } from 'node:fs';
-import type { AcceptedContext, Association } from '../dicom/association';
+import type { AcceptedContext, EstablishedAssociation } from '../dicom/association';
 import { withDeflatePadding } from '../dicom/dataset/deflate-padding';
 import { canTranscode, transcode } from '../dicom/dataset/transcoder';
 import { CommandField } from '../dicom/dimse/command-field';
@@ -57,7 +57,7 @@ export function routeKey(i: { sopClassUid: string; transferSyntaxUid: string }):
 export interface Proposal {
   readonly contexts: PresentationContextRq[];
   /** Resolves the routes once the association is accepted. */
-  routes(association: Association): Routes;
+  routes(association: EstablishedAssociation): Routes;
 }
 
 /** Contexts for a set of instances (at most 64 distinct pairs: 128 contexts, PS3.8 §9.3.2.2). */
@@ -83,10 +83,8 @@ export function proposeContexts(keys: readonly string[]): Proposal {
     contexts,
     routes(association) {
       const accepted = new Map(
-        association
-          .info!.ac.presentationContexts.filter(
-            (pc) => pc.result === PresentationContextResult.Acceptance,
-          )
+        association.info.ac.presentationContexts
+          .filter((pc) => pc.result === PresentationContextResult.Acceptance)
           .map((pc) => [pc.id, pc.transferSyntax] as const),
       );
       const routes: Routes = new Map();

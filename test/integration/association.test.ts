@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Association } from '../../firmware/dicom/association';
+import { tcpConnector } from '../../firmware/dicom/transport';
 import { AssociationRejectedError } from '../../firmware/dicom/errors';
 import {
   PduType,
@@ -93,8 +94,7 @@ describe('association negotiation and release', function () {
   it('rejects beyond maxAssociations: transient, presentation provider, local limit exceeded', async () => {
     const b = await box({ maxAssociations: 1 });
     const held = await Association.request({
-      host: '127.0.0.1',
-      port: b.port,
+      connect: tcpConnector('127.0.0.1', b.port),
       callingAeTitle: 'FIRST',
       calledAeTitle: 'DICOM_EDGE',
       maxPduLength: 16384,
@@ -178,8 +178,7 @@ describe('association negotiation and release', function () {
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     try {
       const requestor = await Association.request({
-        host: '127.0.0.1',
-        port,
+        connect: tcpConnector('127.0.0.1', port),
         callingAeTitle: 'A',
         calledAeTitle: 'B',
         maxPduLength: 16384,

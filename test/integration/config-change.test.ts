@@ -9,6 +9,7 @@ import { loadConfig } from '../../firmware/config/load';
 import type { ChangeResult, ConfigView } from '../../firmware/config/live-config';
 import { controlRequest } from '../../firmware/control/control-client';
 import { Association } from '../../firmware/dicom/association';
+import { tcpConnector } from '../../firmware/dicom/transport';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
 import { DimseRequestor } from '../../firmware/dicom/dimse/dimse-requestor';
 import { VERIFICATION_SOP_CLASS } from '../../firmware/dicom/registry/uid';
@@ -84,8 +85,7 @@ describe('configuration over the control API', function () {
   it('a new port re-opens the listener without dropping an association in progress', async () => {
     const oldPort = box.port;
     const association = await Association.request({
-      host: '127.0.0.1',
-      port: oldPort,
+      connect: tcpConnector('127.0.0.1', oldPort),
       callingAeTitle: 'TESTER',
       calledAeTitle: 'EDGE_A',
       maxPduLength: 65536,

@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { Association } from '../../firmware/dicom/association';
+import { tcpConnector } from '../../firmware/dicom/transport';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
 import { DimseRequestor } from '../../firmware/dicom/dimse/dimse-requestor';
 import { Status } from '../../firmware/dicom/dimse/status';
@@ -107,8 +108,7 @@ describe('connections that do not associate, and associations that go silent', f
   it('a slow but working association is not cut by the idle timer', async () => {
     box = await startBox({ idleTimeout: 1 });
     const association = await Association.request({
-      host: '127.0.0.1',
-      port: box.port,
+      connect: tcpConnector('127.0.0.1', box.port),
       callingAeTitle: 'SLOW',
       calledAeTitle: 'DICOM_EDGE',
       maxPduLength: 16384,

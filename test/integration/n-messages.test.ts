@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { Association, type AssociationInfo } from '../../firmware/dicom/association';
+import { tcpConnector } from '../../firmware/dicom/transport';
 import { parseDataset } from '../../firmware/dicom/dataset/dataset-parser';
 import { encodeDataset } from '../../firmware/dicom/dataset/dataset-writer';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
@@ -83,7 +84,7 @@ describe('DIMSE-N messages', () => {
       });
       a.on('established', (info: AssociationInfo) =>
         serveAssociation(
-          a,
+          Object.assign(a, { info }),
           info,
           new Map([
             [
@@ -108,8 +109,7 @@ describe('DIMSE-N messages', () => {
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     try {
       const association = await Association.request({
-        host: '127.0.0.1',
-        port,
+        connect: tcpConnector('127.0.0.1', port),
         callingAeTitle: 'REPORTER',
         calledAeTitle: 'LISTENER',
         maxPduLength: 16384,

@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { Association } from '../../firmware/dicom/association';
+import { tcpConnector } from '../../firmware/dicom/transport';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
 import { DimseRequestor } from '../../firmware/dicom/dimse/dimse-requestor';
 import { Status } from '../../firmware/dicom/dimse/status';
@@ -68,8 +69,7 @@ async function openCt(
   box: TestBox,
 ): Promise<{ association: Association; requestor: DimseRequestor }> {
   const association = await Association.request({
-    host: '127.0.0.1',
-    port: box.port,
+    connect: tcpConnector('127.0.0.1', box.port),
     callingAeTitle: 'TESTSCU',
     calledAeTitle: 'DICOM_EDGE',
     maxPduLength: 16384,

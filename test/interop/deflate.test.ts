@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { Association } from '../../firmware/dicom/association';
+import { tcpConnector } from '../../firmware/dicom/transport';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
 import { DimseRequestor } from '../../firmware/dicom/dimse/dimse-requestor';
@@ -92,8 +93,7 @@ describe('deflated data sets with DCMTK (PS3.5 §A.5 padding)', function () {
     try {
       // Sent raw, exactly as the file holds it: the way an unpadded stream reaches the cache.
       const association = await Association.request({
-        host: '127.0.0.1',
-        port: forwarding.port,
+        connect: tcpConnector('127.0.0.1', forwarding.port),
         callingAeTitle: 'NOPAD',
         calledAeTitle: 'DICOM_EDGE',
         maxPduLength: 16384,

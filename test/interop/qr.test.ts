@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Association } from '../../firmware/dicom/association';
+import { tcpConnector } from '../../firmware/dicom/transport';
 import { encodeDataset } from '../../firmware/dicom/dataset/dataset-writer';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
@@ -288,8 +289,7 @@ describe('query/retrieve served from the cache', function () {
 
   it('C-FIND: a C-CANCEL right behind the request ends it with FE00', async () => {
     const association = await Association.request({
-      host: '127.0.0.1',
-      port: box.port,
+      connect: tcpConnector('127.0.0.1', box.port),
       callingAeTitle: 'CANCELLER',
       calledAeTitle: 'DICOM_EDGE',
       maxPduLength: 16384,

@@ -7,7 +7,7 @@
 // until it is delivered. Pending commitments live in SQLite, so a restart resumes them.
 import type { Config } from '../../config/config';
 import { commitPolicy } from '../../config/config';
-import { Association } from '../../dicom/association';
+import type { EstablishedAssociation } from '../../dicom/association';
 import { encodeDataset } from '../../dicom/dataset/dataset-writer';
 import { DimseRequestor } from '../../dicom/dimse/dimse-requestor';
 import { nEventReportRq } from '../../dicom/dimse/n-messages';
@@ -18,7 +18,7 @@ import {
   transferSyntax,
 } from '../../dicom/registry/transfer-syntaxes';
 import { log } from '../../log';
-import { associateWithNode } from '../node-association';
+import { nodePeer, openAssociation } from '../open-association';
 import type { Index } from '../../../storage/index';
 import {
   FailureReason,
@@ -31,7 +31,7 @@ import {
 
 /** Where a report can go while the requesting association is still open. */
 interface LiveRoute {
-  readonly association: Association;
+  readonly association: EstablishedAssociation;
   readonly requestor: DimseRequestor;
   readonly contextId: number;
 }
@@ -206,7 +206,7 @@ export class CommitmentReporter {
   private async send(route: LiveRoute, transactionUid: string, decision: Decision): Promise<void> {
     const { eventTypeId, elements } = reportDataset(transactionUid, decision);
     const ts = transferSyntax(
-      route.association.info!.contexts.get(route.contextId)!.transferSyntax,
+      route.association.info.contexts.get(route.contextId)!.transferSyntax,
     )!;
     const rsp = await route.requestor.request(
       route.contextId,
@@ -232,9 +232,8 @@ export class CommitmentReporter {
       throw new Error(
         `the requester ${requesterAe} is not a known node, and its association has ended`,
       );
-    const association = await associateWithNode(
-      config,
-      node,
+    const association = await openAssociation(
+      nodePeer(config, node),
       [
         {
           id: 1,
@@ -245,7 +244,7 @@ export class CommitmentReporter {
       [{ sopClassUid: STORAGE_COMMITMENT_SOP_CLASS, scuRole: false, scpRole: true }],
     );
     try {
-      const pc = association.info!.ac.presentationContexts.find((p) => p.id === 1);
+      const pc = association.info.ac.presentationContexts.find((p) => p.id === 1);
       if (pc?.result !== PresentationContextResult.Acceptance) {
         throw new Error(`${requesterAe} did not accept the Storage Commitment SOP class`);
       }

@@ -1,7 +1,6 @@
 // Storage Commitment Push Model as SCU (PS3.4 J.3): N-ACTION with a new Transaction UID
 // and the instances, then the N-EVENT-REPORT, waited for on the same association.
 import { randomUUID } from 'node:crypto';
-import { Association } from '../../dicom/association';
 import { parseDataset } from '../../dicom/dataset/dataset-parser';
 import { encodeDataset } from '../../dicom/dataset/dataset-writer';
 import { CommandField } from '../../dicom/dimse/command-field';
@@ -11,7 +10,7 @@ import { nActionRq, nResponse } from '../../dicom/dimse/n-messages';
 import { formatStatus, Status } from '../../dicom/dimse/status';
 import { PresentationContextResult } from '../../dicom/pdu';
 import { EXPLICIT_VR_LITTLE_ENDIAN, transferSyntax } from '../../dicom/registry/transfer-syntaxes';
-import { SCU_DEFAULTS, type PeerAddress } from '../echo-scu';
+import { openAssociation, type PeerAddress } from '../open-association';
 import {
   actionInformation,
   REQUEST_STORAGE_COMMITMENT,
@@ -41,24 +40,20 @@ export async function requestCommitment(
   timeoutMs: number,
   elsewhere?: (transactionUid: string) => Promise<CommitmentResult | undefined>,
 ): Promise<CommitmentResult> {
-  const association = await Association.request({
-    ...SCU_DEFAULTS,
-    ...peer,
-    presentationContexts: [
-      {
-        id: 1,
-        abstractSyntax: STORAGE_COMMITMENT_SOP_CLASS,
-        transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN],
-      },
-    ],
-  });
+  const association = await openAssociation(peer, [
+    {
+      id: 1,
+      abstractSyntax: STORAGE_COMMITMENT_SOP_CLASS,
+      transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN],
+    },
+  ]);
   try {
     if (
-      association.info!.ac.presentationContexts[0]?.result !== PresentationContextResult.Acceptance
+      association.info.ac.presentationContexts[0]?.result !== PresentationContextResult.Acceptance
     ) {
       throw new Error('the peer does not accept Storage Commitment Push Model');
     }
-    const ts = transferSyntax(association.info!.contexts.get(1)!.transferSyntax)!;
+    const ts = transferSyntax(association.info.contexts.get(1)!.transferSyntax)!;
     const enc = { explicitVr: ts.explicitVr, littleEndian: ts.littleEndian };
     const requestor = new DimseRequestor(association);
     const transactionUid = newTransactionUid();
