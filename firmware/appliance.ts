@@ -30,6 +30,7 @@ import {
 import { Forwarder } from './forward/forwarder';
 import { log } from './log';
 import { ScpServer } from './scp-server';
+import { TlsListener } from './tls/tls-listener';
 import { BoxMetrics } from './metrics/box-metrics';
 import { MetricsServer, type Readiness } from './metrics/metrics-server';
 import { commandName } from './dicom/dimse/command-field';
@@ -246,6 +247,9 @@ async function startOn(
   const status = () => collectStatus(sources());
   undo.push(() => server.close(0));
   await server.listen();
+  const tlsListener = new TlsListener((socket) => server.accept(socket));
+  undo.push(() => tlsListener.close());
+  await tlsListener.apply(initial.host, initial.tls);
   const throughput = new ThroughputMeter(() => server.bytesReceived);
   const health = new HealthMonitor();
   const endpoint = new MetricsEndpoint({
@@ -270,6 +274,7 @@ async function startOn(
   await endpoint.apply(initial.metrics);
   live.onApplied((next) => void endpoint.apply(next.metrics));
   live.use((next) => server.prepare(next));
+  live.use(async (next) => tlsListener.prepare(next.host, next.tls));
   live.onApplied((next) => forwarder.apply(next));
   live.onApplied(() => evictor.nudge());
   const consoles = new SerialConsoles(
@@ -298,6 +303,7 @@ async function startOn(
     stop() {
       // Idempotent: a second call waits for the first.
       stopping ??= (async () => {
+        await tlsListener.close();
         await server.close();
         await consoles.close();
         // Work that outlives its association (a receive finishing its commit, a commitment

@@ -93,7 +93,7 @@ export class ScpServer {
     private readonly services: ServiceTable,
     private readonly observer: AssociationObserver = UNOBSERVED,
   ) {
-    this.server = net.createServer((socket) => this.onConnection(socket));
+    this.server = net.createServer((socket) => this.accept(socket));
   }
 
   /** Established associations now. */
@@ -159,7 +159,7 @@ export class ScpServer {
    */
   async prepare(next: Config): Promise<StagedChange> {
     const moved = next.port !== this.config.port || next.host !== this.config.host;
-    const fresh = moved ? net.createServer((socket) => this.onConnection(socket)) : undefined;
+    const fresh = moved ? net.createServer((socket) => this.accept(socket)) : undefined;
     if (fresh) {
       try {
         await this.bind(fresh, next);
@@ -205,7 +205,8 @@ export class ScpServer {
     await closed;
   }
 
-  private onConnection(socket: net.Socket): void {
+  /** Serves a new connection: plain TCP from this listener, or TLS from the TLS listener. */
+  accept(socket: net.Socket): void {
     const started = Date.now();
     const association = Association.accept(socket, {
       maxPduLength: this.config.maxPduLength,

@@ -1,6 +1,12 @@
 // The box's configuration: embedded defaults, one JSON file, validated as a whole before
 // anything is applied. A bad file is refused with the key and what is wrong with it.
 import { ROUTING_KEYS, type ForwardWhen } from '../forward/routing';
+import {
+  TLS_PROFILES,
+  type NodeTlsConfig,
+  type TlsListenerConfig,
+  type TlsProfile,
+} from '../tls/tls-options';
 export interface NodeConfig {
   readonly name: string;
   readonly ae: string;
@@ -13,6 +19,8 @@ export interface NodeConfig {
   readonly maxBytesPerSecond?: number;
   /** After forwarding, ask this node for storage commitment and record its answer per instance. */
   readonly requestCommit?: boolean;
+  /** Associate with this node over TLS (firmware/tls/tls-options.ts). */
+  readonly tls?: NodeTlsConfig;
 }
 
 export interface ForwardingConfig {
@@ -76,6 +84,8 @@ export interface Config {
   readonly nodes: readonly NodeConfig[];
   /** A line console on a serial port (firmware/ui-tty/serial-console.ts). */
   readonly serial?: SerialConfig;
+  /** A DICOM TLS listener beside the plain one (firmware/tls/). */
+  readonly tls?: TlsListenerConfig;
 }
 
 export interface CacheConfig {
@@ -193,7 +203,7 @@ function requireSeconds(key: string, value: unknown, max: number): void {
   }
 }
 
-const KEYS = new Set([...Object.keys(DEFAULTS), 'commit', 'serial']);
+const KEYS = new Set([...Object.keys(DEFAULTS), 'commit', 'serial', 'tls']);
 
 /** Validates a parsed JSON document and merges it over the defaults. Throws ConfigError. */
 export function validateConfig(raw: unknown): Config {
@@ -269,6 +279,7 @@ export function validateConfig(raw: unknown): Config {
       node.forwardWhen === undefined
         ? undefined
         : validateForwardWhen(`${at}.forwardWhen`, node.forwardWhen);
+    const tls = node.tls === undefined ? undefined : validateNodeTls(`${at}.tls`, node.tls);
     const maxBytesPerSecond =
       node.maxBytesPerSecond === undefined
         ? undefined
@@ -282,9 +293,13 @@ export function validateConfig(raw: unknown): Config {
       ...(forwardWhen ? { forwardWhen } : {}),
       ...(maxBytesPerSecond ? { maxBytesPerSecond } : {}),
       ...(node.requestCommit === true ? { requestCommit: true } : {}),
+      ...(tls ? { tls } : {}),
     };
   });
   const serial = c.serial === undefined ? undefined : validateSerial(c.serial);
+  const tls = c.tls === undefined ? undefined : validateListenerTls(c.tls);
+  if (tls && tls.port === c.port)
+    throw new ConfigError('tls.port', 'must differ from port (the plain listener)');
   return {
     ...(c as unknown as Config),
     forwarding,
@@ -292,6 +307,7 @@ export function validateConfig(raw: unknown): Config {
     metrics,
     nodes,
     ...(serial ? { serial } : {}),
+    ...(tls ? { tls } : {}),
   };
 }
 
@@ -323,6 +339,7 @@ const NODE_KEYS = [
   'forwardWhen',
   'maxBytesPerSecond',
   'requestCommit',
+  'tls',
 ];
 
 /**
@@ -397,6 +414,97 @@ function validateMetrics(raw: unknown): MetricsConfig {
   if (typeof m.host !== 'string' || m.host.length === 0)
     throw new ConfigError('metrics.host', 'must be an address such as 127.0.0.1');
   return { port, host: m.host };
+}
+
+function pemFile(key: string, value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.includes('\0'))
+    throw new ConfigError(key, 'must be the absolute path of a PEM file');
+  return value;
+}
+
+function optionalPem(key: string, value: unknown): string | undefined {
+  return value === undefined ? undefined : pemFile(key, value);
+}
+
+function tlsProfile(key: string, value: unknown): TlsProfile {
+  if (value === undefined) return 'bcp195-nd';
+  if (!(TLS_PROFILES as readonly unknown[]).includes(value))
+    throw new ConfigError(key, `must be one of ${TLS_PROFILES.join(', ')}`);
+  return value as TlsProfile;
+}
+
+const LISTENER_TLS_KEYS = [
+  'port',
+  'certificate',
+  'privateKey',
+  'trustedCertificates',
+  'clientCertificates',
+  'profile',
+];
+
+function validateListenerTls(raw: unknown): TlsListenerConfig {
+  const t = section(
+    'tls',
+    raw,
+    Object.fromEntries(LISTENER_TLS_KEYS.map((k) => [k, undefined])),
+    '{"port": 2762, "certificate": "/etc/dicom-edge/box.crt", "privateKey": "/etc/dicom-edge/box.key"}',
+  );
+  const clientCertificates = t.clientCertificates ?? 'required';
+  if (clientCertificates !== 'required' && clientCertificates !== 'optional')
+    throw new ConfigError('tls.clientCertificates', 'must be "required" or "optional"');
+  const trustedCertificates = optionalPem('tls.trustedCertificates', t.trustedCertificates);
+  if (clientCertificates === 'required' && !trustedCertificates)
+    throw new ConfigError(
+      'tls.trustedCertificates',
+      'is needed to check client certificates (or set tls.clientCertificates to "optional")',
+    );
+  return {
+    port: requireInt('tls.port', t.port, 1, 65535),
+    certificate: pemFile('tls.certificate', t.certificate),
+    privateKey: pemFile('tls.privateKey', t.privateKey),
+    ...(trustedCertificates ? { trustedCertificates } : {}),
+    clientCertificates,
+    profile: tlsProfile('tls.profile', t.profile),
+  };
+}
+
+const NODE_TLS_KEYS = [
+  'trustedCertificates',
+  'certificate',
+  'privateKey',
+  'serverName',
+  'pinnedSha256',
+  'profile',
+];
+
+function validateNodeTls(at: string, raw: unknown): NodeTlsConfig {
+  const t = section(
+    at,
+    raw,
+    Object.fromEntries(NODE_TLS_KEYS.map((k) => [k, undefined])),
+    '{"trustedCertificates": "/etc/dicom-edge/pacs-ca.crt"}',
+  );
+  const certificate = optionalPem(`${at}.certificate`, t.certificate);
+  const privateKey = optionalPem(`${at}.privateKey`, t.privateKey);
+  if ((certificate === undefined) !== (privateKey === undefined))
+    throw new ConfigError(`${at}.privateKey`, 'and certificate go together');
+  const trustedCertificates = optionalPem(`${at}.trustedCertificates`, t.trustedCertificates);
+  if (t.serverName !== undefined && (typeof t.serverName !== 'string' || t.serverName === ''))
+    throw new ConfigError(`${at}.serverName`, 'must be a host name');
+  if (
+    t.pinnedSha256 !== undefined &&
+    (typeof t.pinnedSha256 !== 'string' ||
+      t.pinnedSha256.replace(/[^0-9a-fA-F]/g, '').length !== 64)
+  )
+    throw new ConfigError(`${at}.pinnedSha256`, 'must be a SHA-256 fingerprint (64 hex digits)');
+  return {
+    ...(trustedCertificates ? { trustedCertificates } : {}),
+    ...(certificate ? { certificate } : {}),
+    ...(privateKey ? { privateKey } : {}),
+    ...(typeof t.serverName === 'string' ? { serverName: t.serverName } : {}),
+    ...(typeof t.pinnedSha256 === 'string' ? { pinnedSha256: t.pinnedSha256 } : {}),
+    profile: tlsProfile(`${at}.profile`, t.profile),
+  };
 }
 
 function validateForwardWhen(at: string, raw: unknown): ForwardWhen {

@@ -47,7 +47,13 @@ export class PduReader {
     const type = this.header[0]!;
     const length = this.header.readUInt32BE(2);
     if (!KNOWN_TYPES.has(type)) {
-      throw new PduDecodeError(`unrecognized PDU type 0x${type.toString(16).padStart(2, '0')}`, 1);
+      // 0x16 0x03: a TLS record (handshake, TLS 1.x) — a TLS client on a plain port.
+      const tls =
+        type === 0x16 && this.header[1] === 0x03 ? ' (a TLS handshake: this port is not TLS)' : '';
+      throw new PduDecodeError(
+        `unrecognized PDU type 0x${type.toString(16).padStart(2, '0')}${tls}`,
+        1,
+      );
     }
     const limit =
       type === PduType.PDataTf

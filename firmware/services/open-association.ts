@@ -5,7 +5,8 @@
 import type { Config, NodeConfig } from '../config/config';
 import { Association, type EstablishedAssociation } from '../dicom/association';
 import type { PresentationContextRq, RoleSelection } from '../dicom/pdu';
-import { tcpConnector } from '../dicom/transport';
+import { tcpConnector, tlsConnector } from '../dicom/transport';
+import { connectionOptions, type NodeTlsConfig } from '../tls/tls-options';
 
 /** Whom to associate with, and as whom. */
 export interface PeerAddress {
@@ -17,6 +18,8 @@ export interface PeerAddress {
   readonly maxPduLength?: number;
   /** ARTIM timer (PS3.8 §9.1.5), which also bounds the wait for A-ASSOCIATE-AC. */
   readonly artimMs?: number;
+  /** Over TLS (PS3.15 Annex B), with these certificates; plain TCP when absent. */
+  readonly tls?: NodeTlsConfig;
 }
 
 /** For a peer typed on the command line, when it says nothing else. */
@@ -31,6 +34,7 @@ export function nodePeer(config: Config, node: NodeConfig): PeerAddress {
     calledAeTitle: node.ae,
     maxPduLength: config.maxPduLength,
     artimMs: config.artimTimeout * 1000,
+    ...(node.tls ? { tls: node.tls } : {}),
   };
 }
 
@@ -40,8 +44,11 @@ export function openAssociation(
   presentationContexts: readonly PresentationContextRq[],
   roleSelections: readonly RoleSelection[] = [],
 ): Promise<EstablishedAssociation> {
+  const { tls } = peer;
   return Association.request({
-    connect: tcpConnector(peer.host, peer.port),
+    connect: tls
+      ? tlsConnector(peer.host, peer.port, () => connectionOptions(peer.host, tls))
+      : tcpConnector(peer.host, peer.port),
     callingAeTitle: peer.callingAeTitle,
     calledAeTitle: peer.calledAeTitle,
     maxPduLength: peer.maxPduLength ?? SCU_DEFAULTS.maxPduLength,

@@ -51,6 +51,54 @@ describe('configuration', () => {
       { nodes: [{ name: 'a', ae: 'A', host: 'h', port: 1, forward: 'yes' }] },
       /"nodes\[0\]\.forward"/,
     ],
+    [
+      'a TLS listener that requires client certificates and trusts no CA',
+      { tls: { port: 2762, certificate: '/c.pem', privateKey: '/k.pem' } },
+      /"tls\.trustedCertificates": is needed to check client certificates/,
+    ],
+    [
+      'a relative certificate path',
+      {
+        tls: {
+          port: 2762,
+          certificate: 'c.pem',
+          privateKey: '/k.pem',
+          clientCertificates: 'optional',
+        },
+      },
+      /"tls\.certificate": must be the absolute path of a PEM file/,
+    ],
+    [
+      'the TLS port on the plain port',
+      {
+        port: 104,
+        tls: { port: 104, certificate: '/c', privateKey: '/k', clientCertificates: 'optional' },
+      },
+      /"tls\.port": must differ from port/,
+    ],
+    [
+      'an unknown TLS profile',
+      {
+        tls: {
+          port: 2762,
+          certificate: '/c',
+          privateKey: '/k',
+          trustedCertificates: '/ca',
+          profile: 'ssl3',
+        },
+      },
+      /"tls\.profile": must be one of bcp195-nd, bcp195, bcp195-ex/,
+    ],
+    [
+      'a node certificate without its key',
+      { nodes: [{ name: 'a', ae: 'A', host: 'h', port: 1, tls: { certificate: '/c' } }] },
+      /"nodes\[0\]\.tls\.privateKey": and certificate go together/,
+    ],
+    [
+      'a pinned fingerprint that is not SHA-256',
+      { nodes: [{ name: 'a', ae: 'A', host: 'h', port: 1, tls: { pinnedSha256: 'AB:CD' } }] },
+      /"nodes\[0\]\.tls\.pinnedSha256": must be a SHA-256 fingerprint/,
+    ],
   ];
   for (const [what, raw, message] of bad) {
     it(`refuses ${what}, naming the key`, () => {

@@ -1,0 +1,141 @@
+// The DICOM TLS listener (PS3.15 Annex B) beside the plain one: each connection whose
+// handshake succeeds is handed to the same acceptor as a plain connection (ScpServer).
+// A handshake that fails — a plain-TCP peer, an untrusted, expired or missing client
+// certificate, a truncated handshake — is one log line naming the peer; the box serves on.
+// A configuration change rebinds the port, or only replaces the certificates (read from
+// their files again) for the associations that come after.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { ConfigError } from '../config/config';
+import type { StagedChange } from '../scp-server';
+import { log } from '../log';
+import { listenerOptions, type TlsListenerConfig } from './tls-options';
+
+/** A client that has not finished its handshake after this long is closed. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** OpenSSL's reason without its error-queue prefix and source location. */
+export function tlsReason(err: Error): string {
+  const m = /SSL routines:[^:]*:([^:]+)/.exec(err.message);
+  return (m?.[1] ?? err.message).trim();
+}
+
+/** "address:port" of a TLS connection's peer; asked of the TCP connection under it when
+ * the TLS socket no longer knows (a peer that hung up mid-handshake). */
+function peerOf(socket: tls.TLSSocket): string {
+  const under = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
+  const address = socket.remoteAddress ?? under?.remoteAddress ?? '?';
+  const port = socket.remotePort ?? under?.remotePort ?? '?';
+  return `${address.replace(/^::ffff:/, '')}:${port}`;
+}
+
+export class TlsListener {
+  private server: tls.Server | null = null;
+  private current: { host: string; config: TlsListenerConfig } | null = null;
+
+  constructor(private readonly accept: (socket: net.Socket) => void) {}
+
+  /** Where it listens, or null when it does not. */
+  get address(): net.AddressInfo | null {
+    return (this.server?.address() as net.AddressInfo | null) ?? null;
+  }
+
+  /**
+   * A configuration change: refused (ConfigError) when its certificates cannot be read;
+   * applied on commit. A port that cannot be bound then is logged, and the box serves on.
+   */
+  prepare(host: string, config: TlsListenerConfig | undefined): StagedChange {
+    if (config) contextOptions(config);
+    return {
+      commit: () =>
+        void this.apply(host, config).catch((err: Error) =>
+          log.error('TLS listener not changed', { reason: err.message }),
+        ),
+      rollback: () => undefined,
+    };
+  }
+
+  /** Listens as `config` says (or stops, without one). Throws ConfigError when it cannot. */
+  async apply(host: string, config: TlsListenerConfig | undefined): Promise<void> {
+    const was = this.current;
+    if (!config) {
+      await this.close();
+      return;
+    }
+    const options = contextOptions(config);
+    if (this.server && was && was.host === host && was.config.port === config.port) {
+      // Same address: the associations to come get the new certificates and settings.
+      this.server.setSecureContext(options);
+      this.current = { host, config };
+      log.info('TLS certificates reloaded', { port: config.port });
+      return;
+    }
+    // Client certificates are always asked for, and judged here (secureConnection): a
+    // refusal then names the peer and the reason, which OpenSSL's own refusal would not.
+    const server = tls.createServer({
+      ...options,
+      requestCert: true,
+      rejectUnauthorized: false,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    });
+    server.on('secureConnection', (socket) => this.admit(socket));
+    server.on('tlsClientError', (err, socket) =>
+      log.warn('TLS handshake refused', { peer: peerOf(socket), reason: tlsReason(err) }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((err: Error) => {
+      throw new ConfigError('tls.port', `cannot listen on ${host}:${config.port}: ${err.message}`);
+    });
+    await this.close();
+    this.server = server;
+    this.current = { host, config };
+    log.info('listening for TLS', {
+      address: `${host}:${config.port}`,
+      profile: config.profile,
+      clientCertificates: config.clientCertificates,
+    });
+  }
+
+  /** Stops accepting; associations already accepted go on. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    this.current = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * A secured connection: its client certificate must chain to the trusted CAs when
+   * certificates are required, and when one is presented at all.
+   */
+  private admit(socket: tls.TLSSocket): void {
+    const required = this.current?.config.clientCertificates !== 'optional';
+    const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+    if (!socket.authorized && (required || presented)) {
+      log.warn('TLS handshake refused', {
+        peer: peerOf(socket),
+        reason: presented
+          ? `client certificate not trusted: ${String(socket.authorizationError)}`
+          : 'no client certificate',
+      });
+      socket.destroy();
+      return;
+    }
+    this.accept(socket);
+  }
+}
+
+function contextOptions(config: TlsListenerConfig): tls.SecureContextOptions {
+  try {
+    const options = listenerOptions(config);
+    tls.createSecureContext(options); // a key that does not match its certificate fails here
+    return options;
+  } catch (err) {
+    throw new ConfigError('tls', `cannot use the certificates: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,146 @@
+// DICOM TLS (PS3.15 Annex B, the BCP 195 profiles of B.9-B.11) as Node's tls module wants
+// it: the profile's protocol versions and cipher suites, and the certificates and keys
+// read from the files the configuration names. Files are read when a listener or a
+// connection is set up, so a certificate replaced on disk (or a new path set with `config
+// set`) is used by the next association. Contents never reach a log line or the status:
+// only subjects, fingerprints and expiry dates do.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type * as tls from 'node:tls';
+
+/** Like DCMTK's --tls-profile: bcp195-nd (non-downgrading, the default), bcp195, bcp195-ex. */
+export type TlsProfile = 'bcp195-nd' | 'bcp195' | 'bcp195-ex';
+export const TLS_PROFILES: readonly TlsProfile[] = ['bcp195-nd', 'bcp195', 'bcp195-ex'];
+
+/** TLS 1.2 suites of each profile (TLS 1.3's own suites are always offered). */
+const CIPHERS: Record<TlsProfile, readonly string[]> = {
+  // BCP 195 recommended suites, forward secrecy and AEAD only: no downgrade to weaker ones.
+  'bcp195-nd': [
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'DHE-RSA-AES128-GCM-SHA256',
+    'DHE-RSA-AES256-GCM-SHA384',
+  ],
+  // Also the CBC suites BCP 195 still allows, for older peers.
+  bcp195: [
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'DHE-RSA-AES128-GCM-SHA256',
+    'DHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-AES128-SHA256',
+    'ECDHE-RSA-AES128-SHA256',
+    'ECDHE-ECDSA-AES256-SHA384',
+    'ECDHE-RSA-AES256-SHA384',
+    'AES128-GCM-SHA256',
+    'AES256-GCM-SHA384',
+  ],
+  // The strongest only.
+  'bcp195-ex': ['ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384'],
+};
+
+/** The box's TLS listener (config `tls`). */
+export interface TlsListenerConfig {
+  readonly port: number;
+  /** PEM files, absolute paths. */
+  readonly certificate: string;
+  readonly privateKey: string;
+  /** CA certificates (PEM, one or more) that client certificates must chain to. */
+  readonly trustedCertificates?: string;
+  /** Whether a client must present a certificate the trusted CAs signed. */
+  readonly clientCertificates: 'required' | 'optional';
+  readonly profile: TlsProfile;
+}
+
+/** TLS towards a node (config `nodes[].tls`). */
+export interface NodeTlsConfig {
+  /** CA certificates the node's certificate must chain to; the system's when not given. */
+  readonly trustedCertificates?: string;
+  /** The box's client certificate and key, when the node asks for one. */
+  readonly certificate?: string;
+  readonly privateKey?: string;
+  /** The name the node's certificate must carry; the node's host when not given. */
+  readonly serverName?: string;
+  /** Instead of a name: the SHA-256 fingerprint the node's certificate must have. */
+  readonly pinnedSha256?: string;
+  readonly profile: TlsProfile;
+}
+
+function profileOptions(
+  profile: TlsProfile,
+): Pick<tls.SecureContextOptions, 'minVersion' | 'ciphers'> {
+  return { minVersion: 'TLSv1.2', ciphers: CIPHERS[profile].join(':') };
+}
+
+/** The listener's secure context options, read from its files now. */
+export function listenerOptions(c: TlsListenerConfig): tls.SecureContextOptions {
+  return {
+    ...profileOptions(c.profile),
+    cert: readFileSync(c.certificate),
+    key: readFileSync(c.privateKey),
+    ...(c.trustedCertificates ? { ca: readFileSync(c.trustedCertificates) } : {}),
+  };
+}
+
+/** A SHA-256 fingerprint as openssl prints it (AA:BB:...), upper case. */
+export function normalizeFingerprint(f: string): string {
+  const hex = f.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
+  return hex.match(/.{2}/g)?.join(':') ?? '';
+}
+
+/** How to connect to a node over TLS: the options, and a check of the secured connection. */
+export interface TlsConnection {
+  readonly options: tls.ConnectionOptions;
+  /** An error when the peer's certificate is not the one required (a pinned fingerprint). */
+  readonly check: (socket: tls.TLSSocket) => Error | undefined;
+}
+
+/** How to connect to a node at host, its files read now. */
+export function connectionOptions(host: string, c: NodeTlsConfig): TlsConnection {
+  const pinned = c.pinnedSha256 ? normalizeFingerprint(c.pinnedSha256) : undefined;
+  const options: tls.ConnectionOptions = {
+    ...profileOptions(c.profile),
+    ...(c.trustedCertificates ? { ca: readFileSync(c.trustedCertificates) } : {}),
+    ...(c.certificate ? { cert: readFileSync(c.certificate) } : {}),
+    ...(c.privateKey ? { key: readFileSync(c.privateKey) } : {}),
+    // SNI carries a name only (RFC 6066); an IP address is matched by Node against the
+    // certificate's IP entries from the host itself.
+    ...(c.serverName || !isIP(host) ? { servername: c.serverName ?? host } : {}),
+    // A pinned certificate is the identity: its name and chain are not asked for, its
+    // fingerprint is checked once the handshake is done.
+    rejectUnauthorized: pinned === undefined,
+  };
+  return {
+    options,
+    check: (socket) => {
+      if (!pinned) return undefined;
+      const got = socket.getPeerCertificate().fingerprint256;
+      return got === pinned
+        ? undefined
+        : new Error(`the certificate ${got ?? '(none)'} is not the pinned ${pinned}`);
+    },
+  };
+}
+
+export interface CertificateFacts {
+  readonly subject: string;
+  readonly expires: string;
+  readonly daysLeft: number;
+  readonly fingerprint256: string;
+}
+
+/** What the status shows of a certificate file (its first certificate). */
+export function certificateFacts(file: string, now = Date.now()): CertificateFacts {
+  const cert = new X509Certificate(readFileSync(file));
+  const expires = new Date(cert.validTo);
+  return {
+    subject: cert.subject.replace(/\n/g, ', '),
+    expires: expires.toISOString(),
+    daysLeft: Math.floor((expires.getTime() - now) / 86_400_000),
+    fingerprint256: cert.fingerprint256,
+  };
+}

@@ -1,0 +1,222 @@
+// DICOM TLS (PS3.15 Annex B) with DCMTK's own TLS peers on 127.0.0.1 and certificates
+// made by openssl: storescu/echoscu +tls to the box's TLS listener, the box forwarding to
+// storescp +tls with mutual authentication, the destination's identity checked (expired,
+// wrong host, pinned), each refusal one log line while the box serves on, and a
+// certificate changed while the box runs.
+import { strict as assert } from 'node:assert';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import type { NodeConfig } from '../../firmware/config/config';
+import { onLogLine } from '../../firmware/log';
+import { makeCertificates, type TestCertificates } from '../support/certificates';
+import {
+  datasetBytes,
+  freePort,
+  listFiles,
+  run,
+  startBox,
+  startStorescp,
+  tempDir,
+  type TestBox,
+} from '../support/peers';
+import { uid, writeSyntheticStudy } from '../support/synthetic';
+import { waitFor } from '../support/wait';
+
+describe('DICOM TLS with DCMTK peers', function () {
+  this.timeout(120_000);
+  let certs: TestCertificates;
+  let box: TestBox;
+  let tlsPort: number;
+  let dir: string;
+  const lines: string[] = [];
+  const stops: Array<() => Promise<unknown>> = [];
+
+  /** storescp +tls on a free port with the given certificate; the box's node for it. */
+  async function tlsDestination(
+    name: string,
+    cert: { cert: string; key: string },
+    tlsSettings: NodeConfig['tls'],
+  ): Promise<{ node: NodeConfig; dir: string }> {
+    const scp = await startStorescp(['+tls', cert.key, cert.cert, '+cf', certs.ca]);
+    stops.push(() => scp.stop());
+    return {
+      node: {
+        name,
+        ae: 'STORESCP',
+        host: '127.0.0.1',
+        port: scp.port,
+        forward: false,
+        tls: tlsSettings,
+      },
+      dir: scp.dir,
+    };
+  }
+
+  before(async () => {
+    dir = tempDir('tls');
+    certs = await makeCertificates(path.join(dir, 'certs'));
+    tlsPort = await freePort();
+    const unsubscribe = onLogLine((line) => lines.push(line));
+    stops.push(async () => unsubscribe());
+    box = await startBox({
+      tls: {
+        port: tlsPort,
+        certificate: certs.server.cert,
+        privateKey: certs.server.key,
+        trustedCertificates: certs.ca,
+        clientCertificates: 'required',
+        profile: 'bcp195-nd',
+      },
+    });
+    stops.push(() => box.stop());
+  });
+
+  after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const clientTls = (): string[] => ['+tls', certs.client.key, certs.client.cert, '+cf', certs.ca];
+
+  it('stores from storescu +tls with a client certificate', async () => {
+    const files = await writeSyntheticStudy(path.join(dir, 'in'), 1700, 3);
+    const r = await run('storescu', [
+      ...clientTls(),
+      '-aec',
+      'DICOM_EDGE',
+      '127.0.0.1',
+      String(tlsPort),
+      ...files,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    for (let i = 1; i <= 3; i++)
+      assert.ok(await box.store.index.instances.getInstance(uid(1700, 1, i)), `instance ${i}`);
+  });
+
+  it('refuses, with a line naming the peer, what may not come in, and serves on', async () => {
+    const refusedBefore = lines.filter((l) => /TLS handshake refused/.test(l)).length;
+    // No client certificate (anonymous TLS), and one from a CA the box does not trust.
+    const anonymous = await run('echoscu', ['+tla', '+cf', certs.ca, '127.0.0.1', String(tlsPort)]);
+    assert.notEqual(anonymous.code, 0);
+    const stranger = await run('echoscu', [
+      '+tls',
+      certs.stranger.key,
+      certs.stranger.cert,
+      '+cf',
+      certs.ca,
+      '127.0.0.1',
+      String(tlsPort),
+    ]);
+    assert.notEqual(stranger.code, 0);
+    // A plain peer on the TLS port; a TLS peer on the plain port.
+    assert.notEqual((await run('echoscu', ['127.0.0.1', String(tlsPort)])).code, 0);
+    assert.notEqual(
+      (await run('echoscu', [...clientTls(), '127.0.0.1', String(box.port)])).code,
+      0,
+    );
+    const refusals = (): string[] =>
+      lines
+        .filter((l) => /TLS handshake refused peer=127\.0\.0\.1:\d+ reason=/.test(l))
+        .slice(refusedBefore);
+    await waitFor('the three refusals logged', async () => refusals().length >= 3);
+    const [noCert, untrusted, plain] = refusals();
+    assert.match(noCert!, /reason="no client certificate"/);
+    assert.match(
+      untrusted!,
+      /reason="client certificate not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE"/,
+    );
+    assert.match(plain!, /reason="wrong version number"/);
+    await waitFor('the TLS client on the plain port logged', async () =>
+      lines.some((l) => /protocol error, aborting .*a TLS handshake: this port is not TLS/.test(l)),
+    );
+    // Serving on, both ways.
+    assert.equal((await run('echoscu', ['127.0.0.1', String(box.port)])).code, 0);
+    assert.equal((await run('echoscu', [...clientTls(), '127.0.0.1', String(tlsPort)])).code, 0);
+  });
+
+  it('forwards to storescp +tls with mutual authentication, byte-identical', async () => {
+    const dest = await tlsDestination('secure', certs.server, {
+      trustedCertificates: certs.ca,
+      certificate: certs.client.cert,
+      privateKey: certs.client.key,
+      profile: 'bcp195-nd',
+    });
+    await box.liveConfig.change({ nodes: [{ ...dest.node, forward: true }] });
+    const files = await writeSyntheticStudy(path.join(dir, 'fwd'), 1701, 2);
+    const r = await run('storescu', [
+      '-aec',
+      'DICOM_EDGE',
+      '127.0.0.1',
+      String(box.port),
+      ...files,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const received = await waitFor('both at storescp', async () => {
+      const got = await listFiles(dest.dir);
+      return got.length === 2 ? got : undefined;
+    });
+    const sent = await Promise.all(files.map(datasetBytes));
+    const got = await Promise.all(received.map(datasetBytes));
+    for (const s of sent)
+      assert.ok(
+        got.some((g) => g.equals(s)),
+        'a data set arrived changed',
+      );
+    await box.liveConfig.change({ nodes: [] });
+  });
+
+  it("checks the destination's identity: expired and wrong-host certificates are refused, a pinned one is taken", async () => {
+    const trust = {
+      trustedCertificates: certs.ca,
+      certificate: certs.client.cert,
+      privateKey: certs.client.key,
+      profile: 'bcp195-nd' as const,
+    };
+    const expired = await tlsDestination('expired', certs.expired, trust);
+    const wrong = await tlsDestination('wrong', certs.wrongHost, trust);
+    const pinned = await tlsDestination('pinned', certs.wrongHost, {
+      ...trust,
+      pinnedSha256: new X509Certificate(await fs.readFile(certs.wrongHost.cert)).fingerprint256,
+    });
+    await box.liveConfig.change({ nodes: [expired.node, wrong.node, pinned.node] });
+    await assert.rejects(() => box.forwarder.echo('expired'), /TLS: certificate has expired/);
+    await assert.rejects(
+      () => box.forwarder.echo('wrong'),
+      /TLS: .*(Hostname|IP).*does not match/i,
+    );
+    assert.equal(await box.forwarder.echo('pinned'), 0);
+    await box.liveConfig.change({ nodes: [] });
+  });
+
+  it('takes a new certificate while running: the next connection gets it', async () => {
+    const subject = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = tls.connect(
+          {
+            host: '127.0.0.1',
+            port: tlsPort,
+            rejectUnauthorized: false,
+            cert: readFileSync(certs.client.cert),
+            key: readFileSync(certs.client.key),
+          },
+          () => {
+            const cn = s.getPeerCertificate().subject.CN;
+            s.destroy();
+            resolve(String(cn));
+          },
+        );
+        s.on('error', reject);
+      });
+    assert.equal(await subject(), 'dicom-edge test server');
+    const tlsConfig = box.liveConfig.get().tls!;
+    await box.liveConfig.change({
+      tls: { ...tlsConfig, certificate: certs.wrongHost.cert, privateKey: certs.wrongHost.key },
+    });
+    await waitFor(
+      'the new certificate served',
+      async () => (await subject().catch(() => '')) === 'elsewhere',
+    );
+  });
+});
