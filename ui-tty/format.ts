@@ -126,6 +126,10 @@ export function formatBoxStatus(s: BoxStatus): string {
       `received today: ${s.today.instances} instances, ${bytes(s.today.bytes)}`,
       `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${usedPercent}% used${usedPercent >= s.cache.warnPercent ? ' (NEARLY FULL)' : ''}, ${bytes(s.cache.diskFreeBytes)} free; evicts above ${s.cache.evictAbovePercent}% to ${s.cache.evictToPercent}%, ${bytes(s.cache.pinnedBytes)} pinned, ${s.cache.evictedStudies} studies evicted since start`,
       ...(s.cache.refusing ? [`REFUSING C-STORE: ${s.cache.refusing}`] : []),
+      ...s.certificates.map(
+        (c) =>
+          `certificate:   ${c.use}: ${c.subject ?? c.file}${c.expires ? `, valid until ${c.expires.slice(0, 10)}` : ''}${c.warning ? ` (${c.warning.startsWith('expires') || c.warning === 'EXPIRED' ? 'WARNING: ' : ''}${c.warning})` : ''}`,
+      ),
       `health:        load ${h.load[0].toFixed(2)} on ${h.cpus} CPUs; CPU ${h.cpuTemperatureC === null ? 'temperature n/a' : `${Math.round(h.cpuTemperatureC)} C`}; memory ${bytes(h.memory.availableBytes)} free of ${bytes(h.memory.totalBytes)} (box ${bytes(h.processRssBytes)}); links ${links || '(none)'}`,
       '',
       formatQueue(s.destinations).trimEnd(),

@@ -7,13 +7,15 @@ import { controlRequest } from '../control/control-client';
 import { requestCommitment } from '../services/commitment/commitment-scu';
 import { expandPaths, readStoreFile } from '../services/store-scu';
 import { one, parseArgs, portArg, UsageError } from './args';
+import { takeTlsOptions, TLS_USAGE } from './tls-args';
 
 export async function commitCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--aet', '--aec', '-aet', '-aec', '--timeout', '--config']);
+  const { rest, tls } = takeTlsOptions(argv);
+  const args = parseArgs(rest, ['--aet', '--aec', '-aet', '-aec', '--timeout', '--config']);
   const [host, port, ...paths] = args.positionals;
   if (!host || paths.length === 0)
     throw new UsageError(
-      'usage: dicom-edge commit HOST PORT FILE|DIR... [--aet A] [--aec B] [--timeout S]',
+      `usage: dicom-edge commit HOST PORT FILE|DIR... [--aet A] [--aec B] [--timeout S] ${TLS_USAGE}`,
     );
   const timeout = Number(one(args, '--timeout', '60'));
   if (!(timeout > 0)) throw new UsageError('--timeout is a number of seconds');
@@ -31,6 +33,7 @@ export async function commitCommand(argv: readonly string[]): Promise<number> {
       port: portArg(port),
       callingAeTitle: one(args, '--aet', one(args, '-aet', 'DICOM_EDGE')),
       calledAeTitle: one(args, '--aec', one(args, '-aec', 'ANY-SCP')),
+      ...(tls ? { tls } : {}),
     },
     instances,
     timeout * 1000,

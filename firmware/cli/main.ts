@@ -52,6 +52,8 @@ const USAGE = `usage: dicom-edge <command> [options]
   move HOST PORT --dest AE -k KEY=VALUE... [--level L] [--root ...]
   get HOST PORT --out DIR -k KEY=VALUE... [--level L] [--root ...]
   commit HOST PORT FILE|DIR... [--aet --aec] [--timeout S]   storage commitment request
+echo, store, find, move, get and commit speak DICOM TLS with DCMTK's options:
+  +tls KEY CERT (client key and certificate) or +tla (none), +cf CA, +py|+px|+pz (profile)
 `;
 
 export function main(argv: readonly string[]): void {

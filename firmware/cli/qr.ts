@@ -8,6 +8,7 @@ import { lookupTag } from '../dicom/registry/dictionary';
 import { identifierFrom, KeyError } from '../services/qr/keys';
 import { findScu, getScu, moveScu, type Root, type SubOperationCounts } from '../services/qr-scu';
 import { one, parseArgs, portArg, UsageError } from './args';
+import { takeTlsOptions } from './tls-args';
 
 const VALUED = [
   '--aet',
@@ -23,7 +24,8 @@ const VALUED = [
 ];
 
 function common(argv: readonly string[], usage: string) {
-  const args = parseArgs(argv, VALUED);
+  const { rest, tls } = takeTlsOptions(argv);
+  const args = parseArgs(rest, VALUED);
   const [host, port] = args.positionals;
   if (!host) throw new UsageError(usage);
   const root = one(args, '--root', 'study') as Root;
@@ -44,6 +46,7 @@ function common(argv: readonly string[], usage: string) {
     port: portArg(port),
     callingAeTitle: one(args, '--aet', one(args, '-aet', 'DICOM_EDGE')),
     calledAeTitle: one(args, '--aec', one(args, '-aec', 'ANY-SCP')),
+    ...(tls ? { tls } : {}),
   };
   return { args, peer, root, identifier };
 }

@@ -3,13 +3,15 @@
 import { formatStatus, statusCategory } from '../dicom/dimse/status';
 import { expandPaths, storeFiles } from '../services/store-scu';
 import { one, parseArgs, portArg, UsageError } from './args';
+import { takeTlsOptions, TLS_USAGE } from './tls-args';
 
 export async function storeCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--aet', '--aec', '-aet', '-aec']);
+  const { rest, tls } = takeTlsOptions(argv);
+  const args = parseArgs(rest, ['--aet', '--aec', '-aet', '-aec']);
   const [host, port, ...paths] = args.positionals;
   if (!host || paths.length === 0) {
     throw new UsageError(
-      'usage: dicom-edge store HOST PORT FILE|DIR... [--aet CALLING] [--aec CALLED]',
+      `usage: dicom-edge store HOST PORT FILE|DIR... [--aet CALLING] [--aec CALLED] ${TLS_USAGE}`,
     );
   }
   const files = await expandPaths(paths);
@@ -20,6 +22,7 @@ export async function storeCommand(argv: readonly string[]): Promise<number> {
       port: portArg(port),
       callingAeTitle: one(args, '--aet', one(args, '-aet', 'DICOM_EDGE')),
       calledAeTitle: one(args, '--aec', one(args, '-aec', 'ANY-SCP')),
+      ...(tls ? { tls } : {}),
     },
     files,
     (r) => {

@@ -8,6 +8,7 @@ import { statDisk, type Evictor } from '../../storage/evictor';
 import type { Index } from '../../storage/index';
 import type { AssociationActivity, ScpServer } from '../scp-server';
 import type { Health, HealthMonitor } from './health';
+import { certificateFacts } from '../tls/tls-options';
 
 export interface BoxStatus {
   readonly ae: string;
@@ -41,7 +42,62 @@ export interface BoxStatus {
     refusing: string | null;
   };
   readonly destinations: DestinationReport[];
+  /** The TLS certificates in use: the listener's and those the box shows nodes. */
+  readonly certificates: CertificateStatus[];
   readonly recentEvents: string[];
+}
+
+/** A certificate the box presents, as the status shows it (never the key). */
+export interface CertificateStatus {
+  /** "TLS listener", or "node NAME". */
+  readonly use: string;
+  readonly file: string;
+  readonly subject: string | null;
+  readonly expires: string | null;
+  readonly daysLeft: number | null;
+  /** Expired, expiring within 30 days, or unreadable; null when fine. */
+  readonly warning: string | null;
+}
+
+/** Certificates expiring within this many days are warned of. */
+export const CERTIFICATE_WARNING_DAYS = 30;
+
+function certificateStatus(use: string, file: string): CertificateStatus {
+  try {
+    const f = certificateFacts(file);
+    return {
+      use,
+      file,
+      subject: f.subject,
+      expires: f.expires,
+      daysLeft: f.daysLeft,
+      warning:
+        f.daysLeft < 0
+          ? 'EXPIRED'
+          : f.daysLeft < CERTIFICATE_WARNING_DAYS
+            ? `expires in ${f.daysLeft} days`
+            : null,
+    };
+  } catch (err) {
+    return {
+      use,
+      file,
+      subject: null,
+      expires: null,
+      daysLeft: null,
+      warning: `unreadable: ${(err as Error).message}`,
+    };
+  }
+}
+
+/** The certificates the configuration names for the box to present. */
+export function certificatesOf(config: Config): CertificateStatus[] {
+  return [
+    ...(config.tls ? [certificateStatus('TLS listener', config.tls.certificate)] : []),
+    ...config.nodes.flatMap((n) =>
+      n.tls?.certificate ? [certificateStatus(`node ${n.name}`, n.tls.certificate)] : [],
+    ),
+  ];
 }
 
 export interface ThroughputHistory {
@@ -178,6 +234,7 @@ export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus
       refusing: deps.evictor.refusing,
     },
     destinations,
+    certificates: certificatesOf(deps.config),
     recentEvents: deps.events.list(),
   };
 }

@@ -143,6 +143,12 @@ export class BoxMetrics {
     help: 'Bytes of the studies evicted.',
   });
 
+  // TLS.
+  private readonly certificateExpiry = this.gauge('tls_certificate_expiry_timestamp_seconds', {
+    help: 'Unix time a certificate the box presents expires, by use (TLS listener, node NAME).',
+    labelNames: ['use'],
+  });
+
   // Storage commitment.
   private readonly commitments = this.gauge('storage_commitments', {
     help: 'Storage commitment requests received, by state (pending, reported).',
@@ -232,6 +238,10 @@ export class BoxMetrics {
     this.refusing.set(c.refusing ? 1 : 0);
     this.mirror(this.evictedStudies, 'evictedStudies', c.evictedStudies);
     this.mirror(this.evictedBytes, 'evictedBytes', c.evictedBytes);
+    this.certificateExpiry.reset();
+    for (const cert of status.certificates)
+      if (cert.expires)
+        this.certificateExpiry.set({ use: cert.use }, Date.parse(cert.expires) / 1000);
     this.commitments.set({ state: 'pending' }, extras.commitments.pending);
     this.commitments.set({ state: 'reported' }, extras.commitments.reported);
   }

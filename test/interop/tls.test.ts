@@ -10,6 +10,9 @@ import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { NodeConfig } from '../../firmware/config/config';
 import { onLogLine } from '../../firmware/log';
+import { runningStatus } from '../../firmware/control/commands';
+import { controlRequest } from '../../firmware/control/control-client';
+import { formatBoxStatus } from '../../ui-tty/format';
 import { makeCertificates, type TestCertificates } from '../support/certificates';
 import {
   datasetBytes,
@@ -217,6 +220,55 @@ describe('DICOM TLS with DCMTK peers', function () {
     await waitFor(
       'the new certificate served',
       async () => (await subject().catch(() => '')) === 'elsewhere',
+    );
+  });
+
+  it('shows each certificate in the status, and warns 30 days before it expires', async () => {
+    const tlsConfig = box.liveConfig.get().tls!;
+    await box.liveConfig.change({
+      tls: {
+        ...tlsConfig,
+        certificate: certs.expiringSoon.cert,
+        privateKey: certs.expiringSoon.key,
+      },
+    });
+    const status = runningStatus(
+      await controlRequest(box.config.storageDir, { command: 'status' }),
+    );
+    const [listener] = status.certificates;
+    assert.equal(listener?.use, 'TLS listener');
+    assert.match(listener?.subject ?? '', /CN=renew me/);
+    assert.ok(listener?.daysLeft === 9 || listener?.daysLeft === 10, String(listener?.daysLeft));
+    assert.match(listener?.warning ?? '', /^expires in (9|10) days$/);
+    assert.match(
+      formatBoxStatus(status),
+      /^certificate: {3}TLS listener: CN=renew me, valid until \d{4}-\d\d-\d\d \(WARNING: expires in (9|10) days\)$/m,
+    );
+  });
+
+  it("the CLI's SCU commands take DCMTK's TLS options", async () => {
+    const bin = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
+    const tlsArgs = ['+tls', certs.client.key, certs.client.cert, '+cf', certs.ca];
+    const echo = await run(bin, ['echo', ...tlsArgs, '127.0.0.1', String(tlsPort)]);
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.match(echo.stdout, /status 0x0000 \(success\)/);
+    const [file] = await writeSyntheticStudy(path.join(dir, 'cli'), 1702, 1);
+    const store = await run(bin, ['store', ...tlsArgs, '127.0.0.1', String(tlsPort), file!]);
+    assert.equal(store.code, 0, store.stdout + store.stderr);
+    assert.ok(await box.store.index.instances.getInstance(uid(1702, 1, 1)));
+    // The box's certificate is not trusted without its CA.
+    const untrusted = await run(bin, [
+      'echo',
+      '+tls',
+      certs.client.key,
+      certs.client.cert,
+      '127.0.0.1',
+      String(tlsPort),
+    ]);
+    assert.notEqual(untrusted.code, 0);
+    assert.match(
+      untrusted.stderr,
+      /TLS: .*(self.signed|unable to get local issuer|unable to verify)/i,
     );
   });
 });

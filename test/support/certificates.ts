@@ -14,6 +14,8 @@ export interface TestCertificates {
   readonly wrongHost: { cert: string; key: string };
   /** Signed by a CA nobody trusts. */
   readonly stranger: { cert: string; key: string };
+  /** Valid for 10 more days. */
+  readonly expiringSoon: { cert: string; key: string };
 }
 
 function openssl(dir: string, args: string[]): void {
@@ -82,5 +84,6 @@ export async function makeCertificates(dir: string): Promise<TestCertificates> {
     expired: leaf('expired', 'test-ca', 'expired server', 'DNS:localhost,IP:127.0.0.1', '-1'),
     wrongHost: leaf('wronghost', 'test-ca', 'elsewhere', 'DNS:elsewhere.example', '30'),
     stranger: leaf('stranger', 'other-ca', 'stranger', 'DNS:localhost,IP:127.0.0.1', '30'),
+    expiringSoon: leaf('soon', 'test-ca', 'renew me', 'DNS:localhost,IP:127.0.0.1', '10'),
   };
 }

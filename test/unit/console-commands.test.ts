@@ -37,6 +37,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
       refusing: null,
     },
     destinations: [],
+    certificates: [],
     recentEvents: ['line 1', 'line 2', 'line 3'],
     host: '0.0.0.0',
     throughput: { intervalSeconds: 10, bytes: [] },

@@ -81,6 +81,7 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
         lastFailedError: 'association aborted (source 0, reason 0)',
       } as unknown as DestinationReport,
     ],
+    certificates: [],
     recentEvents: Array.from(
       { length: 50 },
       (_, i) => `2026-11-25T01:00:${String(i).padStart(2, '0')}.000Z INFO  event ${i}`,
