@@ -64,6 +64,8 @@ describe('DICOM TLS with DCMTK peers', function () {
     const unsubscribe = onLogLine((line) => lines.push(line));
     stops.push(async () => unsubscribe());
     box = await startBox({
+      // storescp takes one association at a time: the forwarder's must not idle long.
+      forwarding: { idleSeconds: 0.2 },
       tls: {
         port: tlsPort,
         certificate: certs.server.cert,
@@ -167,6 +169,24 @@ describe('DICOM TLS with DCMTK peers', function () {
         got.some((g) => g.equals(s)),
         'a data set arrived changed',
       );
+    // The same node as a C-MOVE destination: the sub-operations go over TLS too.
+    const moved = await run('movescu', [
+      '-S',
+      '-aec',
+      'DICOM_EDGE',
+      '-aem',
+      'STORESCP',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${uid(1701)}`,
+      '127.0.0.1',
+      String(box.port),
+    ]);
+    assert.equal(moved.code, 0, moved.stderr);
+    await waitFor('the C-MOVE done', async () =>
+      lines.some((l) => /INFO {2}C-MOVE .*to=STORESCP@\S+ completed=2 failed=0/.test(l)),
+    );
     await box.liveConfig.change({ nodes: [] });
   });
 
