@@ -1,4 +1,4 @@
-// DICOM TLS (PS3.15 Annex B) with DCMTK's own TLS peers on 127.0.0.1 and certificates
+// DICOM TLS (PS3.15 Annex B) with DCMTK's and Orthanc's own TLS on 127.0.0.1 and certificates
 // made by openssl: storescu/echoscu +tls to the box's TLS listener, the box forwarding to
 // storescp +tls with mutual authentication, the destination's identity checked (expired,
 // wrong host, pinned), each refusal one log line while the box serves on, and a
@@ -26,8 +26,15 @@ import {
 } from '../support/peers';
 import { uid, writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
+import { startOrthanc } from '../support/orthanc';
+import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
 
-describe('DICOM TLS with DCMTK peers', function () {
+/** The data set of a Part 10 file held in memory. */
+function datasetBytesOf(file: Buffer): Buffer {
+  return file.subarray(parsePart10Header(file).datasetOffset);
+}
+
+describe('DICOM TLS with DCMTK and Orthanc peers', function () {
   this.timeout(120_000);
   let certs: TestCertificates;
   let box: TestBox;
@@ -290,5 +297,61 @@ describe('DICOM TLS with DCMTK peers', function () {
       untrusted.stderr,
       /TLS: .*(self.signed|unable to get local issuer|unable to verify)/i,
     );
+  });
+
+  it('speaks TLS with Orthanc both ways, with mutual authentication', async () => {
+    const orthanc = await startOrthanc({
+      ae: 'ORTHANC',
+      tls: {
+        certificate: certs.server.cert,
+        privateKey: certs.server.key,
+        trustedCertificates: certs.ca,
+      },
+      modalities: { box: { ae: 'DICOM_EDGE', host: '127.0.0.1', port: tlsPort, tls: true } },
+    });
+    stops.push(() => orthanc.stop());
+    await box.liveConfig.change({
+      nodes: [
+        {
+          name: 'orthanc',
+          ae: 'ORTHANC',
+          host: '127.0.0.1',
+          port: orthanc.dicomPort,
+          forward: true,
+          tls: {
+            trustedCertificates: certs.ca,
+            certificate: certs.client.cert,
+            privateKey: certs.client.key,
+            profile: 'bcp195-nd',
+          },
+        },
+      ],
+    });
+    // The box forwards to Orthanc over TLS, byte-identical.
+    const [file] = await writeSyntheticStudy(path.join(dir, 'to-orthanc'), 1703, 1);
+    const sent = await run('storescu', [
+      '-aec',
+      'DICOM_EDGE',
+      '127.0.0.1',
+      String(box.port),
+      file!,
+    ]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const stored = await waitFor('the instance at Orthanc', () => orthanc.fileOf(uid(1703, 1, 1)));
+    assert.ok((await datasetBytes(file!)).equals(datasetBytesOf(stored)));
+    // Orthanc sends to the box's TLS listener, presenting its certificate.
+    const [other] = await writeSyntheticStudy(path.join(dir, 'from-orthanc'), 1704, 1);
+    const uploaded = JSON.parse(
+      (await orthanc.rest('POST', '/instances', await fs.readFile(other!))).toString(),
+    ) as { ID: string };
+    await orthanc.rest(
+      'POST',
+      '/modalities/box/store',
+      JSON.stringify({ Resources: [uploaded.ID] }),
+    );
+    await waitFor('the instance from Orthanc', () =>
+      box.store.index.instances.getInstance(uid(1704, 1, 1)),
+    );
+    await box.liveConfig.change({ nodes: [] });
   });
 });

@@ -10,6 +10,15 @@ export interface OrthancModality {
   readonly ae: string;
   readonly host: string;
   readonly port: number;
+  /** Orthanc reaches it over DICOM TLS (needs the `tls` option). */
+  readonly tls?: boolean;
+}
+
+/** Orthanc's DICOM TLS (1.9+): its DICOM port speaks TLS only, with these PEM files. */
+export interface OrthancTls {
+  readonly certificate: string;
+  readonly privateKey: string;
+  readonly trustedCertificates: string;
 }
 
 export interface OrthancPeer {
@@ -36,6 +45,7 @@ export async function startOrthanc(
     dir?: string;
     dicomPort?: number;
     httpPort?: number;
+    tls?: OrthancTls;
   } = {},
 ): Promise<OrthancPeer> {
   const ae = options.ae ?? 'ORTHANC';
@@ -63,8 +73,22 @@ export async function startOrthanc(
     DicomAlwaysAllowMove: true,
     DicomAlwaysAllowGet: true,
     DicomModalities: Object.fromEntries(
-      Object.entries(options.modalities ?? {}).map(([name, m]) => [name, [m.ae, m.host, m.port]]),
+      Object.entries(options.modalities ?? {}).map(([name, m]) => [
+        name,
+        m.tls
+          ? { AET: m.ae, Host: m.host, Port: m.port, UseDicomTls: true }
+          : [m.ae, m.host, m.port],
+      ]),
     ),
+    ...(options.tls
+      ? {
+          DicomTlsEnabled: true,
+          DicomTlsCertificate: options.tls.certificate,
+          DicomTlsPrivateKey: options.tls.privateKey,
+          DicomTlsTrustedCertificates: options.tls.trustedCertificates,
+          DicomTlsRemoteCertificateRequired: true,
+        }
+      : {}),
     StableAge: 1,
     HttpTimeout: 60,
     DicomScuTimeout: 30,
