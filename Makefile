@@ -25,6 +25,7 @@ bench: build peers
 	node dist/scripts/bench-sd-budget.js
 	node dist/scripts/bench-cache-lifecycle.js
 	node dist/scripts/bench-metrics.js
+	node dist/scripts/bench-tls.js
 
 # npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
 $(NODE_MODULES_STAMP): package.json package-lock.json

@@ -70,13 +70,17 @@ export async function sendWithStorescu(
   aec: string,
   files: readonly string[],
   senders = 1,
+  /** More storescu options (TLS). */
+  extraArgs: readonly string[] = [],
 ): Promise<number> {
   const groups = Array.from({ length: senders }, (_, i) =>
     files.filter((_, j) => j % senders === i),
   );
   const started = process.hrtime.bigint();
   const results = await Promise.all(
-    groups.map((g) => run('storescu', ['-aec', aec, '127.0.0.1', String(port), ...g], 600_000)),
+    groups.map((g) =>
+      run('storescu', [...extraArgs, '-aec', aec, '127.0.0.1', String(port), ...g], 600_000),
+    ),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const failed = results.find((r) => r.code !== 0);
