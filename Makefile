@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.installed
 
-.PHONY: run test build lint bench deps peers clean
+.PHONY: run test build lint bench fuzz deps peers clean
 
 run: build
 	./bin/dicom-edge start
@@ -26,6 +26,10 @@ bench: build peers
 	node dist/scripts/bench-cache-lifecycle.js
 	node dist/scripts/bench-metrics.js
 	node dist/scripts/bench-tls.js
+
+# More fuzzing than `make test` runs: ten times the cases of test/integration/fuzz.test.ts.
+fuzz: build peers
+	FUZZ_CASES=1000 npx mocha --no-config --exit --timeout 3600000 dist/test/integration/fuzz.test.js
 
 # npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
 $(NODE_MODULES_STAMP): package.json package-lock.json
