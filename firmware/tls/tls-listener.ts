@@ -20,18 +20,21 @@ export function tlsReason(err: Error): string {
   return (m?.[1] ?? err.message).trim();
 }
 
-/** "address:port" of a TLS connection's peer; asked of the TCP connection under it when
- * the TLS socket no longer knows (a peer that hung up mid-handshake). */
-function peerOf(socket: tls.TLSSocket): string {
-  const under = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
-  const address = socket.remoteAddress ?? under?.remoteAddress ?? '?';
-  const port = socket.remotePort ?? under?.remotePort ?? '?';
-  return `${address.replace(/^::ffff:/, '')}:${port}`;
+/** "address:port" of the peer of a TCP connection. */
+function addressOf(socket: net.Socket): string | undefined {
+  return socket.remoteAddress
+    ? `${socket.remoteAddress.replace(/^::ffff:/, '')}:${socket.remotePort ?? '?'}`
+    : undefined;
 }
 
 export class TlsListener {
   private server: tls.Server | null = null;
   private current: { host: string; config: TlsListenerConfig } | null = null;
+  /**
+   * Connections still in their handshake, with their peer's address taken when they came:
+   * a peer that hangs up mid-handshake can no longer be asked. Closed when the box stops.
+   */
+  private readonly handshaking = new Map<net.Socket, string>();
 
   constructor(private readonly accept: (socket: net.Socket) => void) {}
 
@@ -78,9 +81,15 @@ export class TlsListener {
       rejectUnauthorized: false,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     });
+    // Before the TLS socket wraps it (this listener runs first): the TCP connection's peer.
+    server.prependListener('connection', (raw: net.Socket) => {
+      this.handshaking.set(raw, addressOf(raw) ?? '?');
+      // Forgotten a turn after it closes: a refusal for it is logged on that close.
+      raw.once('close', () => setImmediate(() => this.handshaking.delete(raw)));
+    });
     server.on('secureConnection', (socket) => this.admit(socket));
     server.on('tlsClientError', (err, socket) =>
-      log.warn('TLS handshake refused', { peer: peerOf(socket), reason: tlsReason(err) }),
+      log.warn('TLS handshake refused', { peer: this.peerOf(socket), reason: tlsReason(err) }),
     );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -101,12 +110,26 @@ export class TlsListener {
     });
   }
 
-  /** Stops accepting; associations already accepted go on. */
+  /**
+   * Stops accepting, and closes the connections still in their handshake; associations
+   * already accepted go on (the plain listener's stop ends them).
+   */
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
     this.current = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const raw of this.handshaking.keys()) raw.destroy();
+    this.handshaking.clear();
+    // Accepted connections keep the server's count up until their associations end.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 100).unref())]);
+  }
+
+  /** The peer of a TLS connection: the TLS socket's, or the one noted when it came. */
+  private peerOf(socket: tls.TLSSocket): string {
+    const raw = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
+    return addressOf(socket) ?? (raw ? this.handshaking.get(raw) : undefined) ?? '?';
   }
 
   /**
@@ -114,11 +137,13 @@ export class TlsListener {
    * certificates are required, and when one is presented at all.
    */
   private admit(socket: tls.TLSSocket): void {
+    const raw = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
+    if (raw) this.handshaking.delete(raw);
     const required = this.current?.config.clientCertificates !== 'optional';
     const presented = Object.keys(socket.getPeerCertificate()).length > 0;
     if (!socket.authorized && (required || presented)) {
       log.warn('TLS handshake refused', {
-        peer: peerOf(socket),
+        peer: this.peerOf(socket),
         reason: presented
           ? `client certificate not trusted: ${String(socket.authorizationError)}`
           : 'no client certificate',

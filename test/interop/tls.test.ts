@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { NodeConfig } from '../../firmware/config/config';
@@ -128,12 +129,21 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
       (await run('echoscu', [...clientTls(), '127.0.0.1', String(box.port)])).code,
       0,
     );
+    // A handshake cut short: the first bytes of a ClientHello, then the connection closed.
+    await new Promise<void>((resolve) => {
+      const raw = net.connect({ host: '127.0.0.1', port: tlsPort }, () =>
+        raw.end(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])),
+      );
+      raw.on('close', () => resolve());
+      raw.on('error', () => resolve());
+    });
     const refusals = (): string[] =>
       lines
         .filter((l) => /TLS handshake refused peer=127\.0\.0\.1:\d+ reason=/.test(l))
         .slice(refusedBefore);
-    await waitFor('the three refusals logged', async () => refusals().length >= 3);
-    const [noCert, untrusted, plain] = refusals();
+    await waitFor('the four refusals logged', async () => refusals().length >= 4);
+    const [noCert, untrusted, plain, cut] = refusals();
+    assert.match(cut!, /reason="socket hang up"/);
     assert.match(noCert!, /reason="no client certificate"/);
     assert.match(
       untrusted!,
