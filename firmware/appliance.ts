@@ -264,7 +264,7 @@ async function startOn(
     },
     async readiness(): Promise<Readiness> {
       const problems: string[] = [];
-      if (!server.listening) problems.push('not listening for DICOM');
+      if (!server.listening && !tlsListener.address) problems.push('not listening for DICOM');
       await index.probeWrite().catch((err: Error) => problems.push(`index: ${err.message}`));
       if (evictor.refusing) problems.push(`refusing C-STORE: ${evictor.refusing}`);
       return { ready: problems.length === 0, problems };

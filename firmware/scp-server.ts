@@ -144,12 +144,19 @@ export class ScpServer {
 
   private logListening(): void {
     const { address, port } = this.address;
-    log.info('listening', { ae: this.config.ae, address: `${address}:${port}` });
+    if (port === 0) log.info('no plain DICOM listener (port 0: TLS only)', { ae: this.config.ae });
+    else log.info('listening', { ae: this.config.ae, address: `${address}:${port}` });
   }
 
-  /** Where the box listens now. */
+  /** Where the box listens now (port 0: no plain listener, TLS only). */
   get address(): net.AddressInfo {
-    return this.server.address() as net.AddressInfo;
+    return (
+      (this.server.address() as net.AddressInfo | null) ?? {
+        address: this.config.host,
+        family: 'IPv4',
+        port: 0,
+      }
+    );
   }
 
   /**
@@ -185,6 +192,9 @@ export class ScpServer {
   }
 
   private bind(server: net.Server, config: Config): Promise<net.AddressInfo> {
+    // Port 0 is no plain listener at all (the TLS listener takes the associations).
+    if (config.port === 0)
+      return Promise.resolve({ address: config.host, family: 'IPv4', port: 0 });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {

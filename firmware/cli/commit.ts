@@ -6,17 +6,15 @@ import { loadConfig } from '../config/load';
 import { controlRequest } from '../control/control-client';
 import { requestCommitment } from '../services/commitment/commitment-scu';
 import { expandPaths, readStoreFile } from '../services/store-scu';
-import { one, parseArgs, portArg, UsageError } from './args';
-import { takeTlsOptions, TLS_USAGE } from './tls-args';
+import { one, parseArgs, UsageError } from './args';
+import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './tls-args';
 
 export async function commitCommand(argv: readonly string[]): Promise<number> {
   const { rest, tls } = takeTlsOptions(argv);
-  const args = parseArgs(rest, ['--aet', '--aec', '-aet', '-aec', '--timeout', '--config']);
-  const [host, port, ...paths] = args.positionals;
-  if (!host || paths.length === 0)
-    throw new UsageError(
-      `usage: dicom-edge commit HOST PORT FILE|DIR... [--aet A] [--aec B] [--timeout S] ${TLS_USAGE}`,
-    );
+  const args = parseArgs(rest, [...PEER_OPTIONS, '--timeout']);
+  const { peer, rest: paths } = peerOf(args, tls);
+  if (paths.length === 0)
+    throw new UsageError(`usage: dicom-edge commit ${PEER_USAGE} FILE|DIR... [--timeout S]`);
   const timeout = Number(one(args, '--timeout', '60'));
   if (!(timeout > 0)) throw new UsageError('--timeout is a number of seconds');
   const { config } = loadConfig(
@@ -28,13 +26,7 @@ export async function commitCommand(argv: readonly string[]): Promise<number> {
     instances.push({ sopClassUid: file.sopClassUid, sopInstanceUid: file.sopInstanceUid });
   }
   const report = await requestCommitment(
-    {
-      host,
-      port: portArg(port),
-      callingAeTitle: one(args, '--aet', one(args, '-aet', 'DICOM_EDGE')),
-      calledAeTitle: one(args, '--aec', one(args, '-aec', 'ANY-SCP')),
-      ...(tls ? { tls } : {}),
-    },
+    peer,
     instances,
     timeout * 1000,
     // A peer may report to the box's listener instead (as Orthanc does): ask the running box.

@@ -54,6 +54,7 @@ const USAGE = `usage: dicom-edge <command> [options]
   commit HOST PORT FILE|DIR... [--aet --aec] [--timeout S]   storage commitment request
 echo, store, find, move, get and commit speak DICOM TLS with DCMTK's options:
   +tls KEY CERT (client key and certificate) or +tla (none), +cf CA, +py|+px|+pz (profile)
+or take --node NAME [--config F] instead of HOST PORT: a configured node, as the box calls it
 `;
 
 export function main(argv: readonly string[]): void {

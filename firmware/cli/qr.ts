@@ -7,27 +7,16 @@ import { formatStatus, Status } from '../dicom/dimse/status';
 import { lookupTag } from '../dicom/registry/dictionary';
 import { identifierFrom, KeyError } from '../services/qr/keys';
 import { findScu, getScu, moveScu, type Root, type SubOperationCounts } from '../services/qr-scu';
-import { one, parseArgs, portArg, UsageError } from './args';
-import { takeTlsOptions } from './tls-args';
+import { one, parseArgs, UsageError } from './args';
+import { PEER_OPTIONS, peerOf, takeTlsOptions } from './tls-args';
 
-const VALUED = [
-  '--aet',
-  '--aec',
-  '-aet',
-  '-aec',
-  '-k',
-  '--key',
-  '--level',
-  '--root',
-  '--dest',
-  '--out',
-];
+const VALUED = [...PEER_OPTIONS, '-k', '--key', '--level', '--root', '--dest', '--out'];
 
 function common(argv: readonly string[], usage: string) {
   const { rest, tls } = takeTlsOptions(argv);
   const args = parseArgs(rest, VALUED);
-  const [host, port] = args.positionals;
-  if (!host) throw new UsageError(usage);
+  if (args.positionals.length === 0 && !args.options.has('--node')) throw new UsageError(usage);
+  const { peer } = peerOf(args, tls);
   const root = one(args, '--root', 'study') as Root;
   if (root !== 'study' && root !== 'patient') throw new UsageError('--root is study or patient');
   const level = one(args, '--level', root === 'patient' ? 'PATIENT' : 'STUDY').toUpperCase();
@@ -41,13 +30,6 @@ function common(argv: readonly string[], usage: string) {
     if (err instanceof KeyError) throw new UsageError(err.message);
     throw err;
   }
-  const peer = {
-    host,
-    port: portArg(port),
-    callingAeTitle: one(args, '--aet', one(args, '-aet', 'DICOM_EDGE')),
-    calledAeTitle: one(args, '--aec', one(args, '-aec', 'ANY-SCP')),
-    ...(tls ? { tls } : {}),
-  };
   return { args, peer, root, identifier };
 }
 

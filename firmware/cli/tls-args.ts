@@ -2,12 +2,18 @@
 // DCMTK spells them: +tls KEY CERT (TLS with this client key and certificate), +tla (TLS
 // without a client certificate), +cf FILE (trust this CA certificate; the system's CAs
 // otherwise), +py / +px / +pz (the BCP 195 non-downgrading, plain or extended profile).
-// They are taken out of the arguments before the rest are parsed.
+// They are taken out of the arguments before the rest are parsed. Or --node NAME: a node of
+// the configuration, reached as the box reaches it.
 import * as path from 'node:path';
+import { loadConfig } from '../config/load';
+import { nodePeer, type PeerAddress } from '../services/open-association';
 import type { NodeTlsConfig, TlsProfile } from '../tls/tls-options';
-import { UsageError } from './args';
+import { one, portArg, UsageError, type ParsedArgs } from './args';
 
 export const TLS_USAGE = '[+tls KEY CERT | +tla] [+cf CA] [+py|+px|+pz]';
+
+/** How an SCU command names its peer. */
+export const PEER_USAGE = `HOST PORT [--aet CALLING] [--aec CALLED] ${TLS_USAGE} | --node NAME [--config F]`;
 
 const PROFILES: Record<string, TlsProfile> = {
   '+py': 'bcp195-nd',
@@ -54,3 +60,40 @@ export function takeTlsOptions(argv: readonly string[]): {
     },
   };
 }
+
+/**
+ * The peer of an SCU command: `--node NAME` (a node of the configuration, as the box
+ * calls it: its address, AE titles and TLS), or HOST PORT and --aet/--aec with the TLS
+ * options given. Returns the positionals after the peer's.
+ */
+export function peerOf(
+  args: ParsedArgs,
+  tls: NodeTlsConfig | undefined,
+): { peer: PeerAddress; rest: string[] } {
+  const name = args.options.get('--node')?.at(-1);
+  if (name !== undefined) {
+    const { config } = loadConfig(args.options.get('--config')?.at(-1));
+    const node = config.nodes.find((n) => n.name === name);
+    if (!node)
+      throw new UsageError(
+        `no node named "${name}" in the configuration (${config.nodes.map((n) => n.name).join(', ') || 'none'})`,
+      );
+    const peer = nodePeer(config, node);
+    return { peer: tls ? { ...peer, tls } : peer, rest: [...args.positionals] };
+  }
+  const [host, port, ...rest] = args.positionals;
+  if (!host) throw new UsageError('HOST PORT or --node NAME is needed');
+  return {
+    peer: {
+      host,
+      port: portArg(port),
+      callingAeTitle: one(args, '--aet', one(args, '-aet', 'DICOM_EDGE')),
+      calledAeTitle: one(args, '--aec', one(args, '-aec', 'ANY-SCP')),
+      ...(tls ? { tls } : {}),
+    },
+    rest,
+  };
+}
+
+/** The options peerOf reads. */
+export const PEER_OPTIONS = ['--aet', '--aec', '-aet', '-aec', '--node', '--config'];

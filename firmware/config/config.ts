@@ -40,6 +40,7 @@ export interface ForwardingConfig {
 
 export interface Config {
   readonly ae: string;
+  /** The plain DICOM port; 0: none, the TLS listener only (`tls`). */
   readonly port: number;
   /** Listening address; all interfaces by default. */
   readonly host: string;
@@ -217,7 +218,7 @@ export function validateConfig(raw: unknown): Config {
   const c: Record<string, unknown> = { ...DEFAULTS, ...input };
   const aeProblem = aeTitleProblem(c.ae);
   if (aeProblem) throw new ConfigError('ae', aeProblem);
-  requireInt('port', c.port, 1, 65535);
+  requireInt('port', c.port, 0, 65535);
   requireType('host', c.host, 'string');
   requireType('storageDir', c.storageDir, 'string');
   if ((c.storageDir as string).length === 0)
@@ -300,6 +301,8 @@ export function validateConfig(raw: unknown): Config {
   const tls = c.tls === undefined ? undefined : validateListenerTls(c.tls);
   if (tls && tls.port === c.port)
     throw new ConfigError('tls.port', 'must differ from port (the plain listener)');
+  if (c.port === 0 && !tls)
+    throw new ConfigError('port', 'may be 0 (no plain listener) only with a TLS listener (tls)');
   return {
     ...(c as unknown as Config),
     forwarding,

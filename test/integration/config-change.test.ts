@@ -122,7 +122,7 @@ describe('configuration over the control API', function () {
     const fileBefore = readFileSync(file, 'utf8');
     const port = box.port;
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ port: 70000 }, /config key "port": must be an integer from 1 to 65535/],
+      [{ port: 70000 }, /config key "port": must be an integer from 0 to 65535/],
       [{ ae: 'A_TITLE_FAR_TOO_LONG' }, /config key "ae": must be at most 16 characters/],
       [{ colour: 'red' }, /config key "colour": is not a known setting/],
       [

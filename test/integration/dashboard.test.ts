@@ -80,7 +80,7 @@ describe('terminal dashboard (tmux, 80x24)', function () {
 
   it('explains a refused value where it was typed', async () => {
     await screen.keys('p', 'C-u', 'h', 't', 't', 'p', 'Enter');
-    await screen.until(/^config key "port": must be an integer from 1 to 65535/m);
+    await screen.until(/^config key "port": must be an integer from 0 to 65535/m);
     assert.match(await screen.capture(), /^Port: http/m);
     await screen.keys('Escape');
     await screen.until(/^unchanged/m);

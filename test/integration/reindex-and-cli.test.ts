@@ -148,6 +148,6 @@ describe('recovery and the command line', function () {
     await fs.writeFile(file, JSON.stringify({ port: 70000 }));
     const r = await run(BIN, ['start', '--config', file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /config key "port": must be an integer from 1 to 65535/);
+    assert.match(r.stderr, /config key "port": must be an integer from 0 to 65535/);
   });
 });

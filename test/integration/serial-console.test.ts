@@ -73,7 +73,7 @@ describe('serial console', function () {
       assert.match(out, /ok: ae changed/);
       assert.equal(await echoBox(box, 'SERIAL_AE'), 0);
       const bad = await terminal.type('set port 99999\r', PROMPT);
-      assert.match(bad, /error: config key "port": must be an integer from 1 to 65535\r\n/);
+      assert.match(bad, /error: config key "port": must be an integer from 0 to 65535\r\n/);
       await terminal.type('set ae DICOM_EDGE\r', PROMPT);
     });
 

@@ -293,6 +293,32 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     const store = await run(bin, ['store', ...tlsArgs, '127.0.0.1', String(tlsPort), file!]);
     assert.equal(store.code, 0, store.stdout + store.stderr);
     assert.ok(await box.store.index.instances.getInstance(uid(1702, 1, 1)));
+    // --node: a node of the configuration file, reached as the box reaches it (TLS and all).
+    const config = path.join(dir, 'cli-config.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        storageDir: path.join(dir, 'cli-storage'),
+        nodes: [
+          {
+            name: 'edge',
+            ae: 'DICOM_EDGE',
+            host: '127.0.0.1',
+            port: tlsPort,
+            tls: {
+              trustedCertificates: certs.ca,
+              certificate: certs.client.cert,
+              privateKey: certs.client.key,
+            },
+          },
+        ],
+      }),
+    );
+    const byNode = await run(bin, ['echo', '--node', 'edge', '--config', config]);
+    assert.equal(byNode.code, 0, byNode.stderr);
+    const noSuch = await run(bin, ['echo', '--node', 'nowhere', '--config', config]);
+    assert.equal(noSuch.code, 2);
+    assert.match(noSuch.stderr, /no node named "nowhere" in the configuration \(edge\)/);
     // The box's certificate is not trusted without its CA.
     const untrusted = await run(bin, [
       'echo',
@@ -363,5 +389,18 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
       box.store.index.instances.getInstance(uid(1704, 1, 1)),
     );
     await box.liveConfig.change({ nodes: [] });
+  });
+
+  it('can take TLS only: port 0 opens no plain listener', async () => {
+    const only = await startBox({
+      port: 0,
+      tls: { ...box.liveConfig.get().tls!, port: await freePort() },
+    });
+    stops.push(() => only.stop());
+    assert.equal(only.port, 0);
+    const tlsOnly = only.config.tls!.port;
+    const r = await run('echoscu', [...clientTls(), '127.0.0.1', String(tlsOnly)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(lines.some((l) => /INFO {2}no plain DICOM listener \(port 0: TLS only\)/.test(l)));
   });
 });

@@ -31,7 +31,11 @@ describe('configuration', () => {
     ['AE too long', { ae: 'A'.repeat(17) }, /"ae": must be at most 16/],
     ['AE with backslash', { ae: 'A\\B' }, /"ae": may only hold/],
     ['AE all spaces', { ae: '   ' }, /"ae": must not be empty/],
-    ['port zero', { port: 0 }, /"port": must be an integer from 1 to 65535/],
+    [
+      'port zero without TLS',
+      { port: 0 },
+      /"port": may be 0 \(no plain listener\) only with a TLS listener/,
+    ],
     ['port string', { port: '104' }, /"port"/],
     ['storageDir empty', { storageDir: '' }, /"storageDir"/],
     ['maxPduLength tiny', { maxPduLength: 100 }, /"maxPduLength"/],
