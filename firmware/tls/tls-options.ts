@@ -13,25 +13,22 @@ import type * as tls from 'node:tls';
 export type TlsProfile = 'bcp195-nd' | 'bcp195' | 'bcp195-ex';
 export const TLS_PROFILES: readonly TlsProfile[] = ['bcp195-nd', 'bcp195', 'bcp195-ex'];
 
+/** BCP 195's recommended suites: forward secrecy and AEAD only, no downgrade to weaker ones. */
+const NON_DOWNGRADING = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'DHE-RSA-AES128-GCM-SHA256',
+  'DHE-RSA-AES256-GCM-SHA384',
+];
+
 /** TLS 1.2 suites of each profile (TLS 1.3's own suites are always offered). */
 const CIPHERS: Record<TlsProfile, readonly string[]> = {
-  // BCP 195 recommended suites, forward secrecy and AEAD only: no downgrade to weaker ones.
-  'bcp195-nd': [
-    'ECDHE-ECDSA-AES128-GCM-SHA256',
-    'ECDHE-RSA-AES128-GCM-SHA256',
-    'ECDHE-ECDSA-AES256-GCM-SHA384',
-    'ECDHE-RSA-AES256-GCM-SHA384',
-    'DHE-RSA-AES128-GCM-SHA256',
-    'DHE-RSA-AES256-GCM-SHA384',
-  ],
+  'bcp195-nd': NON_DOWNGRADING,
   // Also the CBC suites BCP 195 still allows, for older peers.
   bcp195: [
-    'ECDHE-ECDSA-AES128-GCM-SHA256',
-    'ECDHE-RSA-AES128-GCM-SHA256',
-    'ECDHE-ECDSA-AES256-GCM-SHA384',
-    'ECDHE-RSA-AES256-GCM-SHA384',
-    'DHE-RSA-AES128-GCM-SHA256',
-    'DHE-RSA-AES256-GCM-SHA384',
+    ...NON_DOWNGRADING,
     'ECDHE-ECDSA-AES128-SHA256',
     'ECDHE-RSA-AES128-SHA256',
     'ECDHE-ECDSA-AES256-SHA384',

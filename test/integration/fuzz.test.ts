@@ -17,7 +17,7 @@ import {
   transferSyntax,
 } from '../../firmware/dicom/registry/transfer-syntaxes';
 import { INDEXED_TAGS } from '../../storage/instance-store';
-import { makeCertificates, type TestCertificates } from '../support/certificates';
+import { listenerTls, makeCertificates, type TestCertificates } from '../support/certificates';
 import { caseCount, mutated, Random, validDataset, validExchange } from '../support/fuzz';
 import {
   echoLocal,
@@ -89,14 +89,7 @@ describe('fuzzing: mutated input never crashes the box or leaves anything behind
       box = await startBox({
         artimTimeout: 1,
         idleTimeout: 2,
-        tls: {
-          port: tlsPort,
-          certificate: certs.server.cert,
-          privateKey: certs.server.key,
-          trustedCertificates: certs.ca,
-          clientCertificates: 'required',
-          profile: 'bcp195-nd',
-        },
+        tls: listenerTls(certs, tlsPort),
       });
     });
 

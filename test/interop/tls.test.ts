@@ -14,7 +14,7 @@ import { onLogLine } from '../../firmware/log';
 import { runningStatus } from '../../firmware/control/commands';
 import { controlRequest } from '../../firmware/control/control-client';
 import { formatBoxStatus } from '../../ui-tty/format';
-import { makeCertificates, type TestCertificates } from '../support/certificates';
+import { listenerTls, makeCertificates, type TestCertificates } from '../support/certificates';
 import {
   datasetBytes,
   freePort,
@@ -74,14 +74,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     box = await startBox({
       // storescp takes one association at a time: the forwarder's must not idle long.
       forwarding: { idleSeconds: 0.2 },
-      tls: {
-        port: tlsPort,
-        certificate: certs.server.cert,
-        privateKey: certs.server.key,
-        trustedCertificates: certs.ca,
-        clientCertificates: 'required',
-        profile: 'bcp195-nd',
-      },
+      tls: listenerTls(certs, tlsPort),
     });
     stops.push(() => box.stop());
   });

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
+import type { TlsListenerConfig } from '../../firmware/tls/tls-options';
 
 export interface TestCertificates {
   readonly dir: string;
@@ -85,5 +86,17 @@ export async function makeCertificates(dir: string): Promise<TestCertificates> {
     wrongHost: leaf('wronghost', 'test-ca', 'elsewhere', 'DNS:elsewhere.example', '30'),
     stranger: leaf('stranger', 'other-ca', 'stranger', 'DNS:localhost,IP:127.0.0.1', '30'),
     expiringSoon: leaf('soon', 'test-ca', 'renew me', 'DNS:localhost,IP:127.0.0.1', '10'),
+  };
+}
+
+/** The box's TLS listener on `port` with the test server certificate, client certificates required. */
+export function listenerTls(certs: TestCertificates, port: number): TlsListenerConfig {
+  return {
+    port,
+    certificate: certs.server.cert,
+    privateKey: certs.server.key,
+    trustedCertificates: certs.ca,
+    clientCertificates: 'required',
+    profile: 'bcp195-nd',
   };
 }
