@@ -204,14 +204,20 @@ export class Dashboard {
 
   private async quit(): Promise<void> {
     if (this.options.quitQuestion) {
-      const answer = await this.ask(`${this.options.quitQuestion} (y/N): `, '');
+      const answer = await this.ask(`${this.options.quitQuestion} (y/N)`);
       if (answer?.trim().toLowerCase() !== 'y') return this.say('still running');
     }
     this.stop();
   }
 
-  /** One line of input on the message line; undefined when Escape was pressed. */
-  private ask(label: string, initial: string): Promise<string | undefined> {
+  /**
+   * One line of input on the message line. The current value is shown in brackets and
+   * kept when Enter is pressed on an empty line; what is typed replaces it, and is what
+   * will be saved (a prefilled field that typing appended to saved "TIMINGCLINIC2").
+   * Undefined when Escape was pressed.
+   */
+  private ask(question: string, current = ''): Promise<string | undefined> {
+    const label = current ? `${question} [${current}]: ` : `${question}: `;
     const height = this.screen.height as number;
     const prompt = blessed.text({
       parent: this.screen,
@@ -231,7 +237,6 @@ export class Dashboard {
       inputOnFocus: false,
       style: { inverse: true },
     });
-    input.setValue(initial);
     input.on('keypress', (_ch: string, key: { full: string }) => {
       if (key.full === 'C-u') {
         input.clearValue();
@@ -244,7 +249,9 @@ export class Dashboard {
         prompt.destroy();
         input.destroy();
         this.draw();
-        resolve(value === null || value === undefined ? undefined : String(value));
+        resolve(
+          value === null || value === undefined ? undefined : String(value).trim() || current,
+        );
       });
     });
   }
@@ -265,14 +272,14 @@ export class Dashboard {
 
   private async editSetting(key: 'ae' | 'port', label: string): Promise<void> {
     if (!this.view) return;
-    let value = String(this.view.config[key]);
+    const current = String(this.view.config[key]);
     for (;;) {
-      const typed = await this.ask(`${label}: `, value);
+      const typed = await this.ask(label, current);
       if (typed === undefined) return this.say('unchanged');
-      value = typed.trim();
+      const value = typed.trim();
       const parsed = key === 'port' && /^\d+$/.test(value) ? Number(value) : value;
       if ((await this.change({ [key]: parsed }, `${label} is now ${value}`)) === undefined) return;
-      // Refused: the message stays on screen and the field is asked again with the value.
+      // Refused: the message stays on screen and the field is asked again.
     }
   }
 
@@ -285,14 +292,13 @@ export class Dashboard {
       { key: 'ae', label: 'AE title', value: existing?.ae ?? '' },
       { key: 'host', label: 'Host', value: existing?.host ?? '' },
       { key: 'port', label: 'Port', value: String(existing?.port ?? 104) },
-      // Asked empty, the current answer in the label: typing "y" must not make "ny".
-      { key: 'forward', label: `Forward to it? y/n [${existing?.forward ? 'y' : 'n'}]`, value: '' },
+      { key: 'forward', label: 'Forward to it? y/n', value: existing?.forward ? 'y' : 'n' },
     ];
     let from = 0;
     for (;;) {
       for (let i = from; i < fields.length; i++) {
         const f = fields[i]!;
-        const typed = await this.ask(`${f.label}: `, f.value);
+        const typed = await this.ask(f.label, f.value);
         if (typed === undefined) return this.say('unchanged');
         f.value = typed.trim();
       }
@@ -308,7 +314,7 @@ export class Dashboard {
         ae,
         host,
         port: /^\d+$/.test(port) ? Number(port) : port,
-        forward: forward === '' ? existing?.forward === true : /^y(es)?$/i.test(forward),
+        forward: /^y(es)?$/i.test(forward),
       };
       const document = this.view.document;
       let set: ConfigSet;
@@ -332,7 +338,7 @@ export class Dashboard {
   private async deleteNode(): Promise<void> {
     const node = this.selectedNode();
     if (!node || !this.view) return;
-    const answer = await this.ask(`Remove node ${node.name}? (y/N): `, '');
+    const answer = await this.ask(`Remove node ${node.name}? (y/N)`);
     if (answer?.trim().toLowerCase() !== 'y') return this.say('unchanged');
     await this.change(removeNode(this.view.document, node.name), `node ${node.name} removed`);
   }

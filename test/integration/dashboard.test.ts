@@ -78,16 +78,22 @@ describe('terminal dashboard (tmux, 80x24)', function () {
     assert.match(lines[23]!, /^a:AE p:port n:add .* q:quit/);
   });
 
-  it('explains a refused value where it was typed', async () => {
-    await screen.keys('p', 'C-u', 'h', 't', 't', 'p', 'Enter');
+  it('explains a refused value where it was typed, and asks again', async () => {
+    // The prompt shows the current value; typing replaces it, never appends to it.
+    await screen.keys('p');
+    await screen.until(new RegExp(`^Port \\[${port}\\]:`, 'm'));
+    await screen.keys('h', 't', 't', 'p');
+    await screen.until(new RegExp(`^Port \\[${port}\\]: http`, 'm'));
+    await screen.keys('Enter');
     await screen.until(/^config key "port": must be an integer from 0 to 65535/m);
-    assert.match(await screen.capture(), /^Port: http/m);
+    assert.match(await screen.capture(), new RegExp(`^Port \\[${port}\\]:`, 'm'));
     await screen.keys('Escape');
     await screen.until(/^unchanged/m);
   });
 
   it('an AE title edited on the keyboard takes effect and survives a restart', async () => {
-    await screen.keys('a', 'C-u', ...'DASH_AE'.split(''), 'Enter');
+    // Typed over the prefilled CLINIC_EDGE: the new title, not CLINIC_EDGEDASH_AE.
+    await screen.keys('a', ...'DASH_AE'.split(''), 'Enter');
     await screen.until(/^AE title is now DASH_AE \(saved\)/m);
     assert.equal(await echoLocal(port, 'DASH_AE'), 0);
     await assert.rejects(() => echoLocal(port, 'CLINIC_EDGE'), /reject/i);
