@@ -1,7 +1,4 @@
 // The command line: one file per command; this file only dispatches.
-import { ConfigError } from '../config/config';
-import { ControlCommandError } from '../control/commands';
-import { ControlError } from '../control/control-client';
 import { cacheCommand } from './cache';
 import { checkCommand } from './check';
 import { echoCommand } from './echo';
@@ -15,8 +12,7 @@ import { findCommand, getCommand, moveCommand } from './qr';
 import { reindexCommand } from './reindex';
 import { startCommand } from './start';
 import { storeCommand } from './store';
-import { ListenError } from '../scp-server';
-import { UsageError } from './args';
+import { describeFailure } from './failure';
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   start: startCommand,
@@ -70,16 +66,9 @@ export function main(argv: readonly string[]): void {
       process.exitCode = code;
     },
     (err: Error) => {
-      const expected =
-        err instanceof UsageError ||
-        err instanceof ConfigError ||
-        err instanceof ControlError ||
-        err instanceof ControlCommandError;
-      const oneLine = expected || err instanceof ListenError;
-      process.stderr.write(
-        `dicom-edge ${name}: ${oneLine ? err.message : (err.stack ?? err.message)}\n`,
-      );
-      process.exitCode = expected ? 2 : 1;
+      const { line, code } = describeFailure(err);
+      process.stderr.write(`dicom-edge ${name}: ${line}\n`);
+      process.exitCode = code;
     },
   );
 }

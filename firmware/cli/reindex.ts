@@ -1,7 +1,7 @@
 // `dicom-edge reindex [--config F]`: rebuild the index from the cache files (box stopped).
 import { indexPath } from '../appliance';
 import { loadConfig } from '../config/load';
-import { ControlError } from '../control/control-client';
+import { StorageInUseError } from '../control/control-client';
 import { ControlServer } from '../control/control-server';
 import { routeInstance } from '../forward/routing';
 import { Cache } from '../../storage/cache';
@@ -23,7 +23,7 @@ export async function reindexCommand(argv: readonly string[]): Promise<number> {
   try {
     await control.listen();
   } catch (err) {
-    throw new ControlError(
+    throw new StorageInUseError(
       `${(err as Error).message}; stop it first (reindex rebuilds the index the box is using)`,
     );
   }

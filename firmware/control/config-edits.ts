@@ -2,6 +2,7 @@
 // "add node pacs", "forward off for viewer") and turns each into the top-level keys of a
 // `config-set` request. Pure: the box validates the result as a whole and refuses it with
 // the key named, so these only shape the request, they do not judge it.
+import { ConfigError } from '../config/config';
 import type { ConfigDocument } from '../config/config-file';
 
 export type ConfigSet = Record<string, unknown>;
@@ -9,7 +10,11 @@ export type ConfigSet = Record<string, unknown>;
 /** "port" or "forwarding.idleSeconds" (one level of nesting, into an object key). */
 export function setKey(doc: ConfigDocument, dotted: string, value: unknown): ConfigSet {
   const [top, sub, ...rest] = dotted.split('.');
-  if (!top || rest.length > 0) throw new Error(`"${dotted}" is not a setting name`);
+  if (!top || rest.length > 0)
+    throw new ConfigError(
+      dotted,
+      'is not a setting name (KEY or SECTION.KEY, e.g. cache.keepDays)',
+    );
   if (sub === undefined) return { [top]: value };
   const current = doc[top];
   const object =

@@ -8,6 +8,11 @@ export class ControlError extends Error {
   override name = 'ControlError';
 }
 
+/** Another box (or a reindex) holds this storage directory's control socket. */
+export class StorageInUseError extends ControlError {
+  override name = 'StorageInUseError';
+}
+
 /** Sends one request; resolves with its result, rejects with ControlCommandError or ControlError. */
 export function controlRequest<C extends CommandName>(
   storageDir: string,

@@ -13,7 +13,7 @@ import {
   type ControlFailure,
   type ControlHandlers,
 } from './commands';
-import { ControlError } from './control-client';
+import { StorageInUseError } from './control-client';
 import { controlSocketPath, MAX_REQUEST_BYTES, type ControlResponse } from './protocol';
 
 /** While the box starts: `status` says so, every other command waits for the box. */
@@ -45,7 +45,7 @@ export class ControlServer {
     // running on this storage directory, and two boxes on one cache must never run.
     await fs.mkdir(path.dirname(this.path), { recursive: true });
     if (await answers(this.path))
-      throw new ControlError(
+      throw new StorageInUseError(
         `another dicom-edge is running on this storage directory (${this.path})`,
       );
     await fs.rm(this.path, { force: true });

@@ -77,8 +77,53 @@ describe('recovery and the command line', function () {
       await box.stop();
     }
     const down = await run(BIN, ['echo', '127.0.0.1', String(await freePort())]);
-    assert.equal(down.code, 1);
-    assert.match(down.stderr, /ECONNREFUSED/);
+    assert.equal(down.code, 3, 'exit 3: the peer could not be reached');
+    assert.match(
+      down.stderr,
+      /^dicom-edge echo: connect ECONNREFUSED 127\.0\.0\.1:\d+: nothing listens there: check the host, the port and that the peer runs\n$/,
+    );
+  });
+
+  it('common mistakes are one line with what to do and an exit code of their own, never a trace', async () => {
+    const dir = tempDir('cli-mistakes');
+    const box = await startBox();
+    try {
+      const missing = await run(BIN, [
+        'store',
+        '127.0.0.1',
+        String(box.port),
+        path.join(dir, 'nope.dcm'),
+      ]);
+      assert.equal(missing.code, 4, missing.stderr);
+      assert.match(missing.stderr, /^dicom-edge store: .*nope\.dcm: no such file or folder\n$/);
+      const file = path.join(dir, 'a-file');
+      await fs.writeFile(file, 'x');
+      const outIsFile = await run(BIN, [
+        'get',
+        '127.0.0.1',
+        String(box.port),
+        '--out',
+        file,
+        '-k',
+        `StudyInstanceUID=${uid(1)}`,
+      ]);
+      assert.equal(outIsFile.code, 4, outIsFile.stderr);
+      assert.match(
+        outIsFile.stderr,
+        /^dicom-edge get: .*a-file: it exists already, and not as a folder\n$/,
+      );
+      const config = path.join(dir, 'dicom-edge.json');
+      await fs.writeFile(config, JSON.stringify({ storageDir: box.config.storageDir }));
+      const badKey = await run(BIN, ['config', 'set', 'nodes.x.y=1', '--config', config]);
+      assert.equal(badKey.code, 2, badKey.stderr);
+      assert.match(
+        badKey.stderr,
+        /^dicom-edge config: config key "nodes\.x\.y": is not a setting name \(KEY or SECTION\.KEY, e\.g\. cache\.keepDays\)\n$/,
+      );
+      for (const r of [missing, outIsFile, badKey]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+    } finally {
+      await box.stop();
+    }
   });
 
   it('`store` reports each file and exits non-zero when one failed', async () => {

@@ -17,14 +17,14 @@ import { requestCommitment } from '../../firmware/services/commitment/commitment
 describe('start and stop', function () {
   this.timeout(60_000);
 
-  it('`start` with the DICOM port taken exits 1 with one line and leaves no control socket', async () => {
+  it('`start` with the DICOM port taken exits 5 with one line and leaves no control socket', async () => {
     const taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
     const port = (taken.address() as net.AddressInfo).port;
     try {
       const config = await boxConfig({ port });
       const r = await run(process.execPath, [BIN, 'start', '--config', config.file], 20_000);
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, 5, r.stderr);
       const lines = r.stderr.trim().split('\n');
       assert.match(
         lines[lines.length - 1]!,
@@ -45,7 +45,7 @@ describe('start and stop', function () {
       const file = path.join(path.dirname(box.config.storageDir), 'dicom-edge.json');
       await fs.writeFile(file, JSON.stringify({ storageDir: box.config.storageDir }));
       const r = await run(process.execPath, [BIN, 'reindex', '--config', file]);
-      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.equal(r.code, 6, r.stdout + r.stderr);
       assert.match(
         r.stderr,
         /another dicom-edge is running on this storage directory.*stop it first/,

@@ -180,7 +180,10 @@ describe('console commands', () => {
       ['echo', /^error: usage: echo NAME$/],
       ['log -1', /^error: usage: log \[N\]$/],
       ['retry a b', /^error: usage: retry \[NAME\]$/],
-      ['set a.b.c 1', /^error: "a\.b\.c" is not a setting name$/],
+      [
+        'set a.b.c 1',
+        /^error: config key "a\.b\.c": is not a setting name \(KEY or SECTION\.KEY, e\.g\. cache\.keepDays\)$/,
+      ],
     ];
     for (const [line, expected] of cases) assert.match(await commands.run(line), expected, line);
     assert.equal(await commands.run('   '), '');

@@ -34,6 +34,11 @@ export function newTransactionUid(): string {
  * Asks `peer` to commit; resolves with the report, taken from this association, or from
  * `elsewhere` (polled: e.g. the running box, which keeps reports peers send to its listener).
  */
+/** The peer did not report the commitment in time (it may still, to our listener). */
+export class CommitmentTimeoutError extends Error {
+  override name = 'CommitmentTimeoutError';
+}
+
 export async function requestCommitment(
   peer: PeerAddress,
   instances: readonly CommitmentItem[],
@@ -60,7 +65,11 @@ export async function requestCommitment(
     const report = new Promise<CommitmentResult>((resolve, reject) => {
       const timer = setTimeout(
         () =>
-          reject(new Error(`no N-EVENT-REPORT on this association within ${timeoutMs / 1000} s`)),
+          reject(
+            new CommitmentTimeoutError(
+              `no N-EVENT-REPORT on this association within ${timeoutMs / 1000} s`,
+            ),
+          ),
         timeoutMs,
       );
       // The open association keeps the process alive while it waits; the timer need not.
