@@ -236,9 +236,11 @@ export class InstanceIndex {
 
   async unlistedFilesDeleted(paths: readonly string[]): Promise<void> {
     if (paths.length === 0) return;
-    await this.sql.transaction(async () => {
-      for (const p of paths) await this.sql.run('DELETE FROM unlisted_files WHERE path = ?', [p]);
-    });
+    // One statement for the lot: an eviction lists a whole study's files.
+    await this.sql.run(
+      'DELETE FROM unlisted_files WHERE path IN (SELECT value FROM json_each(?))',
+      [JSON.stringify(paths)],
+    );
   }
 
   private async drainQueue(): Promise<void> {

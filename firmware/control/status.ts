@@ -8,7 +8,7 @@ import { statDisk, type Evictor } from '../../storage/evictor';
 import type { Index } from '../../storage/index';
 import type { AssociationActivity, ScpServer } from '../scp-server';
 import type { Health, HealthMonitor } from './health';
-import { certificateFacts } from '../tls/tls-options';
+import { certificateFacts, type CertificateFacts } from '../tls/tls-options';
 
 export interface BoxStatus {
   readonly ae: string;
@@ -62,42 +62,66 @@ export interface CertificateStatus {
 /** Certificates expiring within this many days are warned of. */
 export const CERTIFICATE_WARNING_DAYS = 30;
 
-function certificateStatus(use: string, file: string): CertificateStatus {
+interface CertificateRead {
+  readonly use: string;
+  readonly file: string;
+  readonly facts: CertificateFacts | Error;
+}
+
+/**
+ * The certificates of each configuration, read once: again when the configuration changes
+ * (when the TLS listener rereads them too), not at every status request — a dashboard asks
+ * every second and a scrape every few.
+ */
+const certificatesRead = new WeakMap<Config, CertificateRead[]>();
+
+function read(use: string, file: string): CertificateRead {
   try {
-    const f = certificateFacts(file);
-    return {
-      use,
-      file,
-      subject: f.subject,
-      expires: f.expires,
-      daysLeft: f.daysLeft,
-      warning:
-        f.daysLeft < 0
-          ? 'EXPIRED'
-          : f.daysLeft < CERTIFICATE_WARNING_DAYS
-            ? `expires in ${f.daysLeft} days`
-            : null,
-    };
+    return { use, file, facts: certificateFacts(file) };
   } catch (err) {
+    return { use, file, facts: err as Error };
+  }
+}
+
+function certificateStatus({ use, file, facts }: CertificateRead, now: number): CertificateStatus {
+  if (facts instanceof Error)
     return {
       use,
       file,
       subject: null,
       expires: null,
       daysLeft: null,
-      warning: `unreadable: ${(err as Error).message}`,
+      warning: `unreadable: ${facts.message}`,
     };
-  }
+  const daysLeft = Math.floor((Date.parse(facts.expires) - now) / 86_400_000);
+  return {
+    use,
+    file,
+    subject: facts.subject,
+    expires: facts.expires,
+    daysLeft,
+    warning:
+      daysLeft < 0
+        ? 'EXPIRED'
+        : daysLeft < CERTIFICATE_WARNING_DAYS
+          ? `expires in ${daysLeft} days`
+          : null,
+  };
 }
 
-/** The certificates the configuration names for the box to present. */
-export function certificatesOf(config: Config): CertificateStatus[] {
-  return [
-    ...(config.tls ? [certificateStatus('TLS listener', config.tls.certificate)] : []),
-    ...config.nodes.flatMap((n) =>
-      n.tls?.certificate ? [certificateStatus(`node ${n.name}`, n.tls.certificate)] : [],
-    ),
-  ];
+/** The certificates the configuration names for the box to present, as of now. */
+export function certificatesOf(config: Config, now = Date.now()): CertificateStatus[] {
+  let reads = certificatesRead.get(config);
+  if (!reads) {
+    reads = [
+      ...(config.tls ? [read('TLS listener', config.tls.certificate)] : []),
+      ...config.nodes.flatMap((n) =>
+        n.tls?.certificate ? [read(`node ${n.name}`, n.tls.certificate)] : [],
+      ),
+    ];
+    certificatesRead.set(config, reads);
+  }
+  return reads.map((r) => certificateStatus(r, now));
 }
 
 export interface ThroughputHistory {

@@ -126,18 +126,16 @@ export function connectionOptions(host: string, c: NodeTlsConfig): TlsConnection
 export interface CertificateFacts {
   readonly subject: string;
   readonly expires: string;
-  readonly daysLeft: number;
   readonly fingerprint256: string;
 }
 
 /** What the status shows of a certificate file (its first certificate). */
-export function certificateFacts(file: string, now = Date.now()): CertificateFacts {
+export function certificateFacts(file: string): CertificateFacts {
   const cert = new X509Certificate(readFileSync(file));
   const expires = new Date(cert.validTo);
   return {
     subject: cert.subject.replace(/\n/g, ', '),
     expires: expires.toISOString(),
-    daysLeft: Math.floor((expires.getTime() - now) / 86_400_000),
     fingerprint256: cert.fingerprint256,
   };
 }
