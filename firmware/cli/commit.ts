@@ -7,7 +7,7 @@ import { controlRequest } from '../control/control-client';
 import { requestCommitment } from '../services/commitment/commitment-scu';
 import { expandPaths, readStoreFile } from '../services/store-scu';
 import { one, parseArgs, UsageError } from './args';
-import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './tls-args';
+import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './peer-args';
 
 export async function commitCommand(argv: readonly string[]): Promise<number> {
   const { rest, tls } = takeTlsOptions(argv);

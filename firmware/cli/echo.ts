@@ -3,7 +3,7 @@
 import { formatStatus, Status } from '../dicom/dimse/status';
 import { echo } from '../services/echo-scu';
 import { parseArgs, UsageError } from './args';
-import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './tls-args';
+import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './peer-args';
 
 export async function echoCommand(argv: readonly string[]): Promise<number> {
   const { rest, tls } = takeTlsOptions(argv);

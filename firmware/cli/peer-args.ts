@@ -1,9 +1,10 @@
-// DCMTK's TLS options for the SCU commands (echo, store, find, move, get, commit), spelt as
-// DCMTK spells them: +tls KEY CERT (TLS with this client key and certificate), +tla (TLS
-// without a client certificate), +cf FILE (trust this CA certificate; the system's CAs
-// otherwise), +py / +px / +pz (the BCP 195 non-downgrading, plain or extended profile).
-// They are taken out of the arguments before the rest are parsed. Or --node NAME: a node of
-// the configuration, reached as the box reaches it.
+// How the SCU commands (echo, store, find, move, get, commit) name their peer: HOST PORT
+// with --aet/--aec, or --node NAME (a node of the configuration, reached as the box
+// reaches it). And DCMTK's TLS options, spelt as DCMTK spells them: +tls KEY CERT (TLS
+// with this client key and certificate), +tla (TLS without a client certificate), +cf FILE
+// (trust this CA certificate; the system's CAs otherwise), +py / +px / +pz (the BCP 195
+// non-downgrading, plain or extended profile).
+// They are taken out of the arguments before the rest are parsed.
 import * as path from 'node:path';
 import { loadConfig } from '../config/load';
 import { nodePeer, type PeerAddress } from '../services/open-association';

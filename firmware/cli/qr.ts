@@ -8,7 +8,7 @@ import { lookupTag } from '../dicom/registry/dictionary';
 import { identifierFrom, KeyError } from '../services/qr/keys';
 import { findScu, getScu, moveScu, type Root, type SubOperationCounts } from '../services/qr-scu';
 import { one, parseArgs, UsageError } from './args';
-import { PEER_OPTIONS, peerOf, takeTlsOptions } from './tls-args';
+import { PEER_OPTIONS, peerOf, takeTlsOptions } from './peer-args';
 
 const VALUED = [...PEER_OPTIONS, '-k', '--key', '--level', '--root', '--dest', '--out'];
 

@@ -3,7 +3,7 @@
 import { formatStatus, statusCategory } from '../dicom/dimse/status';
 import { expandPaths, storeFiles } from '../services/store-scu';
 import { parseArgs, UsageError } from './args';
-import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './tls-args';
+import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './peer-args';
 
 export async function storeCommand(argv: readonly string[]): Promise<number> {
   const { rest, tls } = takeTlsOptions(argv);
