@@ -43,6 +43,7 @@ import { nActionScp } from './services/commitment/commitment-scp';
 import { cFindScp } from './services/find-scp';
 import { cGetScp, cMoveScp } from './services/retrieve-scp';
 import { cStoreScp } from './services/store-scp';
+import { VERSION } from './version';
 
 export interface RunningAppliance {
   /** The port listened on now (a configuration change may move it). */
@@ -57,10 +58,6 @@ export interface RunningAppliance {
   readonly startupCheck: ConsistencyReport;
   stop(): Promise<void>;
 }
-
-/** The firmware version, from package.json. */
-/* eslint-disable-next-line @typescript-eslint/no-require-imports */
-export const VERSION: string = (require('../../package.json') as { version: string }).version;
 
 export function indexPath(storageDir: string): string {
   return path.join(storageDir, 'index.sqlite');

@@ -133,7 +133,7 @@ async function main(): Promise<void> {
       for (let q = 0; q < QUERIES; q++) {
         let n = 0;
         const t = process.hrtime.bigint();
-        const status = await findScu(
+        const { status } = await findScu(
           { host: '127.0.0.1', port: p, callingAeTitle: 'BENCH', calledAeTitle: aec },
           'study',
           identifier,

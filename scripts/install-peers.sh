@@ -4,7 +4,8 @@
 # appliance-face tests drive: socat (a pty pair for the serial console), tmux (the dashboard),
 # the checkers of the installer and its units (ShellCheck, systemd-analyze), and strace (the
 # SD-card budget in `make bench` counts fsyncs with it), and Prometheus with promtool (the
-# metrics tests scrape the box with a real Prometheus and check the shipped alert rules).
+# metrics tests scrape the box with a real Prometheus and check the shipped alert rules),
+# and groff (the man page is checked by rendering it).
 set -euo pipefail
 missing=()
 command -v storescu >/dev/null 2>&1 || missing+=(dcmtk)
@@ -15,6 +16,7 @@ command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v groff >/dev/null 2>&1 || missing+=(groff-base)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

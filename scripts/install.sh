@@ -102,6 +102,12 @@ exec ${PREFIX}/bin/dicom-edge "\$@"
 WRAPPER
 chmod 0755 "${root}/usr/local/bin/dicom-edge"
 
+# The manual page (man dicom-edge) and bash completion, made by the installed build from
+# the same definitions as its --help.
+mkdir -p "${root}/usr/local/share/man/man1" "${root}/etc/bash_completion.d"
+"${root}${PREFIX}/bin/dicom-edge" man-page >"${root}/usr/local/share/man/man1/dicom-edge.1"
+"${root}${PREFIX}/bin/dicom-edge" completion >"${root}/etc/bash_completion.d/dicom-edge"
+
 mkdir -p "${root}${CONFIG_DIR}" "${root}${DATA_DIR}"
 config="${root}${CONFIG_DIR}/dicom-edge.json"
 if [ -e "$config" ]; then

@@ -3,7 +3,14 @@
 // `call` given), so the console can do nothing the box would not allow over its socket.
 import type { ConfigView } from '../firmware/config/live-config';
 import type { NodeConfig } from '../firmware/config/config';
-import { parseValue, putNode, removeNode, setKey } from '../firmware/control/config-edits';
+import {
+  parseNodeValue,
+  parseValue,
+  patchNode,
+  putNode,
+  removeNode,
+  setKey,
+} from '../firmware/control/config-edits';
 import { runningStatus } from '../firmware/control/commands';
 import type { ControlCall } from '../firmware/control/control-client';
 import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
@@ -27,6 +34,7 @@ export const HELP = `commands:
   node list                         the known nodes
   node add NAME AE HOST PORT [forward]   add a node (forward: send it a copy of everything)
   node rm NAME                      remove a node
+  node set NAME KEY VALUE           change a node's setting (ae, host, port, forward, ...)
   echo NAME                         C-ECHO the node named NAME
   queue                             forward queue per destination
   retry [NAME]                      requeue failed forward jobs (of one destination)
@@ -164,13 +172,22 @@ export class ConsoleCommands {
         putNode(document, { name, ae, host, port: parseValue(port), forward: flag === 'forward' }),
       );
     }
+    if (sub === 'set') {
+      const [name, key, ...value] = rest;
+      if (!name || !key || value.length === 0)
+        throw new ConsoleUsageError(
+          'usage: node set NAME KEY VALUE (e.g. node set pacs port 11112)',
+        );
+      const patch = { [key]: parseNodeValue(key, value.join(' ')) };
+      return this.change(patchNode((await this.view()).document, name, patch));
+    }
     if (sub === 'rm' || sub === 'remove') {
       const [name] = rest;
       if (!name || rest.length > 1) throw new ConsoleUsageError('usage: node rm NAME');
       return this.change(removeNode((await this.view()).document, name));
     }
     throw new ConsoleUsageError(
-      'usage: node list | node add NAME AE HOST PORT [forward] | node rm NAME',
+      'usage: node list | node add NAME AE HOST PORT [forward] | node set NAME KEY VALUE | node rm NAME',
     );
   }
 

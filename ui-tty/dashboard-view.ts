@@ -97,15 +97,70 @@ function nodeRow(n: NodeConfig, d: DestinationReport | undefined): string {
     String(d.inFlight ? 1 : 0),
     String(d.failed),
     age(d.oldestWaitingSeconds),
-    d.lastError ?? d.lastJobError ?? lastFailure(d) ?? '',
+    problem(d) ?? '',
   ]);
 }
 
-/** "05:04:58 SOP 1.2.3: reason" for the node's most recent job failed for good. */
-function lastFailure(d: DestinationReport): string | undefined {
-  if (!d.lastFailedSop) return undefined;
-  const at = d.lastFailedAt ? d.lastFailedAt.slice(11, 19) : '?';
-  return `failed ${at} SOP ${d.lastFailedSop}: ${d.lastFailedError ?? ''}`;
+/** "05:04:58" of an ISO time (UTC, as the dashboard's clock). */
+function clock(iso: string | null | undefined): string {
+  return iso ? iso.slice(11, 19) : '?';
+}
+
+/**
+ * What is wrong with a destination now, each with its time so that it is never taken for
+ * news: the destination failing (since when), else an instance's last error (cleared once
+ * a later one is delivered), else its most recent job failed for good (a standing fact
+ * until retried: the FAIL column counts them).
+ */
+function problem(d: DestinationReport): string | undefined {
+  if (d.lastError) return `failing since ${clock(d.failingSince)}: ${d.lastError}`;
+  if (d.lastJobError) return `${clock(d.lastErrorAt)} ${d.lastJobError}`;
+  if (d.lastFailedSop)
+    return `failed ${clock(d.lastFailedAt)} SOP ${d.lastFailedSop}: ${d.lastFailedError ?? ''}`;
+  return undefined;
+}
+
+/** Text broken into lines of `width` at spaces where it can, at `width` where it cannot. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    const space = rest.lastIndexOf(' ', width);
+    const cut = space > 0 ? space : width;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(cut).trimStart();
+  }
+  return [...lines, rest];
+}
+
+/** The identity line's parts, most important first: the least are left out to fit. */
+function identity(s: BoxStatus, width: number): string {
+  // IPv4 first: that is what an installer types into a modality.
+  const ips = [...s.addresses].sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
+  const head = `${s.ae} on port ${s.port}`;
+  const version = `dicom-edge ${s.version}`;
+  const up = `up ${duration(s.uptimeSeconds)}`;
+  const addresses = (shown: number): string =>
+    ips.length === 0
+      ? 'no network'
+      : `${ips.slice(0, shown).join(' ')}${shown < ips.length ? ` +${ips.length - shown}` : ''}`;
+  // Every address with the uptime; fewer addresses; the first alone without the uptime.
+  // The version stays: it is what support asks first.
+  const candidates = [
+    ...Array.from({ length: Math.max(1, ips.length) }, (_, i) => [
+      head,
+      up,
+      addresses(ips.length - i),
+      version,
+    ]),
+    [head, addresses(1), version],
+    [head, ips[0] ?? 'no network', version],
+  ];
+  for (const parts of candidates) {
+    const text = parts.join(' | ');
+    if (text.length <= width) return text;
+  }
+  return `${head} | ${version}`;
 }
 
 export function renderDashboard(
@@ -128,16 +183,13 @@ export function renderDashboard(
   const nodeRows = Math.max(1, Math.min(state.nodes.length || 1, Math.floor(spare / 3)));
   const eventRows = Math.max(1, spare - associationRows - nodeRows);
 
-  const clock = state.now.toISOString().slice(11, 19);
-  // IPv4 first: that is what an installer types into a modality.
-  const ips = [...s.addresses].sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
-  const identity = `${s.ae} on port ${s.port} | up ${duration(s.uptimeSeconds)} | ${ips.join(' ') || 'no network'} | dicom-edge ${s.version}`;
-  const out: DashboardLine[] = [line(`${fit(identity, w - 9)} ${clock}`, 'title')];
+  const now = state.now.toISOString().slice(11, 19);
+  const out: DashboardLine[] = [line(`${fit(identity(s, w - 9), w - 9)} ${now}`, 'title')];
 
   const history = s.throughput.bytes;
   const interval = s.throughput.intervalSeconds;
-  const now = history.length ? rate(history[history.length - 1]!, interval) : '-';
-  const tail = ` ${now.padStart(10)}  today ${s.today.instances} inst ${bytes(s.today.bytes)}`;
+  const current = history.length ? rate(history[history.length - 1]!, interval) : '-';
+  const tail = ` ${current.padStart(10)}  today ${s.today.instances} inst ${bytes(s.today.bytes)}`;
   const graphWidth = Math.max(10, w - 9 - tail.length);
   out.push(line(`Receive ${sparkline(history, graphWidth, state.unicode)}${tail}`));
 
@@ -195,23 +247,28 @@ export function renderDashboard(
     ),
   );
 
-  out.push(line('Events', 'heading'));
-  const events = s.recentEvents
-    .slice(-eventRows)
-    .map((e) => e.replace(/^\S+T(\d\d:\d\d:\d\d)\.\d+Z /, '$1 '));
-  for (const e of events) out.push(line(e, /^\S+ (WARN|ERROR)/.test(e) ? 'warn' : undefined));
-  for (let i = events.length; i < eventRows; i++) out.push(line(''));
-
-  // The message line: the last action's result, else the selected node's last error in full.
+  // The message: the last action's result, else the selected node's problem, whole: it
+  // takes up to three lines from the events (a SOP Instance UID alone may be 64 characters).
   const selectedNode = state.nodes[state.selected];
   const selectedReport = selectedNode ? reports.get(selectedNode.name) : undefined;
-  const selectedError =
-    selectedReport &&
-    (selectedReport.lastError ?? selectedReport.lastJobError ?? lastFailure(selectedReport));
-  if (state.message) out.push(line(state.message.text, state.message.error ? 'error' : undefined));
-  else if (selectedNode && selectedError)
-    out.push(line(`${selectedNode.name}: ${selectedError}`, 'warn'));
-  else out.push(line(''));
+  const selectedProblem = selectedReport && problem(selectedReport);
+  const message: { text: string; style?: DashboardLine['style'] } = state.message
+    ? state.message.error
+      ? { text: state.message.text, style: 'error' }
+      : { text: state.message.text }
+    : selectedNode && selectedProblem
+      ? { text: `${selectedNode.name}: ${selectedProblem}`, style: 'warn' }
+      : { text: '' };
+  const messageLines = wrap(message.text, w).slice(0, Math.min(3, eventRows));
+  const shownEvents = Math.max(1, eventRows - (messageLines.length - 1));
+
+  out.push(line('Events', 'heading'));
+  const events = s.recentEvents
+    .slice(-shownEvents)
+    .map((e) => e.replace(/^\S+T(\d\d:\d\d:\d\d)\.\d+Z /, '$1 '));
+  for (const e of events) out.push(line(e, /^\S+ (WARN|ERROR)/.test(e) ? 'warn' : undefined));
+  for (let i = events.length; i < shownEvents; i++) out.push(line(''));
+  for (const text of messageLines) out.push(line(text, message.style));
   out.push(line(state.help?.text ?? HELP_LINE, state.help?.error ? 'error' : 'help'));
   return out;
 }

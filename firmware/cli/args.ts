@@ -1,42 +1,9 @@
-// A small DCMTK-flavoured argument parser: positionals, "--flag value", repeatable "-k".
-export interface ParsedArgs {
-  readonly positionals: string[];
-  readonly options: Map<string, string[]>;
-}
+// What the commands share about their arguments. The parsing itself is commander's
+// (program.ts says why); these are the checks and shapes commander leaves to us.
+import type { Command } from 'commander';
 
 export class UsageError extends Error {
   override name = 'UsageError';
-}
-
-/** `valued` lists options that take a value; any other option is a boolean switch. */
-export function parseArgs(
-  argv: readonly string[],
-  valued: readonly string[],
-  switches: readonly string[] = [],
-): ParsedArgs {
-  const positionals: string[] = [];
-  const options = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('-') && a.length > 1 && !/^-\d/.test(a)) {
-      const [name, inline] = a.split(/=(.*)/s, 2) as [string, string | undefined];
-      if (valued.includes(name)) {
-        const value = inline ?? argv[++i];
-        if (value === undefined) throw new UsageError(`${name} needs a value`);
-        options.set(name, [...(options.get(name) ?? []), value]);
-      } else if (switches.includes(name)) {
-        options.set(name, ['true']);
-      } else {
-        throw new UsageError(`unknown option ${name}`);
-      }
-    } else positionals.push(a);
-  }
-  return { positionals, options };
-}
-
-export function one(args: ParsedArgs, name: string, fallback: string): string {
-  const v = args.options.get(name);
-  return v && v.length ? v[v.length - 1]! : fallback;
 }
 
 export function portArg(value: string | undefined): number {
@@ -44,4 +11,86 @@ export function portArg(value: string | undefined): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UsageError(`port must be 1-65535, got ${value ?? 'nothing'}`);
   return port;
+}
+
+/** "dicom-edge queue retry": the words that run a command. */
+export function commandPath(command: Command): string {
+  return command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
+}
+
+/** The positional arguments given, in order (commander passes undefined for the others). */
+export function given(...words: Array<string | readonly string[] | undefined>): string[] {
+  return words.flatMap((w) => (w === undefined ? [] : typeof w === 'string' ? [w] : [...w]));
+}
+
+/** For a repeatable option (`-k A -k B`): each value is added to the list. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export interface ConfigOption {
+  readonly config?: string;
+}
+
+/** `--config F`: the configuration that finds the running box (its storageDir). */
+export function withConfigOption(command: Command): Command {
+  return command.option(
+    '--config <FILE>',
+    'the configuration the box runs with (else $DICOM_EDGE_CONFIG, else ./dicom-edge.json)',
+  );
+}
+
+/**
+ * An action that reports its exit code: commander ignores what an action returns, so the
+ * code is set here (a failure thrown instead is described by main.ts).
+ */
+export function exits<A extends unknown[]>(
+  action: (...args: A) => Promise<number>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    process.exitCode = await action(...args);
+  };
+}
+
+/** The closest of `candidates` to a mistyped word, if one is close enough to mean. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (
+      distance <= Math.max(1, Math.floor(candidate.length / 3)) &&
+      distance < (best?.distance ?? Infinity)
+    )
+      best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+/** Levenshtein distance, with a transposition counted as one edit ("retyr" → "retry"). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * For a command with subcommands that also acts on its own (`queue` shows the queue):
+ * a word that is none of its subcommands is refused, with the nearest one suggested.
+ */
+export function noSubcommand(command: Command, words: readonly string[]): void {
+  const [word] = words;
+  if (word === undefined) return;
+  const names = command.commands.map((c) => c.name());
+  const near = closest(word, names);
+  throw new UsageError(
+    `unknown ${command.name()} command "${word}"${near ? `; did you mean ${near}?` : ''} (${commandPath(command)} --help)`,
+  );
 }

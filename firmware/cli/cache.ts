@@ -1,41 +1,73 @@
 // `dicom-edge cache [--config F]`: use, watermarks, what may be evicted and what is pinned.
 // `dicom-edge cache protect|unprotect STUDY_UID`: keep a study (or stop keeping it).
 // `dicom-edge cache evict --dry-run|--now`: show, or do, what eviction does now.
-import { loadConfig } from '../config/load';
-import { controlRequest, type ControlCall } from '../control/control-client';
+import type { Command } from 'commander';
 import { formatCacheReport, formatEviction } from '../../ui-tty/format';
-import { one, parseArgs, UsageError } from './args';
+import { exits, noSubcommand, UsageError, withConfigOption, type ConfigOption } from './args';
+import { askBox } from './running-box';
 
-const USAGE =
-  'usage: dicom-edge cache [protect STUDY_UID | unprotect STUDY_UID | evict --dry-run|--now] [--config F]';
+interface EvictOptions extends ConfigOption {
+  readonly dryRun?: boolean;
+  readonly now?: boolean;
+}
 
-export async function cacheCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config'], ['--dry-run', '--now']);
-  const { config } = loadConfig(
-    args.options.has('--config') ? one(args, '--config', '') : undefined,
-  );
-  const [sub, study, ...extra] = args.positionals;
-  if (extra.length > 0) throw new UsageError(`unexpected "${extra.join(' ')}"; ${USAGE}`);
-  const call: ControlCall = (request) => controlRequest(config.storageDir, request);
-  if (sub === undefined) {
-    process.stdout.write(formatCacheReport(await call({ command: 'cache' })));
-    return 0;
-  }
-  if (sub === 'protect' || sub === 'unprotect') {
-    if (!study) throw new UsageError(`${sub} needs a Study Instance UID; ${USAGE}`);
-    await call({ command: 'cache-protect', study, protect: sub === 'protect' });
-    process.stdout.write(
-      `study ${study} ${sub === 'protect' ? 'protected' : 'no longer protected'}\n`,
+export function cacheCommand(program: Command): void {
+  const cache = withConfigOption(
+    program
+      .command('cache')
+      .summary('cache use, eviction and protected studies')
+      .description(
+        "The running box's cache: use against its watermarks, what eviction may take next " +
+          'and the studies protected from it.',
+      )
+      .allowExcessArguments(),
+  )
+    .configureHelp({ showGlobalOptions: true })
+    .action(
+      exits(async (options: ConfigOption, command: Command) => {
+        noSubcommand(command, command.args);
+        process.stdout.write(formatCacheReport(await askBox(options, { command: 'cache' })));
+        return 0;
+      }),
     );
-    return 0;
-  }
-  if (sub === 'evict') {
-    const dryRun = args.options.has('--dry-run');
-    if (dryRun === args.options.has('--now'))
-      throw new UsageError(`evict needs one of --dry-run or --now; ${USAGE}`);
-    const report = await call({ command: 'cache-evict', dryRun });
-    process.stdout.write(formatEviction(report));
-    return 0;
-  }
-  throw new UsageError(`unknown "${sub}"; ${USAGE}`);
+
+  for (const protect of [true, false])
+    cache
+      .command(protect ? 'protect' : 'unprotect')
+      .description(
+        protect
+          ? 'Keep a study from eviction (it still counts in the cache use).'
+          : 'Let eviction take a protected study again.',
+      )
+      .argument('<STUDY_UID>', 'the Study Instance UID')
+      .action(
+        exits(async (study: string, _: unknown, command: Command) => {
+          await askBox(command.optsWithGlobals<ConfigOption>(), {
+            command: 'cache-protect',
+            study,
+            protect,
+          });
+          process.stdout.write(`study ${study} ${protect ? 'protected' : 'no longer protected'}\n`);
+          return 0;
+        }),
+      );
+
+  cache
+    .command('evict')
+    .description(
+      'Evict down to the low watermark now, as if the high one were crossed (--now), or ' +
+        'show what that would take (--dry-run). Only delivered, unprotected studies go.',
+    )
+    .option('--dry-run', 'show what would be evicted, evict nothing')
+    .option('--now', 'evict now')
+    .action(
+      exits(async (_: unknown, command: Command) => {
+        const options = command.optsWithGlobals<EvictOptions>();
+        if (options.dryRun === options.now)
+          throw new UsageError('evict needs one of --dry-run or --now');
+        const report = await askBox(options, { command: 'cache-evict', dryRun: !!options.dryRun });
+        process.stdout.write(formatEviction(report));
+        return 0;
+      }),
+    );
 }

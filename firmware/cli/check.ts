@@ -2,23 +2,38 @@
 // its cache files — existence, size, and with --digest the SHA-256 of each data set; with
 // --repair, what differs is repaired as a start after a crash would. Exit 0 when index and
 // files agree (or were repaired), 1 when something differs and was only reported.
-import { loadConfig } from '../config/load';
-import { controlRequest } from '../control/control-client';
-import { one, parseArgs, UsageError } from './args';
+import type { Command } from 'commander';
+import { exits, withConfigOption, type ConfigOption } from './args';
+import { askBox } from './running-box';
 
-export async function checkCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config'], ['--digest', '--repair']);
-  if (args.positionals.length > 0)
-    throw new UsageError('usage: dicom-edge check [--digest] [--repair] [--config F]');
-  const { config } = loadConfig(
-    args.options.has('--config') ? one(args, '--config', '') : undefined,
-  );
-  const r = await controlRequest(
-    config.storageDir,
+interface CheckOptions extends ConfigOption {
+  readonly digest?: boolean;
+  readonly repair?: boolean;
+}
+
+export function checkCommand(program: Command): void {
+  withConfigOption(
+    program
+      .command('check')
+      .summary("the running box's index against its cache files")
+      .description(
+        "The running box's index against its cache files: each file there, of its size, " +
+          'and with --digest of its SHA-256. Exit 0 when they agree (or were repaired), 1 ' +
+          'when something differs and was only reported.',
+      ),
+  )
+    .option('--digest', "also compare each file's SHA-256 with the index (reads every file)")
+    .option('--repair', 'repair what differs, as a start after a crash would')
+    .action(exits(check));
+}
+
+async function check(options: CheckOptions): Promise<number> {
+  const r = await askBox(
+    options,
     {
       command: 'check',
-      digest: args.options.has('--digest'),
-      repair: args.options.has('--repair'),
+      digest: options.digest === true,
+      repair: options.repair === true,
     },
     24 * 3600 * 1000,
   );

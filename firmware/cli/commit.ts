@@ -6,20 +6,50 @@ import { loadConfig } from '../config/load';
 import { controlRequest } from '../control/control-client';
 import { requestCommitment } from '../services/commitment/commitment-scu';
 import { expandPaths, readStoreFile } from '../services/store-scu';
-import { one, parseArgs, UsageError } from './args';
-import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './peer-args';
+import type { Command } from 'commander';
+import { exits, given, UsageError } from './args';
+import { peerArguments, peerOf, withPeerOptions, type PeerOptions } from './peer-args';
 
-export async function commitCommand(argv: readonly string[]): Promise<number> {
-  const { rest, tls } = takeTlsOptions(argv);
-  const args = parseArgs(rest, [...PEER_OPTIONS, '--timeout']);
-  const { peer, rest: paths } = peerOf(args, tls);
-  if (paths.length === 0)
-    throw new UsageError(`usage: dicom-edge commit ${PEER_USAGE} FILE|DIR... [--timeout S]`);
-  const timeout = Number(one(args, '--timeout', '60'));
-  if (!(timeout > 0)) throw new UsageError('--timeout is a number of seconds');
-  const { config } = loadConfig(
-    args.options.has('--config') ? one(args, '--config', '') : undefined,
-  );
+interface CommitOptions extends PeerOptions {
+  readonly timeout: string;
+}
+
+export function commitCommand(program: Command): void {
+  withPeerOptions(
+    peerArguments(
+      program
+        .command('commit')
+        .summary('ask a peer for storage commitment; exit 0 only if all committed')
+        .description(
+          'Ask a peer to commit to keeping these instances (Storage Commitment Push Model) ' +
+            'and print its report. The report is taken on the association, or from the running ' +
+            "box when the peer reports to the box's listener (as Orthanc does). Exit 0 only " +
+            'if all were committed.',
+        ),
+      '[FILE|DIR...]',
+      'the instances to ask about (their files, or folders of them)',
+    ),
+  )
+    .option('--timeout <SECONDS>', 'how long to wait for the report', '60')
+    .action(
+      exits(
+        async (
+          host: string | undefined,
+          port: string | undefined,
+          files: string[] | undefined,
+          options: CommitOptions,
+        ) => commit(given(host, port, files), options),
+      ),
+    );
+}
+
+async function commit(positionals: string[], options: CommitOptions): Promise<number> {
+  const { peer, rest: paths } = peerOf(positionals, options);
+  if (paths.length === 0) throw new UsageError('no FILE or DIR to ask about');
+  const timeout = Number(options.timeout);
+  if (!(timeout > 0))
+    throw new UsageError(`--timeout is a number of seconds, not "${options.timeout}"`);
+  const { config } = loadConfig(options.config);
   const instances = [];
   for (const f of await expandPaths(paths)) {
     const file = await readStoreFile(f);

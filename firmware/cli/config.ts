@@ -1,37 +1,58 @@
 // `dicom-edge config [--config F]`: the running box's configuration.
 // `dicom-edge config set KEY=VALUE... [--config F]`: change it live (validated, written to
 // the box's config file atomically, refused as a whole with the key named if any is wrong).
-import { loadConfig } from '../config/load';
-import { controlRequest } from '../control/control-client';
+import type { Command } from 'commander';
 import { parseValue, setKey, type ConfigSet } from '../control/config-edits';
-import { one, parseArgs, UsageError } from './args';
+import { exits, noSubcommand, UsageError, withConfigOption, type ConfigOption } from './args';
+import { askBox } from './running-box';
 
-export async function configCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config']);
-  const { config } = loadConfig(
-    args.options.has('--config') ? one(args, '--config', '') : undefined,
-  );
-  const [verb, ...assignments] = args.positionals;
-  const view = await controlRequest(config.storageDir, { command: 'config' });
-  if (verb === undefined) {
-    process.stdout.write(
-      `# file: ${view.file ?? '(none)'}\n${JSON.stringify(view.config, null, 2)}\n`,
+export function configCommand(program: Command): void {
+  const config = withConfigOption(
+    program
+      .command('config')
+      .summary("show or change the running box's configuration")
+      .description("The running box's configuration, as it runs, and the file it came from.")
+      .allowExcessArguments(),
+  )
+    .configureHelp({ showGlobalOptions: true })
+    .action(
+      exits(async (options: ConfigOption, command: Command) => {
+        noSubcommand(command, command.args);
+        const view = await askBox(options, { command: 'config' });
+        process.stdout.write(
+          `# file: ${view.file ?? '(none)'}\n${JSON.stringify(view.config, null, 2)}\n`,
+        );
+        return 0;
+      }),
     );
-    return 0;
-  }
-  if (verb !== 'set' || assignments.length === 0)
-    throw new UsageError('usage: dicom-edge config [set KEY=VALUE...]');
-  let set: ConfigSet = {};
-  for (const a of assignments) {
-    const eq = a.indexOf('=');
-    if (eq <= 0) throw new UsageError(`"${a}" is not KEY=VALUE`);
-    const doc = { ...view.document, ...set };
-    set = { ...set, ...setKey(doc, a.slice(0, eq), parseValue(a.slice(eq + 1))) };
-  }
-  const result = await controlRequest(config.storageDir, {
-    command: 'config-set',
-    set,
-  });
+
+  config
+    .command('set')
+    .description(
+      'Change settings of the running box, all or none: each is checked, the box applies ' +
+        'them live and writes its config file atomically. VALUE is JSON when it parses as ' +
+        'JSON (104, true, {...}), else text. Nodes: see dicom-edge node.',
+    )
+    .argument('<KEY=VALUE...>', 'a setting (KEY or SECTION.KEY, e.g. cache.keepDays=30)')
+    .action(
+      exits(async (assignments: string[], _: unknown, command: Command) => {
+        const options = command.optsWithGlobals<ConfigOption>();
+        const view = await askBox(options, { command: 'config' });
+        let set: ConfigSet = {};
+        for (const a of assignments) {
+          const eq = a.indexOf('=');
+          if (eq <= 0) throw new UsageError(`"${a}" is not KEY=VALUE`);
+          const doc = { ...view.document, ...set };
+          set = { ...set, ...setKey(doc, a.slice(0, eq), parseValue(a.slice(eq + 1))) };
+        }
+        return applyChange(options, set);
+      }),
+    );
+}
+
+/** Sends a change to the running box and says what it changed and where it was written. */
+export async function applyChange(options: ConfigOption, set: ConfigSet): Promise<number> {
+  const result = await askBox(options, { command: 'config-set', set });
   process.stdout.write(
     `changed: ${result.changed.join(', ') || '(nothing)'}${result.persisted ? ` (written to ${result.file})` : ' (not persisted)'}\n`,
   );

@@ -6,13 +6,24 @@ import { loadConfig } from '../config/load';
 import { controlRequest } from '../control/control-client';
 import { ConsoleCommands } from '../../ui-tty/console-commands';
 import { PROMPT } from '../../ui-tty/serial-console';
-import { one, parseArgs } from './args';
+import type { Command } from 'commander';
+import { exits, withConfigOption, type ConfigOption } from './args';
 
-export async function consoleCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config']);
-  const { config } = loadConfig(
-    args.options.has('--config') ? one(args, '--config', '') : undefined,
-  );
+export function consoleCommand(program: Command): void {
+  withConfigOption(
+    program
+      .command('console')
+      .summary("the serial console's commands on this terminal")
+      .description(
+        "The serial console's commands on this terminal, for the running box. Reads " +
+          'commands from stdin (a pipe works: echo status | dicom-edge console); ends on ' +
+          'exit, quit or the end of input. Type help for the commands.',
+      ),
+  ).action(exits(runConsole));
+}
+
+async function runConsole(options: ConfigOption): Promise<number> {
+  const { config } = loadConfig(options.config);
   // Fail now, not at the first command, when no box is running.
   await controlRequest(config.storageDir, { command: 'config' });
   const commands = new ConsoleCommands((request) => controlRequest(config.storageDir, request));

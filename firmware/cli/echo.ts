@@ -1,17 +1,25 @@
 // `dicom-edge echo HOST PORT [--aet A --aec B] [TLS options] | --node NAME`: exit 0 only on
 // Success.
+import type { Command } from 'commander';
 import { formatStatus, Status } from '../dicom/dimse/status';
 import { echo } from '../services/echo-scu';
-import { parseArgs, UsageError } from './args';
-import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './peer-args';
+import { exits, given } from './args';
+import { peerArguments, peerOf, withPeerOptions, type PeerOptions } from './peer-args';
 
-export async function echoCommand(argv: readonly string[]): Promise<number> {
-  const { rest, tls } = takeTlsOptions(argv);
-  const args = parseArgs(rest, PEER_OPTIONS);
-  if (args.positionals.length === 0 && !args.options.has('--node'))
-    throw new UsageError(`usage: dicom-edge echo ${PEER_USAGE}`);
-  const { peer } = peerOf(args, tls);
-  const status = await echo(peer);
-  process.stdout.write(`C-ECHO ${peer.host}:${peer.port}: status ${formatStatus(status)}\n`);
-  return status === Status.Success ? 0 : 1;
+export function echoCommand(program: Command): void {
+  withPeerOptions(
+    peerArguments(
+      program
+        .command('echo')
+        .summary('C-ECHO a peer; exit 0 only on Success')
+        .description('Verify a peer with C-ECHO. Exit 0 only when it answers Success.'),
+    ),
+  ).action(
+    exits(async (host: string | undefined, port: string | undefined, options: PeerOptions) => {
+      const { peer } = peerOf(given(host, port), options);
+      const status = await echo(peer);
+      process.stdout.write(`C-ECHO ${peer.host}:${peer.port}: status ${formatStatus(status)}\n`);
+      return status === Status.Success ? 0 : 1;
+    }),
+  );
 }

@@ -1,9 +1,8 @@
 // What a command that failed prints and exits with: one line saying what happened and
 // what to do, never a stack trace for a mistake a field engineer can make, and an exit
 // code per kind of failure so that a script can tell them apart (README, "Command line").
-import { ConfigError } from '../config/config';
+import { ConfigError, UnknownNodeError } from '../config/config';
 import { ControlCommandError } from '../control/commands';
-import { NodeEditError } from '../control/config-edits';
 import { CommitmentTimeoutError } from '../services/commitment/commitment-scu';
 import { ControlError, StorageInUseError } from '../control/control-client';
 import {
@@ -34,6 +33,28 @@ export const EXIT = {
   internal: 70,
 } as const;
 
+/** What each exit code means, as `--help` and the man page say it. */
+export const EXIT_MEANINGS: ReadonlyArray<readonly [number, string]> = [
+  [0, 'success'],
+  [1, 'the peer or the box answered with a failure (the output says which)'],
+  [EXIT.usage, 'bad usage, or a configuration refused (the key is named)'],
+  [
+    EXIT.unreachable,
+    'the peer or the box cannot be reached, refused the association or broke it off',
+  ],
+  [EXIT.file, 'a file or folder named is missing, unreadable or not DICOM'],
+  [EXIT.cannotListen, 'the box cannot listen on its DICOM port'],
+  [EXIT.storageInUse, 'another box or a reindex uses this storage directory'],
+  [EXIT.commitTimeout, 'a storage commitment was not reported within --timeout'],
+  [EXIT.internal, 'an internal error: please report it with the trace printed'],
+];
+
+export function exitCodesText(): string {
+  return EXIT_MEANINGS.map(([code, meaning]) => `  ${String(code).padStart(2)}  ${meaning}`).join(
+    '\n',
+  );
+}
+
 const NETWORK_HINTS: Record<string, string> = {
   ECONNREFUSED: 'nothing listens there: check the host, the port and that the peer runs',
   ENOTFOUND: 'the host name is not known: check its spelling, or use an address',
@@ -57,7 +78,7 @@ export function describeFailure(err: Error): { line: string; code: number } {
     err instanceof UsageError ||
     err instanceof ConfigError ||
     err instanceof ControlCommandError ||
-    err instanceof NodeEditError
+    err instanceof UnknownNodeError
   )
     return { line: err.message, code: EXIT.usage };
   if (err instanceof CommitmentTimeoutError)

@@ -1,73 +1,60 @@
-// The command line: one file per command; this file only dispatches.
-import { cacheCommand } from './cache';
-import { checkCommand } from './check';
-import { echoCommand } from './echo';
-import { commitCommand } from './commit';
-import { configCommand } from './config';
-import { consoleCommand } from './console';
-import { dashboardCommand } from './dashboard';
-import { queueCommand } from './queue';
-import { statusCommand } from './status';
-import { findCommand, getCommand, moveCommand } from './qr';
-import { reindexCommand } from './reindex';
-import { startCommand } from './start';
-import { storeCommand } from './store';
-import { describeFailure } from './failure';
+// The command line's entry: DCMTK's spellings rewritten, the program parsed and run, and
+// a failure said in one line with its exit code (failure.ts).
+import { CommanderError, type Command } from 'commander';
+import { commandPath, UsageError } from './args';
+import { describeFailure, EXIT } from './failure';
+import { fromDcmtkSpellings } from './peer-args';
+import { allCommands, buildProgram, PROGRAM } from './program';
 
-const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  start: startCommand,
-  echo: echoCommand,
-  store: storeCommand,
-  reindex: reindexCommand,
-  queue: queueCommand,
-  cache: cacheCommand,
-  check: checkCommand,
-  find: findCommand,
-  move: moveCommand,
-  get: getCommand,
-  commit: commitCommand,
-  status: statusCommand,
-  config: configCommand,
-  console: consoleCommand,
-  dashboard: dashboardCommand,
-};
-
-const USAGE = `usage: dicom-edge <command> [options]
-  start [--config F] [--serial PATH] [--dashboard]   run the appliance
-  echo HOST PORT [--aet A] [--aec B]         C-ECHO; exit 0 only on Success
-  store HOST PORT FILE|DIR... [--aet --aec]  C-STORE files; exit 1 if any failed
-  reindex [--config F]                       rebuild the index from the cache files
-  status [--config F]                        the running box at a glance
-  queue [failed | retry [--dest N] [--sop UID] [--study UID]] [--config F]   forward queue; failed jobs; requeue
-  cache [protect|unprotect UID | evict --dry-run|--now] [--config F]   cache use, eviction, pins
-  check [--digest] [--repair] [--config F]   the running box's index against its files
-  config [set KEY=VALUE...] [--config F]     show or change the running box's configuration
-  console [--config F]                       the serial console's commands on this terminal
-  dashboard [--config F]                     the terminal dashboard of the running box
-  find HOST PORT -k KEY[=VALUE]... [--level L] [--root study|patient] [--aet --aec]
-  move HOST PORT --dest AE -k KEY=VALUE... [--level L] [--root ...]
-  get HOST PORT --out DIR -k KEY=VALUE... [--level L] [--root ...]
-  commit HOST PORT FILE|DIR... [--aet --aec] [--timeout S]   storage commitment request
-echo, store, find, move, get and commit speak DICOM TLS with DCMTK's options:
-  +tls KEY CERT (client key and certificate) or +tla (none), +cf CA, +py|+px|+pz (profile)
-or take --node NAME [--config F] instead of HOST PORT: a configured node, as the box calls it
-`;
+/** commander's "error: unknown option '--aett'\n(Did you mean --aet?)", as one line. */
+function usageLine(command: Command, err: CommanderError): string {
+  const said = err.message
+    .replace(/^error: /, '')
+    .replace(/\n\(Did you mean (.*)\?\)/, '; did you mean $1?')
+    .trim();
+  return `${said} (${commandPath(command)} --help)`;
+}
 
 export function main(argv: readonly string[]): void {
-  const [name, ...rest] = argv;
-  const command = name ? COMMANDS[name] : undefined;
-  if (!command) {
-    process.stderr.write(USAGE);
-    process.exitCode = name === undefined || name === 'help' || name === '--help' ? 0 : 2;
+  // `dicom-edge --help | head`: a reader that stops reading is not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  const program = buildProgram();
+  let running = PROGRAM;
+  for (const command of allCommands(program)) {
+    // Errors are said by main, once, in the one-line form of the other failures.
+    command.configureOutput({ outputError: () => undefined });
+    command.exitOverride((err) => {
+      running = commandPath(command);
+      // 'commander.help': the help was shown because no command was given.
+      if (err.exitCode === 0 || err.code === 'commander.help') throw err;
+      throw new UsageError(usageLine(command, err));
+    });
+  }
+  program.hook('preAction', (_program, action) => {
+    running = commandPath(action);
+  });
+  let args: string[];
+  try {
+    args = fromDcmtkSpellings(argv);
+  } catch (err) {
+    process.stderr.write(`${PROGRAM}: ${(err as Error).message}\n`);
+    process.exitCode = EXIT.usage;
     return;
   }
-  command(rest).then(
-    (code) => {
-      process.exitCode = code;
-    },
+  program.parseAsync(args, { from: 'user' }).then(
+    () => undefined,
     (err: Error) => {
+      // --help and --version end the parse with exit code 0; no command at all shows the
+      // help and is a usage error.
+      if (err instanceof CommanderError) {
+        process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+        return;
+      }
       const { line, code } = describeFailure(err);
-      process.stderr.write(`dicom-edge ${name}: ${line}\n`);
+      process.stderr.write(`${running}: ${line}\n`);
       process.exitCode = code;
     },
   );

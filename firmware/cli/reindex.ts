@@ -7,13 +7,24 @@ import { routeInstance } from '../forward/routing';
 import { Cache } from '../../storage/cache';
 import { Index } from '../../storage/index';
 import { reindex } from '../../storage/reindex';
-import { one, parseArgs } from './args';
+import type { Command } from 'commander';
+import { exits, withConfigOption, type ConfigOption } from './args';
 
-export async function reindexCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config']);
-  const { config } = loadConfig(
-    args.options.has('--config') ? one(args, '--config', '') : undefined,
-  );
+export function reindexCommand(program: Command): void {
+  withConfigOption(
+    program
+      .command('reindex')
+      .summary('rebuild the index from the cache files (box stopped)')
+      .description(
+        "Rebuild the index from the cache files, with the box stopped: each file's " +
+          'instance is indexed and queued for forwarding by the routing. Exit 1 when ' +
+          'files were skipped (listed with why).',
+      ),
+  ).action(exits(runReindex));
+}
+
+async function runReindex(options: ConfigOption): Promise<number> {
+  const { config } = loadConfig(options.config);
   // Holding the control socket for the whole run: a running box on this storage directory
   // makes it refuse (its temp files and index are in use), and a box started meanwhile
   // refuses to start. A status request meanwhile says what is going on.

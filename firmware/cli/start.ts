@@ -1,22 +1,40 @@
-// `dicom-edge start [--config F]`: the appliance.
+// `dicom-edge start [--config F] [--serial PATH] [--dashboard]`: the appliance.
 import * as path from 'node:path';
 import { startAppliance } from '../appliance';
 import { loadConfig } from '../config/load';
 import { log, setStderrLogging } from '../log';
 import { controlRequest } from '../control/control-client';
-import { one, parseArgs } from './args';
+import type { Command } from 'commander';
+import { exits, withConfigOption, type ConfigOption } from './args';
 
-export async function startCommand(argv: readonly string[]): Promise<number> {
+interface StartOptions extends ConfigOption {
+  readonly serial?: string;
+  readonly dashboard?: boolean;
+}
+
+export function startCommand(program: Command): void {
+  withConfigOption(
+    program
+      .command('start')
+      .summary('run the box')
+      .description(
+        'Run the box: the DICOM listener (SCP), the forwarder, the control socket the other ' +
+          'commands use, and the metrics port when configured. Stops cleanly on SIGINT/SIGTERM.',
+      ),
+  )
+    .option('--serial <PATH>', 'serve the console on this serial port (e.g. /dev/ttyUSB0)')
+    .option('--dashboard', 'show the dashboard on this terminal (quitting it stops the box)')
+    .action(exits(start));
+}
+
+async function start(options: StartOptions): Promise<number> {
   // Listened for before anything else: a signal while starting stops the box once it has
   // started, cleanly, instead of killing it halfway.
   const signalled = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const args = parseArgs(argv, ['--config', '--serial'], ['--dashboard']);
-  const { config, file } = loadConfig(
-    args.options.has('--config') ? one(args, '--config', '') : undefined,
-  );
+  const { config, file } = loadConfig(options.config);
   log.info('starting', { config: file ?? '(embedded defaults)', storageDir: config.storageDir });
   // Last resort (promise 4): a fault that escaped one association's handling is logged,
   // and the box goes on serving the others. Each such line is a bug to fix.
@@ -28,13 +46,13 @@ export async function startCommand(argv: readonly string[]): Promise<number> {
   );
   // Changes made on the dashboard, console or `config set` go to the file the box was
   // started from, or to ./dicom-edge.json (where the next start looks) when it ran on defaults.
-  const serialPath = args.options.has('--serial') ? one(args, '--serial', '') : undefined;
+  const serialPath = options.serial;
   const box = await startAppliance(config, file ?? path.resolve('dicom-edge.json'), {
     ...(serialPath
       ? { serial: { path: path.resolve(serialPath), baudRate: config.serial?.baudRate ?? 115200 } }
       : {}),
   });
-  const why = args.options.has('--dashboard')
+  const why = options.dashboard
     ? await withDashboard(config.storageDir, signalled)
     : await signalled;
   log.info('stopping', { reason: why });

@@ -1,16 +1,24 @@
 // `dicom-edge status [--config F]`: the running box at a glance, over its control socket.
-import { loadConfig } from '../config/load';
-import { controlRequest } from '../control/control-client';
 import { runningStatus } from '../control/commands';
-import { one, parseArgs } from './args';
+import type { Command } from 'commander';
+import { exits, withConfigOption, type ConfigOption } from './args';
+import { askBox } from './running-box';
 import { formatBoxStatus } from '../../ui-tty/format';
 
-export async function statusCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['--config']);
-  const { config } = loadConfig(
-    args.options.has('--config') ? one(args, '--config', '') : undefined,
-  );
-  const status = await controlRequest(config.storageDir, { command: 'status' });
-  process.stdout.write(formatBoxStatus(runningStatus(status)));
+export function statusCommand(program: Command): void {
+  withConfigOption(
+    program
+      .command('status')
+      .summary('the running box at a glance')
+      .description(
+        'The running box at a glance: identity, listener, associations, cache, forward ' +
+          'queues, certificates and recent events.',
+      ),
+  ).action(exits(status));
+}
+
+async function status(options: ConfigOption): Promise<number> {
+  const running = await askBox(options, { command: 'status' });
+  process.stdout.write(formatBoxStatus(runningStatus(running)));
   return 0;
 }

@@ -1,15 +1,43 @@
 // `dicom-edge store HOST PORT FILE|DIR... [--aet --aec] [TLS options]`, or `--node NAME
 // FILE|DIR...`: per-file result, exit non-zero if any file failed.
+import type { Command } from 'commander';
 import { formatStatus, statusCategory } from '../dicom/dimse/status';
+import type { PeerAddress } from '../services/open-association';
 import { expandPaths, storeFiles } from '../services/store-scu';
-import { parseArgs, UsageError } from './args';
-import { PEER_OPTIONS, PEER_USAGE, peerOf, takeTlsOptions } from './peer-args';
+import { exits, given, UsageError } from './args';
+import { peerArguments, peerOf, withPeerOptions, type PeerOptions } from './peer-args';
 
-export async function storeCommand(argv: readonly string[]): Promise<number> {
-  const { rest, tls } = takeTlsOptions(argv);
-  const args = parseArgs(rest, PEER_OPTIONS);
-  const { peer, rest: paths } = peerOf(args, tls);
-  if (paths.length === 0) throw new UsageError(`usage: dicom-edge store ${PEER_USAGE} FILE|DIR...`);
+export function storeCommand(program: Command): void {
+  withPeerOptions(
+    peerArguments(
+      program
+        .command('store')
+        .summary('C-STORE files; exit 1 if any failed')
+        .description(
+          'Send DICOM files (folders are walked) with C-STORE, streamed from disk, each as ' +
+            'it is stored, in its own transfer syntax. Prints one line per file; exit 1 if ' +
+            'any failed.',
+        ),
+      '[FILE|DIR...]',
+      'the files to send, or folders of them',
+    ),
+  ).action(
+    exits(
+      async (
+        host: string | undefined,
+        port: string | undefined,
+        files: string[] | undefined,
+        options: PeerOptions,
+      ) => {
+        const { peer, rest: paths } = peerOf(given(host, port, files), options);
+        if (paths.length === 0) throw new UsageError('no FILE or DIR to send');
+        return send(peer, paths);
+      },
+    ),
+  );
+}
+
+async function send(peer: PeerAddress, paths: string[]): Promise<number> {
   const files = await expandPaths(paths);
   let failed = 0;
   const results = await storeFiles(peer, files, (r) => {

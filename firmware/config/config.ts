@@ -176,6 +176,19 @@ export class ConfigError extends Error {
   }
 }
 
+/** A node named (on the command line, the console, a control request) that is not configured. */
+export class UnknownNodeError extends Error {
+  override name = 'UnknownNodeError';
+  constructor(
+    readonly node: string,
+    nodes: ReadonlyArray<{ readonly name?: unknown }>,
+  ) {
+    super(
+      `no node named "${node}" (${nodes.map((n) => String(n.name)).join(', ') || 'no nodes are configured'})`,
+    );
+  }
+}
+
 /** AE titles: 1-16 characters of the default repertoire, no backslash or control characters (PS3.5 §6.2). */
 export function aeTitleProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return 'must be a string';

@@ -2,7 +2,7 @@
 // "add node pacs", "forward off for viewer") and turns each into the top-level keys of a
 // `config-set` request. Pure: the box validates the result as a whole and refuses it with
 // the key named, so these only shape the request, they do not judge it.
-import { ConfigError } from '../config/config';
+import { ConfigError, UnknownNodeError } from '../config/config';
 import type { ConfigDocument } from '../config/config-file';
 
 export type ConfigSet = Record<string, unknown>;
@@ -33,12 +33,13 @@ export function parseValue(text: string): unknown {
   }
 }
 
-function nodesOf(doc: ConfigDocument): Record<string, unknown>[] {
-  return Array.isArray(doc.nodes) ? (doc.nodes as Record<string, unknown>[]) : [];
+/** A node's setting from text: an AE title, host or name stays text even if it looks numeric. */
+export function parseNodeValue(key: string, text: string): unknown {
+  return key === 'ae' || key === 'host' || key === 'name' ? text : parseValue(text);
 }
 
-export class NodeEditError extends Error {
-  override name = 'NodeEditError';
+function nodesOf(doc: ConfigDocument): Record<string, unknown>[] {
+  return Array.isArray(doc.nodes) ? (doc.nodes as Record<string, unknown>[]) : [];
 }
 
 /** Adds a node, or replaces the one with the same name. */
@@ -55,12 +56,12 @@ export function patchNode(
   patch: Record<string, unknown>,
 ): ConfigSet {
   const nodes = nodesOf(doc);
-  if (!nodes.some((n) => n.name === name)) throw new NodeEditError(`no node named "${name}"`);
+  if (!nodes.some((n) => n.name === name)) throw new UnknownNodeError(name, nodes);
   return { nodes: nodes.map((n) => (n.name === name ? { ...n, ...patch } : n)) };
 }
 
 export function removeNode(doc: ConfigDocument, name: string): ConfigSet {
   const nodes = nodesOf(doc);
-  if (!nodes.some((n) => n.name === name)) throw new NodeEditError(`no node named "${name}"`);
+  if (!nodes.some((n) => n.name === name)) throw new UnknownNodeError(name, nodes);
   return { nodes: nodes.filter((n) => n.name !== name) };
 }

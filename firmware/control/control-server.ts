@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { ConfigError } from '../config/config';
+import { ConfigError, UnknownNodeError } from '../config/config';
 import { log } from '../log';
 import {
   ControlCommandError,
@@ -102,7 +102,12 @@ export class ControlServer {
       return { ok: true, result: await handler(request) };
     } catch (err) {
       const error = failure(err);
-      log.warn('control request failed', { command: request.command, reason: error.message });
+      // A request refused (a mistyped name, a setting out of range) is the caller's to
+      // hear, not an event of the box: only a command that ran and failed is a warning.
+      if (error.kind === 'failed')
+        log.warn('control request failed', { command: request.command, reason: error.message });
+      else
+        log.debug('control request refused', { command: request.command, reason: error.message });
       return { ok: false, error };
     }
   }
@@ -120,6 +125,7 @@ function failure(err: unknown): ControlFailure {
   if (err instanceof ControlCommandError)
     return { kind: err.kind, message: err.message, ...(err.key ? { key: err.key } : {}) };
   if (err instanceof ConfigError) return { kind: 'config', message: err.message, key: err.key };
+  if (err instanceof UnknownNodeError) return { kind: 'not-found', message: err.message };
   return { kind: 'failed', message: (err as Error).message };
 }
 

@@ -60,6 +60,8 @@ export interface WorkerStatus {
   readonly retryAt: string | null;
   readonly lastSuccessAt: string | null;
   readonly lastError: string | null;
+  /** When lastError's run of failures began: the destination has failed since then. */
+  readonly failingSince: string | null;
   readonly sentSinceStart: number;
   /** Data set bytes of the instances delivered since this worker started. */
   readonly bytesSentSinceStart: number;
@@ -96,6 +98,7 @@ export class DestinationWorker {
   private retryAt: number | null = null;
   private lastSuccessAt: string | null = null;
   private lastError: string | null = null;
+  private failingSince: string | null = null;
   private sent = 0;
   private bytesSent = 0;
   /** Instances whose transfer failed since the last one delivered. */
@@ -178,6 +181,7 @@ export class DestinationWorker {
       retryAt: this.retryAt ? new Date(this.retryAt).toISOString() : null,
       lastSuccessAt: this.lastSuccessAt,
       lastError: this.lastError,
+      failingSince: this.lastError === null ? null : this.failingSince,
       sentSinceStart: this.sent,
       bytesSentSinceStart: this.bytesSent,
     };
@@ -224,6 +228,7 @@ export class DestinationWorker {
       } catch (err) {
         await this.closeAssociation(true);
         if (!this.running) break;
+        if (this.lastError === null) this.failingSince = new Date().toISOString();
         this.failures++;
         this.lastError = (err as Error).message;
         const delay = backoffDelay(

@@ -1,6 +1,6 @@
 // The forwarding side of the box: one DestinationWorker per node with "forward": true,
 // woken when new jobs are committed, started on boot (so jobs left by a crash resume).
-import type { Config } from '../config/config';
+import { UnknownNodeError, type Config } from '../config/config';
 import { echo } from '../services/echo-scu';
 import { nodePeer } from '../services/open-association';
 import type { Cache } from '../../storage/cache';
@@ -83,7 +83,7 @@ export class Forwarder {
   ): Promise<Array<{ sopInstanceUid: string; destination: string }>> {
     const { destination } = filter;
     if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
-      throw new Error(`no node named "${destination}"`);
+      throw new UnknownNodeError(destination, this.config.nodes);
     }
     const requeued = await this.index.queue.requeueFailed(filter);
     const destinations = new Set(requeued.map((j) => j.destination));
@@ -94,7 +94,7 @@ export class Forwarder {
   /** Jobs failed for good, most recent first. */
   failed(destination?: string, limit = 200): Promise<FailedJob[]> {
     if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
-      throw new Error(`no node named "${destination}"`);
+      throw new UnknownNodeError(destination, this.config.nodes);
     }
     return this.index.queue.failedJobs(destination, limit);
   }
@@ -102,7 +102,7 @@ export class Forwarder {
   /** C-ECHO to a node, for health checks from the control API. */
   async echo(name: string): Promise<number> {
     const node = this.config.nodes.find((n) => n.name === name);
-    if (!node) throw new Error(`no node named "${name}"`);
+    if (!node) throw new UnknownNodeError(name, this.config.nodes);
     return echo(nodePeer(this.config, node));
   }
 

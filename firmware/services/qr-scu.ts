@@ -71,12 +71,18 @@ function encodingOfContext(association: EstablishedAssociation, contextId: numbe
 }
 
 /** C-FIND; calls onMatch for every pending response's identifier; resolves with the final status. */
+export interface FindResult {
+  readonly status: number;
+  /** What a failed query's peer said (Error Comment), for the user. */
+  readonly errorComment?: string;
+}
+
 export async function findScu(
   peer: PeerAddress,
   root: Root,
   identifier: Element[],
   onMatch: (elements: Element[]) => void,
-): Promise<number> {
+): Promise<FindResult> {
   const sopClass = sopClassFor(root, 'find');
   const { association, requestor } = await open(peer, [qrContext(sopClass)]);
   try {
@@ -87,7 +93,10 @@ export async function findScu(
       encodeDataset(identifier, enc),
       (pending) => onMatch(pending.dataset ? parseDataset(pending.dataset, enc) : []),
     );
-    return rsp.command.status ?? 0xffff;
+    return {
+      status: rsp.command.status ?? 0xffff,
+      ...(rsp.command.errorComment ? { errorComment: rsp.command.errorComment } : {}),
+    };
   } finally {
     await association.release().catch(() => association.abort());
   }

@@ -228,9 +228,15 @@ async function moveTarget(
   instances: RetrievableInstance[],
 ): Promise<Target> {
   const config = deps.config();
-  const node = config.nodes.find((n) => n.ae === destinationAe);
+  // The Move Destination is an AE title (PS3.4 C.4.2.1.4.1); a node's name is taken too,
+  // as the box's own commands call its nodes by name. An AE title wins a clash.
+  const node =
+    config.nodes.find((n) => n.ae === destinationAe) ??
+    config.nodes.find((n) => n.name === destinationAe);
   if (!node)
-    throw new UnknownDestinationError(`move destination "${destinationAe}" is not a known node`);
+    throw new UnknownDestinationError(
+      `move destination "${destinationAe}" is neither the AE title nor the name of a configured node`,
+    );
   const peer = `${node.ae}@${node.host}:${node.port}`;
   if (instances.length === 0) {
     return {

@@ -175,7 +175,7 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
         ],
         () => matches++,
       );
-      assert.equal(found, Status.Success, 'C-FIND still answered');
+      assert.equal(found.status, Status.Success, 'C-FIND still answered');
       assert.ok(matches >= 4);
       assert.match((await box.forwarder.report())[0]!.state, /backing-off|sending|idle/);
 

@@ -118,7 +118,7 @@ describe('recovery and the command line', function () {
       assert.equal(badKey.code, 2, badKey.stderr);
       assert.match(
         badKey.stderr,
-        /^dicom-edge config: config key "nodes\.x\.y": is not a setting name \(KEY or SECTION\.KEY, e\.g\. cache\.keepDays\)\n$/,
+        /^dicom-edge config set: config key "nodes\.x\.y": is not a setting name \(KEY or SECTION\.KEY, e\.g\. cache\.keepDays\)\n$/,
       );
       for (const r of [missing, outIsFile, badKey]) assert.doesNotMatch(r.stderr, /\n\s+at /);
     } finally {

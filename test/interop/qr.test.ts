@@ -496,7 +496,7 @@ describe('query/retrieve served from the cache', function () {
         calledAeTitle: orthanc.ae,
       };
       const matches: number[] = [];
-      const status = await findScu(
+      const { status } = await findScu(
         peer,
         'study',
         identifierFrom(['PatientName=ANDERSON*', 'StudyInstanceUID'], 'STUDY'),

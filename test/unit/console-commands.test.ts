@@ -106,6 +106,7 @@ describe('console commands', () => {
       'set port',
       'node add',
       'node rm',
+      'node set',
       'echo',
       'queue',
       'retry',
@@ -151,6 +152,13 @@ describe('console commands', () => {
       port: 104,
       forward: true,
     });
+    await commands.run('node set pacs port 11112');
+    assert.deepEqual(lastSet(), {
+      nodes: [{ name: 'pacs', ae: 'PACS', host: '10.1.2.3', port: 11112, forward: true }],
+    });
+    // An AE title stays text even when it looks like a number.
+    await commands.run('node set pacs ae 1234');
+    assert.equal((lastSet() as { nodes: Array<{ ae: unknown }> }).nodes[0]!.ae, '1234');
     await commands.run('node rm pacs');
     assert.deepEqual(lastSet(), { nodes: [] });
   });
@@ -174,7 +182,9 @@ describe('console commands', () => {
       ['node add pacs PACS h 1', /^error: a node named "pacs" exists/],
       ['node add v V h 1 sideways', /^error: usage: node add/],
       ['node rm', /^error: usage: node rm NAME$/],
-      ['node rm nobody', /^error: no node named "nobody"$/],
+      ['node rm nobody', /^error: no node named "nobody" \(pacs\)$/],
+      ['node set pacs port', /^error: usage: node set NAME KEY VALUE/],
+      ['node set nobody port 1', /^error: no node named "nobody" \(pacs\)$/],
       ['node fly', /^error: usage: node list/],
       ['show', /^error: usage: show config$/],
       ['echo', /^error: usage: echo NAME$/],

@@ -66,6 +66,7 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
         failed: 1,
         oldestWaitingSeconds: 7200,
         lastError: 'cannot associate with AE0@10.0.0.0:104: connect ETIMEDOUT',
+        failingSince: '2026-11-25T00:58:00.000Z',
       } as unknown as DestinationReport,
       {
         name: 'node1',
@@ -117,7 +118,7 @@ describe('dashboard view', () => {
     const text = renderDashboard(state(), 80, 24).map((l) => l.text);
     assert.match(
       text[0]!,
-      /^DICOM_EDGE on port 11112 \| up 1h 2m \| 192\.168\.1\.5 fd00::2 \| dicom-edge\S* +01:02:03$/,
+      /^DICOM_EDGE on port 11112 \| up 1h 2m \| 192\.168\.1\.5 \+1 \| dicom-edge 0\.1\.0 +01:02:03$/,
     );
     assert.match(text[1]!, /^Receive .* 200\.0 KB\/s {2}today 120 inst 63\.0 MB *$/);
     assert.ok(
@@ -139,8 +140,11 @@ describe('dashboard view', () => {
       ),
     );
     assert.ok(text.some((l) => /^01:00:49 INFO {2}event 49/.test(l)));
-    // No message: the selected node's last error, whole.
-    assert.match(text[22]!, /^node0: cannot associate with AE0@10\.0\.0\.0:104: connect ETIMEDOUT/);
+    // No message: the selected node's problem since when, whole (over two lines here).
+    assert.equal(
+      `${text[21]!.trimEnd()} ${text[22]!.trimEnd()}`,
+      'node0: failing since 00:58:00: cannot associate with AE0@10.0.0.0:104: connect ETIMEDOUT',
+    );
     assert.match(text[23]!, /^a:AE p:port/);
   });
 
@@ -159,6 +163,82 @@ describe('dashboard view', () => {
         ),
       ),
     );
+  });
+
+  it('keeps the version and an IPv4 address on the identity line at 80 columns', () => {
+    const s = state();
+    const crowded = {
+      ...s,
+      status: {
+        ...s.status,
+        ae: 'RADIOLOGY_CLINIC',
+        version: '10.12.3-rc.1',
+        uptimeSeconds: 40 * 86400,
+        addresses: ['fe80::1234:5678:9abc:def0', '2001:db8::1', '10.20.30.40', '192.168.100.200'],
+      },
+    };
+    const [title] = renderDashboard(crowded, 80, 24).map((l) => l.text);
+    assert.match(
+      title!,
+      /^RADIOLOGY_CLINIC on port 11112 \| .*10\.20\.30\.40.* \| dicom-edge 10\.12\.3-rc\.1 +01:02:03$/,
+    );
+    assert.equal(title!.length, 80);
+  });
+
+  it("shows a failed instance's whole SOP Instance UID and reason at 80x24, over the events", () => {
+    const sop = `1.2.826.0.1.3680043.8.498.${'12345678901234567890'.repeat(2)}.1`.slice(0, 64);
+    const s = state({ selected: 1 });
+    const failed = {
+      ...s,
+      status: {
+        ...s.status,
+        destinations: [
+          s.status.destinations[0]!,
+          {
+            ...s.status.destinations[1]!,
+            lastFailedSop: sop,
+            lastFailedError: 'the destination refused it: 0xa900 (identifier does not match)',
+          },
+        ],
+      },
+    };
+    const lines = renderDashboard(failed, 80, 24).map((l) => l.text);
+    assert.equal(lines.length, 24);
+    assert.ok(lines.every((l) => l.length === 80));
+    const message = lines
+      .slice(-4, -1)
+      .map((l) => l.trimEnd())
+      .join(' ');
+    assert.ok(message.includes(`node1: failed 00:59:58 SOP ${sop}:`), message);
+    assert.ok(
+      lines.some((l) => l.includes(sop)),
+      'the UID on one line',
+    );
+    assert.ok(message.endsWith('0xa900 (identifier does not match)'), message);
+  });
+
+  it("shows an instance's last error with its time, and not once a later one is delivered", () => {
+    const s = state({ selected: 1 });
+    const withJobError = (lastJobError: string | null) => ({
+      ...s,
+      status: {
+        ...s.status,
+        destinations: [
+          s.status.destinations[0]!,
+          {
+            ...s.status.destinations[1]!,
+            lastFailedSop: null,
+            lastJobError,
+            lastErrorAt: '2026-11-25T00:30:00.000Z',
+          } as DestinationReport,
+        ],
+      },
+    });
+    const erring = renderDashboard(withJobError('association aborted'), 80, 24).map((l) => l.text);
+    assert.match(erring[22]!, /^node1: 00:30:00 association aborted/);
+    // The forwarder reports no job error once a later instance was delivered.
+    const delivered = renderDashboard(withJobError(null), 80, 24).map((l) => l.text);
+    assert.equal(delivered[22]!.trim(), '');
   });
 
   it('flags a nearly full disk and a hot CPU', () => {

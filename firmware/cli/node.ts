@@ -1,0 +1,131 @@
+// `dicom-edge node [list]`, `node add NAME AE HOST PORT [--forward]`, `node rm NAME`,
+// `node set NAME KEY=VALUE...`: the running box's nodes, one at a time, instead of
+// rewriting the whole `nodes` array with config set. Each change goes through the same
+// checked, atomic config-set the dashboard and the console use.
+import type { Command } from 'commander';
+import type { ConfigDocument } from '../config/config-file';
+import {
+  parseNodeValue,
+  parseValue,
+  patchNode,
+  putNode,
+  removeNode,
+} from '../control/config-edits';
+import { formatNode } from '../../ui-tty/console-commands';
+import { exits, noSubcommand, UsageError, withConfigOption, type ConfigOption } from './args';
+import { applyChange } from './config';
+import { askBox } from './running-box';
+
+interface AddOptions extends ConfigOption {
+  readonly forward?: boolean;
+}
+
+export function nodeCommand(program: Command): void {
+  const node = withConfigOption(
+    program
+      .command('node')
+      .summary("list, add, remove or change the running box's nodes")
+      .description(
+        'The nodes the box knows (the peers it forwards to, accepts and moves to), one per ' +
+          'line: name, AE@host:port, and "forward" when it gets a copy of everything.',
+      )
+      .allowExcessArguments(),
+  )
+    .configureHelp({ showGlobalOptions: true })
+    .action(
+      exits(async (options: ConfigOption, command: Command) => {
+        noSubcommand(command, command.args);
+        return list(options);
+      }),
+    );
+
+  node
+    .command('list')
+    .description('The nodes, one per line.')
+    .action(exits((_: unknown, command: Command) => list(command.optsWithGlobals<ConfigOption>())));
+
+  node
+    .command('add')
+    .description('Add a node. Its other settings: dicom-edge node set NAME KEY=VALUE.')
+    .argument('<NAME>', 'the name the box and its commands call it by')
+    .argument('<AE>', 'its AE title')
+    .argument('<HOST>', 'its host name or address')
+    .argument('<PORT>', 'its DICOM port')
+    .option('--forward', 'forward every instance received to it')
+    .action(
+      exits(
+        async (
+          name: string,
+          ae: string,
+          host: string,
+          port: string,
+          _: unknown,
+          command: Command,
+        ) => {
+          const options = command.optsWithGlobals<AddOptions>();
+          const { document } = await askBox(options, { command: 'config' });
+          if (nodesOf(document).some((n) => n.name === name))
+            throw new UsageError(
+              `a node named "${name}" exists: change it with node set ${name} KEY=VALUE`,
+            );
+          return applyChange(
+            options,
+            putNode(document, {
+              name,
+              ae,
+              host,
+              port: parseValue(port),
+              forward: !!options.forward,
+            }),
+          );
+        },
+      ),
+    );
+
+  node
+    .command('rm')
+    .alias('remove')
+    .description('Remove a node. Its queued forward jobs stay until it is added again.')
+    .argument('<NAME>', 'the node')
+    .action(
+      exits(async (name: string, _: unknown, command: Command) => {
+        const options = command.optsWithGlobals<ConfigOption>();
+        const { document } = await askBox(options, { command: 'config' });
+        return applyChange(options, removeNode(document, name));
+      }),
+    );
+
+  node
+    .command('set')
+    .description(
+      "Change a node's settings: ae, host, port, forward, forwardWhen, maxBytesPerSecond, " +
+        'requestCommit, tls, name. VALUE is JSON when it parses as JSON, else text.',
+    )
+    .argument('<NAME>', 'the node')
+    .argument('<KEY=VALUE...>', 'a setting of the node, e.g. port=11112 or forward=false')
+    .action(
+      exits(async (name: string, assignments: string[], _: unknown, command: Command) => {
+        const options = command.optsWithGlobals<ConfigOption>();
+        const patch: Record<string, unknown> = {};
+        for (const a of assignments) {
+          const eq = a.indexOf('=');
+          if (eq <= 0) throw new UsageError(`"${a}" is not KEY=VALUE`);
+          patch[a.slice(0, eq)] = parseNodeValue(a.slice(0, eq), a.slice(eq + 1));
+        }
+        const { document } = await askBox(options, { command: 'config' });
+        return applyChange(options, patchNode(document, name, patch));
+      }),
+    );
+}
+
+async function list(options: ConfigOption): Promise<number> {
+  const { config } = await askBox(options, { command: 'config' });
+  process.stdout.write(
+    config.nodes.length === 0 ? '(no nodes)\n' : `${config.nodes.map(formatNode).join('\n')}\n`,
+  );
+  return 0;
+}
+
+function nodesOf(document: ConfigDocument): Array<Record<string, unknown>> {
+  return Array.isArray(document.nodes) ? (document.nodes as Array<Record<string, unknown>>) : [];
+}

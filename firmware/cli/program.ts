@@ -1,0 +1,69 @@
+// The command line's definition: every command, its arguments and options, in one tree.
+// The parsing is commander's (the README's design section says why not Node's
+// util.parseArgs): subcommands, per-command help and suggestions for a mistyped option
+// or command come from the same definitions as the bash completion and the man page.
+import { Command } from 'commander';
+import { VERSION } from '../version';
+import { cacheCommand } from './cache';
+import { checkCommand } from './check';
+import { commitCommand } from './commit';
+import { completionCommand } from './completion';
+import { configCommand } from './config';
+import { consoleCommand } from './console';
+import { dashboardCommand } from './dashboard';
+import { echoCommand } from './echo';
+import { exitCodesText } from './failure';
+import { manPageCommand } from './man-page';
+import { nodeCommand } from './node';
+import { findCommand, getCommand, moveCommand } from './qr';
+import { queueCommand } from './queue';
+import { reindexCommand } from './reindex';
+import { startCommand } from './start';
+import { statusCommand } from './status';
+import { storeCommand } from './store';
+
+export const PROGRAM = 'dicom-edge';
+
+const DEFINITIONS: ReadonlyArray<(program: Command) => void> = [
+  startCommand,
+  echoCommand,
+  storeCommand,
+  findCommand,
+  moveCommand,
+  getCommand,
+  commitCommand,
+  statusCommand,
+  queueCommand,
+  cacheCommand,
+  nodeCommand,
+  configCommand,
+  checkCommand,
+  reindexCommand,
+  dashboardCommand,
+  consoleCommand,
+  completionCommand,
+  manPageCommand,
+];
+
+export function buildProgram(): Command {
+  const program = new Command(PROGRAM)
+    .description(
+      'DICOM store-and-forward edge box: receives studies, keeps them in a durable cache, ' +
+        'forwards them upstream and serves them back (C-FIND, C-MOVE, C-GET).',
+    )
+    .version(VERSION, '--version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help and exit')
+    .helpCommand('help [command]', "show a command's help")
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `\nRun "${PROGRAM} COMMAND --help" for a command's options.\n\nExit codes:\n${exitCodesText()}`,
+    );
+  for (const define of DEFINITIONS) define(program);
+  return program;
+}
+
+/** Every command of the tree, the program first. */
+export function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
+}
