@@ -21,15 +21,13 @@ export function cacheCommand(program: Command): void {
           'and the studies protected from it.',
       )
       .allowExcessArguments(),
-  )
-    .configureHelp({ showGlobalOptions: true })
-    .action(
-      exits(async (options: ConfigOption, command: Command) => {
-        noSubcommand(command, command.args);
-        process.stdout.write(formatCacheReport(await askBox(options, { command: 'cache' })));
-        return 0;
-      }),
-    );
+  ).action(
+    exits(async (options: ConfigOption, command: Command) => {
+      noSubcommand(command, command.args);
+      process.stdout.write(formatCacheReport(await askBox(options, { command: 'cache' })));
+      return 0;
+    }),
+  );
 
   for (const protect of [true, false])
     cache

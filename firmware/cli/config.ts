@@ -13,18 +13,16 @@ export function configCommand(program: Command): void {
       .summary("show or change the running box's configuration")
       .description("The running box's configuration, as it runs, and the file it came from.")
       .allowExcessArguments(),
-  )
-    .configureHelp({ showGlobalOptions: true })
-    .action(
-      exits(async (options: ConfigOption, command: Command) => {
-        noSubcommand(command, command.args);
-        const view = await askBox(options, { command: 'config' });
-        process.stdout.write(
-          `# file: ${view.file ?? '(none)'}\n${JSON.stringify(view.config, null, 2)}\n`,
-        );
-        return 0;
-      }),
-    );
+  ).action(
+    exits(async (options: ConfigOption, command: Command) => {
+      noSubcommand(command, command.args);
+      const view = await askBox(options, { command: 'config' });
+      process.stdout.write(
+        `# file: ${view.file ?? '(none)'}\n${JSON.stringify(view.config, null, 2)}\n`,
+      );
+      return 0;
+    }),
+  );
 
   config
     .command('set')

@@ -38,10 +38,7 @@ export const EXIT_MEANINGS: ReadonlyArray<readonly [number, string]> = [
   [0, 'success'],
   [1, 'the peer or the box answered with a failure (the output says which)'],
   [EXIT.usage, 'bad usage, or a configuration refused (the key is named)'],
-  [
-    EXIT.unreachable,
-    'the peer or the box cannot be reached, refused the association or broke it off',
-  ],
+  [EXIT.unreachable, 'the peer or the box is unreachable, refused the association or aborted it'],
   [EXIT.file, 'a file or folder named is missing, unreadable or not DICOM'],
   [EXIT.cannotListen, 'the box cannot listen on its DICOM port'],
   [EXIT.storageInUse, 'another box or a reindex uses this storage directory'],

@@ -30,14 +30,12 @@ export function nodeCommand(program: Command): void {
           'line: name, AE@host:port, and "forward" when it gets a copy of everything.',
       )
       .allowExcessArguments(),
-  )
-    .configureHelp({ showGlobalOptions: true })
-    .action(
-      exits(async (options: ConfigOption, command: Command) => {
-        noSubcommand(command, command.args);
-        return list(options);
-      }),
-    );
+  ).action(
+    exits(async (options: ConfigOption, command: Command) => {
+      noSubcommand(command, command.args);
+      return list(options);
+    }),
+  );
 
   node
     .command('list')

@@ -60,10 +60,26 @@ export function buildProgram(): Command {
       `\nRun "${PROGRAM} COMMAND --help" for a command's options.\n\nExit codes:\n${exitCodesText()}`,
     );
   for (const define of DEFINITIONS) define(program);
+  for (const command of allCommands(program))
+    command.configureHelp({
+      // A command list names the commands; each one's --help gives its arguments.
+      subcommandTerm: (c) => c.name(),
+      // `queue retry --help` says that --config (an option of queue) applies.
+      showGlobalOptions: command.parent !== null && command.parent.parent !== null,
+    });
   return program;
 }
 
 /** Every command of the tree, the program first. */
 export function allCommands(command: Command): Command[] {
   return [command, ...command.commands.flatMap(allCommands)];
+}
+
+/** The words of every command a user can see, as its help lists them: ['queue', 'retry']. */
+export function visibleCommandPaths(command: Command, above: string[] = []): string[][] {
+  const help = command.createHelp();
+  return help
+    .visibleCommands(command)
+    .filter((c) => c.name() !== 'help')
+    .flatMap((c) => [[...above, c.name()], ...visibleCommandPaths(c, [...above, c.name()])]);
 }

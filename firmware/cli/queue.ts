@@ -26,15 +26,13 @@ export function queueCommand(program: Command): void {
           'oldest waiting and the last error.',
       )
       .allowExcessArguments(),
-  )
-    .configureHelp({ showGlobalOptions: true })
-    .action(
-      exits(async (options: ConfigOption, command: Command) => {
-        noSubcommand(command, command.args);
-        process.stdout.write(formatQueue(await askBox(options, { command: 'queue' })));
-        return 0;
-      }),
-    );
+  ).action(
+    exits(async (options: ConfigOption, command: Command) => {
+      noSubcommand(command, command.args);
+      process.stdout.write(formatQueue(await askBox(options, { command: 'queue' })));
+      return 0;
+    }),
+  );
 
   destinationOption(
     queue

@@ -234,9 +234,7 @@ async function moveTarget(
     config.nodes.find((n) => n.ae === destinationAe) ??
     config.nodes.find((n) => n.name === destinationAe);
   if (!node)
-    throw new UnknownDestinationError(
-      `move destination "${destinationAe}" is neither the AE title nor the name of a configured node`,
-    );
+    throw new UnknownDestinationError(`no node has the AE title or name "${destinationAe}"`);
   const peer = `${node.ae}@${node.host}:${node.port}`;
   if (instances.length === 0) {
     return {

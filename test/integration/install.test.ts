@@ -40,6 +40,8 @@ describe('headless install (scripts/install.sh)', function () {
       'usr/local/bin/dicom-edge',
       'etc/systemd/system/dicom-edge.service',
       'etc/systemd/system/dicom-edge-dashboard.service',
+      'usr/local/share/man/man1/dicom-edge.1',
+      'etc/bash_completion.d/dicom-edge',
     ]) {
       await fs.access(path.join(stage, f), fsConstants.R_OK);
     }
@@ -94,6 +96,22 @@ describe('headless install (scripts/install.sh)', function () {
       assert.equal(r.code, 0, `${unit}: ${r.stderr}`);
       assert.equal(r.stderr.trim(), '', `${unit} has warnings: ${r.stderr}`);
     }
+  });
+
+  it('installs the man page and the bash completion the installed build made', async () => {
+    const page = path.join(stage, 'usr/local/share/man/man1/dicom-edge.1');
+    const checked = await run('groff', ['-man', '-Tutf8', '-ww', '-z', page]);
+    assert.equal(checked.code, 0);
+    assert.equal(checked.stderr, '', 'groff warnings');
+    assert.match(await fs.readFile(page, 'utf8'), /^\.SS "dicom\\-edge queue retry"$/m);
+    const completion = path.join(stage, 'etc/bash_completion.d/dicom-edge');
+    const r = await run('bash', [
+      '-c',
+      'source "$1"; COMP_WORDS=(dicom-edge cac); COMP_CWORD=1; _dicom_edge; echo "${COMPREPLY[@]}"',
+      'complete',
+      completion,
+    ]);
+    assert.equal(r.stdout, 'cache\n');
   });
 
   it('the installed build runs', async () => {

@@ -48,7 +48,7 @@ describe('query identifiers and SQL', () => {
       [LEVEL('STUDY'), el(0x0020000e, 'UI', '')],
       'patient',
       'find',
-      /SERIES-level key in a STUDY-level query/,
+      /^SeriesInstanceUID is a SERIES key; the query is at STUDY$/,
     ],
     [
       'a retrieve without the unique key',

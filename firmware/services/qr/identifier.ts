@@ -5,7 +5,6 @@
 // structure, C000 (unable to process) for what cannot be read.
 import { decodeText } from '../../dicom/dataset/charset';
 import type { Element } from '../../dicom/dataset/dataset-writer';
-import { formatTag } from '../../dicom/dataset/element-header';
 import { Status } from '../../dicom/dimse/status';
 import {
   LEVEL_ORDER,
@@ -103,7 +102,7 @@ export function interpretIdentifier(
     if (LEVEL_ORDER.indexOf(attributeLevel) > depth) {
       throw new QueryError(
         Status.IdentifierDoesNotMatchSopClass,
-        `${attribute.keyword} ${formatTag(e.tag)} is a ${attributeLevel}-level key in a ${level}-level query`,
+        `${attribute.keyword} is a ${attributeLevel} key; the query is at ${level}`,
       );
     }
     returnKeys.push({ tag: e.tag, vr: attribute.vr, column: attribute.column });
