@@ -1,17 +1,23 @@
 # The two commands of the README are the contract: `make run` and `make test`.
 SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.installed
+BUILD_STAMP := dist/.built
+SOURCES := $(shell find firmware storage ui-tty scripts test -name '*.ts') tsconfig.json
 
 .PHONY: run test build lint bench fuzz deps peers clean
 
-run: build
+run: $(BUILD_STAMP)
 	./bin/dicom-edge start
 
 test: build peers lint
 	@set -o pipefail; npx mocha 2>&1 | tee test-output.log
 
-build: $(NODE_MODULES_STAMP)
+build: $(BUILD_STAMP)
+
+# Compiled only when a source changed since the last build: `make run` starts at once.
+$(BUILD_STAMP): $(NODE_MODULES_STAMP) $(SOURCES)
 	npx tsc -p tsconfig.json
+	@touch $@
 
 lint: $(NODE_MODULES_STAMP)
 	npx eslint .

@@ -133,6 +133,26 @@ function wrap(text: string, width: number): string[] {
   return [...lines, rest];
 }
 
+/**
+ * An event line made to fit by eliding the middle of its longest UIDs, which share their
+ * root: "sop=2.25.31415~3.1.2" keeps the end that tells instances apart. What still does
+ * not fit is cut by fit().
+ */
+export function compactUids(text: string, width: number, ellipsis: string): string {
+  let out = text;
+  for (let i = 0; i < 4 && out.length > width; i++) {
+    const uids = out.match(/\d+(?:\.\d+){3,}/g)?.filter((u) => u.length > 20) ?? [];
+    const longest = uids.sort((a, b) => b.length - a.length)[0];
+    if (!longest) break;
+    const keep = Math.max(16, longest.length - (out.length - width));
+    const head = Math.ceil((keep - ellipsis.length) / 3);
+    const tail = keep - ellipsis.length - head;
+    if (keep >= longest.length) break;
+    out = out.replace(longest, `${longest.slice(0, head)}${ellipsis}${longest.slice(-tail)}`);
+  }
+  return out;
+}
+
 /** The identity line's parts, most important first: the least are left out to fit. */
 function identity(s: BoxStatus, width: number): string {
   // IPv4 first: that is what an installer types into a modality.
@@ -228,7 +248,7 @@ export function renderDashboard(
     line(
       c.refusing
         ? `Cache  REFUSING C-STORE: ${c.refusing}`
-        : `Cache ${c.instances} inst/${c.studies} studies ${bar(used, 10)} ${used}% evict>${c.evictAbovePercent}%  ${bytes(c.diskFreeBytes)} free, ${bytes(c.pinnedBytes)} pinned`,
+        : `Cache ${c.instances} inst/${c.studies} studies ${bar(used, 10)} ${used}% evict>${c.evictAbovePercent}% ${bytes(c.diskFreeBytes)} free, ${bytes(c.pinnedBytes)} pinned`,
       c.refusing ? 'error' : used >= c.warnPercent ? 'warn' : undefined,
     ),
   );
@@ -265,7 +285,8 @@ export function renderDashboard(
   out.push(line('Events', 'heading'));
   const events = s.recentEvents
     .slice(-shownEvents)
-    .map((e) => e.replace(/^\S+T(\d\d:\d\d:\d\d)\.\d+Z /, '$1 '));
+    .map((e) => e.replace(/^\S+T(\d\d:\d\d:\d\d)\.\d+Z /, '$1 '))
+    .map((e) => compactUids(e, w, state.unicode ? '…' : '~'));
   for (const e of events) out.push(line(e, /^\S+ (WARN|ERROR)/.test(e) ? 'warn' : undefined));
   for (let i = events.length; i < shownEvents; i++) out.push(line(''));
   for (const text of messageLines) out.push(line(text, message.style));

@@ -78,6 +78,27 @@ describe('terminal dashboard (tmux, 80x24)', function () {
     assert.match(lines[23]!, /^a:AE p:port n:add .* q:quit/);
   });
 
+  it('at 80 columns keeps the version, the end of each SOP UID and the whole error with its time', async () => {
+    const { version } = JSON.parse(
+      await fs.readFile(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'),
+    ) as { version: string };
+    const shown = await screen.until(/^pacs: failing since \d\d:\d\d:\d\d: /m);
+    const lines = shown.replace(/\n$/, '').split('\n');
+    assert.match(
+      lines[0]!,
+      new RegExp(`\\| dicom-edge ${version.replace(/\./g, '\\.')} +\\d\\d:\\d\\d:\\d\\d$`),
+    );
+    // The events name each instance by its UID's end (uid(70, 1, n) ends in .70.1.n).
+    assert.match(shown, /stored peer=MODALITY@\S+ sop=\S*\.70\.1\.[12]\b/);
+    // The selected node's problem, whole, over the lines it needs above the keys.
+    const at = lines.findIndex((l) => l.startsWith('pacs: failing since'));
+    const message = lines
+      .slice(at, 23)
+      .map((l) => l.trimEnd())
+      .join(' ');
+    assert.match(message, /^pacs: failing since \d\d:\d\d:\d\d: .*127\.0\.0\.1:9.*ECONNREFUSED/);
+  });
+
   it('explains a refused value where it was typed, and asks again', async () => {
     // The prompt shows the current value; typing replaces it, never appends to it.
     await screen.keys('p');

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { freePort, PEER_ENV, tempDir, waitForPort } from './peers';
+import { logOutput } from './peer-logs';
 
 export interface OrthancModality {
   readonly ae: string;
@@ -100,8 +101,9 @@ export async function startOrthanc(
   const launch = async (): Promise<void> => {
     child = spawn(ORTHANC, [path.join(dir, 'orthanc.json')], {
       env: PEER_ENV,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    logOutput(child, 'Orthanc');
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     try {

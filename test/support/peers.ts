@@ -15,6 +15,7 @@ import {
   type ForwardingConfig,
 } from '../../firmware/config/config';
 import { setLogLevel } from '../../firmware/log';
+import { logOutput } from './peer-logs';
 
 setLogLevel(
   (process.env.DICOM_EDGE_LOG as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'error',
@@ -99,9 +100,10 @@ export async function startStorescp(
     ['-od', dir, '-aet', 'STORESCP', ...extraArgs, String(port)],
     {
       env: PEER_ENV,
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  logOutput(child, 'storescp');
   await waitForPort(port);
   return {
     port,

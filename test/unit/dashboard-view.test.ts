@@ -3,7 +3,12 @@ import { strict as assert } from 'node:assert';
 import type { NodeConfig } from '../../firmware/config/config';
 import type { BoxStatus } from '../../firmware/control/status';
 import type { DestinationReport } from '../../firmware/forward/forwarder';
-import { renderDashboard, sparkline, type DashboardState } from '../../ui-tty/dashboard-view';
+import {
+  compactUids,
+  renderDashboard,
+  sparkline,
+  type DashboardState,
+} from '../../ui-tty/dashboard-view';
 
 const nodes: NodeConfig[] = Array.from({ length: 12 }, (_, i) => ({
   name: `node${i}`,
@@ -129,7 +134,7 @@ describe('dashboard view', () => {
     );
     assert.ok(
       text.some((l) =>
-        /^Cache 500 inst\/4 studies \[#########\.\] 90% evict>90% {2}10\.0 GB free, 2\.0 GB pinned$/.test(
+        /^Cache 500 inst\/4 studies \[#########\.\] 90% evict>90% 10\.0 GB free, 2\.0 GB pinned$/.test(
           l.trimEnd(),
         ),
       ),
@@ -239,6 +244,27 @@ describe('dashboard view', () => {
     // The forwarder reports no job error once a later instance was delivered.
     const delivered = renderDashboard(withJobError(null), 80, 24).map((l) => l.text);
     assert.equal(delivered[22]!.trim(), '');
+  });
+
+  it("shortens an event's long UIDs in the middle, keeping the end that tells them apart", () => {
+    const sop = '2.25.3141592653589793.50.1.12';
+    const event = `03:26:49 INFO  stored peer=MR_ROOM2@127.0.0.1:37910 sop=${sop} bytes=524288`;
+    const shown = compactUids(event, 80, '~');
+    assert.match(shown, /sop=2\.25\.~93\.50\.1\.12 bytes=/);
+    assert.equal(compactUids('stored sop=1.2.3.4.5', 80, '~'), 'stored sop=1.2.3.4.5');
+    const s = state();
+    const busy = {
+      ...s,
+      status: {
+        ...s.status,
+        recentEvents: [`2026-11-25T${event.slice(0, 8)}.000Z${event.slice(8)}`],
+      },
+    };
+    const lines = renderDashboard(busy, 80, 24).map((l) => l.text);
+    assert.ok(
+      lines.some((l) => l.includes('…93.50.1.12')),
+      lines.join('\n'),
+    );
   });
 
   it('flags a nearly full disk and a hot CPU', () => {
