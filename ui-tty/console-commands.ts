@@ -167,7 +167,9 @@ export class ConsoleCommands {
         throw new ConsoleUsageError('usage: node add NAME AE HOST PORT [forward]');
       const { document, config } = await this.view();
       if (config.nodes.some((n) => n.name === name))
-        throw new ConsoleUsageError(`a node named "${name}" exists (node rm ${name} first)`);
+        throw new ConsoleUsageError(
+          `a node named "${name}" exists: change it with node set ${name} KEY VALUE`,
+        );
       return this.change(
         putNode(document, { name, ae, host, port: parseValue(port), forward: flag === 'forward' }),
       );

@@ -40,7 +40,8 @@ export function main(argv: readonly string[]): void {
   try {
     args = fromDcmtkSpellings(argv);
   } catch (err) {
-    process.stderr.write(`${PROGRAM}: ${(err as Error).message}\n`);
+    const named = program.commands.find((c) => c.name() === argv[0]);
+    process.stderr.write(`${named ? commandPath(named) : PROGRAM}: ${(err as Error).message}\n`);
     process.exitCode = EXIT.usage;
     return;
   }

@@ -109,7 +109,7 @@ describe('the command line', function () {
         ],
         [
           ['echo', '127.0.0.1', '104', '+tls', 'key.pem'],
-          /^dicom-edge: \+tls needs a private key file and a certificate file\n$/,
+          /^dicom-edge echo: \+tls needs a private key file and a certificate file\n$/,
         ],
         [
           ['echo', '127.0.0.1', '104', '+cf', 'ca.pem'],
