@@ -48,7 +48,7 @@ describe('make run and the test report', function () {
     assert.doesNotMatch(r.stdout, /PASSING-PEER-LINE/);
     assert.match(
       r.stdout,
-      /✔ passes\n.*1\) fails\n\n {6}what the peers said \(.*fails\.log\):\n {8}dcmjs-dimse info: FAILING-PEER-LINE association request\n/s,
+      /✔ passes\n.*1\) fails\n\n {6}what the peers and the box said \(.*fails\.log\):\n {8}dcmjs-dimse info: FAILING-PEER-LINE association request\n/s,
     );
     const passed = await fs.readFile(
       path.join(PEER_LOG_DIR, 'a_peer_that_talks_passes.log'),

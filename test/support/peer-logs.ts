@@ -1,12 +1,14 @@
 // What the tests' peers say (the dcmjs-dimse library's log, storescp's and Orthanc's
-// output) is kept out of mocha's report: it goes to one file per test under
-// $TMPDIR/dicom-edge-peer-logs/, and is printed under a test only when that test fails.
+// output), and the log of the boxes the tests run in this process, is kept out of mocha's
+// report: it goes to one file per test under $TMPDIR/dicom-edge-peer-logs/, and is
+// printed under a test only when that test fails.
 // Loaded by mocha before the tests (.mocharc.json "require"), as root hooks.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type Mocha from 'mocha';
+import { onLogLine, setStderrLogging } from '../../firmware/log';
 
 export const PEER_LOG_DIR = path.join(os.tmpdir(), 'dicom-edge-peer-logs');
 
@@ -37,6 +39,10 @@ dcmjsLog.methodFactory =
     peerLog(`dcmjs-dimse ${method}`, args.map(String).join(' '));
 dcmjsLog.setLevel(dcmjsLog.getLevel()); // loglevel applies a new factory at setLevel
 
+// The boxes started in this process (test/support/peers.ts startBox): their log lines.
+setStderrLogging(false);
+onLogLine((line) => peerLog('box', line));
+
 function fileName(title: string): string {
   return `${title.replace(/[^\w.-]+/g, '_').slice(0, 150)}.log`;
 }
@@ -52,7 +58,7 @@ export const mochaHooks = {
     writeFileSync(file, `${said.join('\n')}\n`);
     if (test.state === 'failed')
       process.stdout.write(
-        `\n      what the peers said (${file}):\n${said.map((l) => `        ${l}`).join('\n')}\n`,
+        `\n      what the peers and the box said (${file}):\n${said.map((l) => `        ${l}`).join('\n')}\n`,
       );
   },
 };
