@@ -8,7 +8,14 @@ import { formatStatus, Status } from '../dicom/dimse/status';
 import { lookupTag } from '../dicom/registry/dictionary';
 import type { PeerAddress } from '../services/open-association';
 import { identifierFrom, KeyError } from '../services/qr/keys';
-import { findScu, getScu, moveScu, type Root, type SubOperationCounts } from '../services/qr-scu';
+import {
+  findScu,
+  getScu,
+  moveScu,
+  type RetrieveResult,
+  type Root,
+  type SubOperationCounts,
+} from '../services/qr-scu';
 import { collect, exits, given, UsageError } from './args';
 import { peerArguments, peerOf, withPeerOptions, type PeerOptions } from './peer-args';
 
@@ -114,13 +121,7 @@ export function moveCommand(program: Command): void {
     async ({ peer, root, identifier, options }) => {
       const dest = options.dest;
       if (!dest) throw new UsageError('move needs --dest AE (the move destination)');
-      const result = await moveScu(peer, root, dest, identifier, (c) =>
-        process.stdout.write(`pending: ${countsLine(c)}\n`),
-      );
-      process.stdout.write(
-        `C-MOVE to ${dest}: final status ${formatStatus(result.status)}, ${countsLine(result.counts)}${comment(result.errorComment)}\n`,
-      );
-      return result.status === Status.Success ? 0 : 1;
+      return said(`C-MOVE to ${dest}`, await moveScu(peer, root, dest, identifier, pending));
     },
   ).option('--dest <AE>', 'the move destination: an AE title the peer knows');
 }
@@ -135,16 +136,22 @@ export function getCommand(program: Command): void {
     async ({ peer, root, identifier, options }) => {
       const out = options.out;
       if (!out) throw new UsageError('get needs --out DIR');
-      const result = await getScu(peer, root, identifier, out, (c) =>
-        process.stdout.write(`pending: ${countsLine(c)}\n`),
-      );
-      for (const f of result.received ?? []) process.stdout.write(`received ${f}\n`);
-      process.stdout.write(
-        `C-GET: final status ${formatStatus(result.status)}, ${countsLine(result.counts)}${comment(result.errorComment)}\n`,
-      );
-      return result.status === Status.Success ? 0 : 1;
+      return said('C-GET', await getScu(peer, root, identifier, out, pending));
     },
   ).option('--out <DIR>', 'the folder to write the instances to');
+}
+
+function pending(counts: SubOperationCounts): void {
+  process.stdout.write(`pending: ${countsLine(counts)}\n`);
+}
+
+/** A retrieve's outcome: the files received (C-GET), the final status, counts and comment. */
+function said(what: string, result: RetrieveResult): number {
+  for (const f of result.received ?? []) process.stdout.write(`received ${f}\n`);
+  process.stdout.write(
+    `${what}: final status ${formatStatus(result.status)}, ${countsLine(result.counts)}${comment(result.errorComment)}\n`,
+  );
+  return result.status === Status.Success ? 0 : 1;
 }
 
 function comment(errorComment: string | undefined): string {

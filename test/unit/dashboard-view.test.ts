@@ -103,6 +103,16 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
   };
 }
 
+/** The state with node1 selected and its report changed as given. */
+function node1With(patch: Partial<DestinationReport>): DashboardState {
+  const s = state({ selected: 1 });
+  const [first, second] = s.status.destinations;
+  return {
+    ...s,
+    status: { ...s.status, destinations: [first!, { ...second!, ...patch }] },
+  };
+}
+
 describe('dashboard view', () => {
   it('fills exactly the terminal, at 80x24 and larger', () => {
     for (const [w, h] of [
@@ -192,21 +202,10 @@ describe('dashboard view', () => {
 
   it("shows a failed instance's whole SOP Instance UID and reason at 80x24, over the events", () => {
     const sop = `1.2.826.0.1.3680043.8.498.${'12345678901234567890'.repeat(2)}.1`.slice(0, 64);
-    const s = state({ selected: 1 });
-    const failed = {
-      ...s,
-      status: {
-        ...s.status,
-        destinations: [
-          s.status.destinations[0]!,
-          {
-            ...s.status.destinations[1]!,
-            lastFailedSop: sop,
-            lastFailedError: 'the destination refused it: 0xa900 (identifier does not match)',
-          },
-        ],
-      },
-    };
+    const failed = node1With({
+      lastFailedSop: sop,
+      lastFailedError: 'the destination refused it: 0xa900 (identifier does not match)',
+    });
     const lines = renderDashboard(failed, 80, 24).map((l) => l.text);
     assert.equal(lines.length, 24);
     assert.ok(lines.every((l) => l.length === 80));
@@ -223,22 +222,8 @@ describe('dashboard view', () => {
   });
 
   it("shows an instance's last error with its time, and not once a later one is delivered", () => {
-    const s = state({ selected: 1 });
-    const withJobError = (lastJobError: string | null) => ({
-      ...s,
-      status: {
-        ...s.status,
-        destinations: [
-          s.status.destinations[0]!,
-          {
-            ...s.status.destinations[1]!,
-            lastFailedSop: null,
-            lastJobError,
-            lastErrorAt: '2026-11-25T00:30:00.000Z',
-          } as DestinationReport,
-        ],
-      },
-    });
+    const withJobError = (lastJobError: string | null) =>
+      node1With({ lastFailedSop: null, lastJobError, lastErrorAt: '2026-11-25T00:30:00.000Z' });
     const erring = renderDashboard(withJobError('association aborted'), 80, 24).map((l) => l.text);
     assert.match(erring[22]!, /^node1: 00:30:00 association aborted/);
     // The forwarder reports no job error once a later instance was delivered.
