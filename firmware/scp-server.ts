@@ -3,7 +3,7 @@
 // hands established associations to the services. One bad association never touches
 // another: each has its own socket, state machine and error handling.
 import * as net from 'node:net';
-import { ConfigError, type Config } from './config/config';
+import { ConfigError, isDimse, type Config } from './config/config';
 import { Association, type AssociateDecision, type AssociationInfo } from './dicom/association';
 import { negotiateContexts } from './dicom/negotiation';
 import { RejectReason, RejectResult, RejectSource, type AAssociateRq } from './dicom/pdu';
@@ -367,9 +367,9 @@ export class ScpServer {
       );
     }
     if (!this.config.acceptUnknownCallers) {
-      const known = this.config.nodes.some(
-        (n) => n.ae === rq.callingAeTitle && (!n.host || sameHost(n.host, address)),
-      );
+      const known = this.config.nodes
+        .filter(isDimse)
+        .some((n) => n.ae === rq.callingAeTitle && (!n.host || sameHost(n.host, address)));
       if (!known) {
         return reject(
           RejectResult.Permanent,

@@ -3,7 +3,7 @@
 // (dashboard.ts) only puts these lines on the terminal, so the layout is tested without one.
 // At 80x24 every panel fits; a taller terminal gives the extra rows to associations, nodes
 // and events, a wider one to the sparkline and the error column.
-import type { NodeConfig } from '../firmware/config/config';
+import { nodeAddress, type NodeConfig } from '../firmware/config/config';
 import type { BoxStatus } from '../firmware/control/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
 import { age, bytes, duration } from './format';
@@ -86,7 +86,7 @@ function columns(cells: readonly string[]): string {
 }
 
 function nodeRow(n: NodeConfig, d: DestinationReport | undefined): string {
-  const where = `${n.ae}@${n.host}:${n.port}`;
+  const where = nodeAddress(n);
   if (!d) return columns([n.name, where, 'no', '', '', '', '', '', '']);
   return columns([
     n.name,

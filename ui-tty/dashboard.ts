@@ -3,6 +3,7 @@
 // API like the CLI and the serial console, so it shows and does exactly what the box allows;
 // every change goes through the box's validation, and a refused one is shown where it was
 // typed, ready to be corrected.
+import { isDimse } from '../firmware/config/config';
 import * as blessed from 'blessed';
 import type { ConfigView } from '../firmware/config/live-config';
 import { patchNode, putNode, removeNode, type ConfigSet } from '../firmware/control/config-edits';
@@ -285,8 +286,13 @@ export class Dashboard {
 
   private async editNode(name: string | undefined): Promise<void> {
     if (!this.view) return;
-    const existing = name ? this.view.config.nodes.find((n) => n.name === name) : undefined;
-    if (name && !existing) return;
+    const found = name ? this.view.config.nodes.find((n) => n.name === name) : undefined;
+    if (name && !found) return;
+    if (found && !isDimse(found)) {
+      this.say(`${found.name} is a DICOMweb node: change it with dicom-edge node set`, true);
+      return;
+    }
+    const existing = found;
     const fields: Field[] = [
       { key: 'name', label: 'Node name', value: existing?.name ?? '' },
       { key: 'ae', label: 'AE title', value: existing?.ae ?? '' },

@@ -50,7 +50,7 @@ export function formatQueue(reports: readonly DestinationReport[]): string {
   ];
   const rows = reports.map((r) => [
     r.name,
-    `${r.ae}@${r.address}`,
+    r.peer,
     r.state === 'backing-off' && r.retryAt ? `retry ${r.retryAt.slice(11, 19)}` : r.state,
     String(r.queued),
     r.inFlight ? '1' : '0',

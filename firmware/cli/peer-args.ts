@@ -3,6 +3,7 @@
 // reaches it), and the TLS options. DCMTK's spellings of the same options (-aet, +tls KEY
 // CERT, +cf, +py …) are rewritten to ours before parsing, so a field engineer's storescu
 // habits work unchanged.
+import { isDimse } from '../config/config';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/load';
@@ -135,6 +136,10 @@ export function peerOf(
     if (!node)
       throw new UsageError(
         `no node named "${options.node}" in the configuration (${config.nodes.map((n) => n.name).join(', ') || 'none'})`,
+      );
+    if (!isDimse(node))
+      throw new UsageError(
+        `node "${node.name}" is a DICOMweb node (${node.url}), not a DICOM peer`,
       );
     const peer = nodePeer(config, node);
     return { peer: tls ? { ...peer, tls } : peer, rest: [...positionals] };

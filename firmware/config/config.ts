@@ -7,20 +7,58 @@ import {
   type TlsListenerConfig,
   type TlsProfile,
 } from '../tls/tls-options';
-export interface NodeConfig {
+/** What every node has, whatever it speaks. */
+interface NodeBase {
   readonly name: string;
-  readonly ae: string;
-  readonly host: string;
-  readonly port: number;
   readonly forward: boolean;
   /** Routing filter for forwarding (see firmware/forward/routing.ts). */
   readonly forwardWhen?: ForwardWhen;
   /** Bandwidth cap for forwarding to this node, bytes per second. */
   readonly maxBytesPerSecond?: number;
+}
+
+/** A node that speaks DIMSE: a destination, a caller, a move destination. */
+export interface DimseNodeConfig extends NodeBase {
+  readonly kind?: 'dimse';
+  readonly ae: string;
+  readonly host: string;
+  readonly port: number;
   /** After forwarding, ask this node for storage commitment and record its answer per instance. */
   readonly requestCommit?: boolean;
   /** Associate with this node over TLS (firmware/tls/tls-options.ts). */
   readonly tls?: NodeTlsConfig;
+}
+
+/** How the box proves who it is to a DICOMweb server; the secret is read from a file. */
+export type DicomwebAuth =
+  | { readonly type: 'basic'; readonly user: string; readonly passwordFile: string }
+  | { readonly type: 'bearer'; readonly tokenFile: string };
+
+/** A node reached over HTTP(S) with STOW-RS (PS3.18 §10.5): a forward destination only. */
+export interface DicomwebNodeConfig extends NodeBase {
+  readonly kind: 'dicomweb';
+  /** The service's base URL (".../dicom-web"); instances go to `${url}/studies`. */
+  readonly url: string;
+  readonly auth?: DicomwebAuth;
+  /** Extra request headers (a tenant, an API key header). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** HTTPS: the CA to trust, a client certificate (mutual TLS), pinning, the profile. */
+  readonly tls?: NodeTlsConfig;
+  /** Instances and data set bytes in one request, at most. */
+  readonly batch: { readonly maxInstances: number; readonly maxBytes: number };
+  /** A request that moves no byte for this long is given up (the destination is down). */
+  readonly timeoutSeconds: number;
+}
+
+export type NodeConfig = DimseNodeConfig | DicomwebNodeConfig;
+
+export function isDimse(node: NodeConfig): node is DimseNodeConfig {
+  return node.kind !== 'dicomweb';
+}
+
+/** Where a node is, as the dashboard and the console show it. */
+export function nodeAddress(node: NodeConfig): string {
+  return isDimse(node) ? `${node.ae}@${node.host}:${node.port}` : node.url;
 }
 
 export interface ForwardingConfig {
@@ -272,8 +310,11 @@ export function validateConfig(raw: unknown): Config {
     if (typeof n !== 'object' || n === null || Array.isArray(n))
       throw new ConfigError(at, 'must be an object');
     const node = n as Record<string, unknown>;
+    if (node.kind !== undefined && node.kind !== 'dimse' && node.kind !== 'dicomweb')
+      throw new ConfigError(`${at}.kind`, 'must be "dimse" (the default) or "dicomweb"');
+    const keys = node.kind === 'dicomweb' ? DICOMWEB_NODE_KEYS : NODE_KEYS;
     for (const key of Object.keys(node)) {
-      if (!NODE_KEYS.includes(key)) throw new ConfigError(`${at}.${key}`, 'is not a known setting');
+      if (!keys.includes(key)) throw new ConfigError(`${at}.${key}`, 'is not a known setting');
     }
     if (typeof node.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(node.name)) {
       throw new ConfigError(`${at}.name`, 'must be 1-64 letters, digits, "_", "." or "-"');
@@ -281,14 +322,7 @@ export function validateConfig(raw: unknown): Config {
     if (names.has(node.name))
       throw new ConfigError(`${at}.name`, `"${node.name}" is used by another node`);
     names.add(node.name);
-    const p = aeTitleProblem(node.ae);
-    if (p) throw new ConfigError(`${at}.ae`, p);
-    if (typeof node.host !== 'string' || node.host.length === 0)
-      throw new ConfigError(`${at}.host`, 'must be a host name or address');
-    const port = requireInt(`${at}.port`, node.port, 1, 65535);
     if (node.forward !== undefined) requireType(`${at}.forward`, node.forward, 'boolean');
-    if (node.requestCommit !== undefined)
-      requireType(`${at}.requestCommit`, node.requestCommit, 'boolean');
     const forwardWhen =
       node.forwardWhen === undefined
         ? undefined
@@ -298,16 +332,27 @@ export function validateConfig(raw: unknown): Config {
       node.maxBytesPerSecond === undefined
         ? undefined
         : requireInt(`${at}.maxBytesPerSecond`, node.maxBytesPerSecond, 1024, 10 * 1024 ** 3);
-    return {
+    const base = {
       name: node.name,
-      ae: node.ae as string,
-      host: node.host,
-      port,
       forward: node.forward === true,
       ...(forwardWhen ? { forwardWhen } : {}),
       ...(maxBytesPerSecond ? { maxBytesPerSecond } : {}),
-      ...(node.requestCommit === true ? { requestCommit: true } : {}),
       ...(tls ? { tls } : {}),
+    };
+    if (node.kind === 'dicomweb') return { ...base, ...validateDicomwebNode(at, node) };
+    const p = aeTitleProblem(node.ae);
+    if (p) throw new ConfigError(`${at}.ae`, p);
+    if (typeof node.host !== 'string' || node.host.length === 0)
+      throw new ConfigError(`${at}.host`, 'must be a host name or address');
+    const port = requireInt(`${at}.port`, node.port, 1, 65535);
+    if (node.requestCommit !== undefined)
+      requireType(`${at}.requestCommit`, node.requestCommit, 'boolean');
+    return {
+      ...base,
+      ae: node.ae as string,
+      host: node.host,
+      port,
+      ...(node.requestCommit === true ? { requestCommit: true } : {}),
     };
   });
   const serial = c.serial === undefined ? undefined : validateSerial(c.serial);
@@ -348,6 +393,7 @@ function validateSerial(raw: unknown): SerialConfig {
 
 const NODE_KEYS = [
   'name',
+  'kind',
   'ae',
   'host',
   'port',
@@ -357,6 +403,109 @@ const NODE_KEYS = [
   'requestCommit',
   'tls',
 ];
+
+const DICOMWEB_NODE_KEYS = [
+  'name',
+  'kind',
+  'url',
+  'forward',
+  'forwardWhen',
+  'maxBytesPerSecond',
+  'auth',
+  'headers',
+  'tls',
+  'batch',
+  'timeoutSeconds',
+];
+
+/** A STOW-RS request: up to 50 instances or 64 MB of data sets (a CT series in a few). */
+export const DICOMWEB_BATCH_DEFAULTS = { maxInstances: 50, maxBytes: 64 * 1024 * 1024 };
+
+/** The settings only a DICOMweb node has (the common ones are checked by the caller). */
+function validateDicomwebNode(
+  at: string,
+  node: Record<string, unknown>,
+): Omit<DicomwebNodeConfig, keyof NodeBase | 'tls'> {
+  let url: URL;
+  try {
+    url = new URL(String(node.url));
+  } catch {
+    throw new ConfigError(`${at}.url`, 'must be an http:// or https:// URL (".../dicom-web")');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(`${at}.url`, 'must be an http:// or https:// URL (".../dicom-web")');
+  if (url.search || url.hash || url.username || url.password)
+    throw new ConfigError(
+      `${at}.url`,
+      'must hold no query, fragment or credentials (credentials go in auth)',
+    );
+  if (node.tls !== undefined && url.protocol !== 'https:')
+    throw new ConfigError(`${at}.tls`, 'needs an https:// url');
+  const headers =
+    node.headers === undefined ? undefined : validateHeaders(`${at}.headers`, node.headers);
+  const auth = node.auth === undefined ? undefined : validateAuth(`${at}.auth`, node.auth);
+  const batch = section(`${at}.batch`, node.batch ?? {}, DICOMWEB_BATCH_DEFAULTS);
+  requireInt(`${at}.batch.maxInstances`, batch.maxInstances, 1, 1000);
+  requireInt(`${at}.batch.maxBytes`, batch.maxBytes, 1024 * 1024, 4 * 1024 ** 3);
+  const timeoutSeconds = node.timeoutSeconds ?? 60;
+  requireSeconds(`${at}.timeoutSeconds`, timeoutSeconds, 3600);
+  return {
+    kind: 'dicomweb',
+    url: url.href.replace(/\/+$/, ''),
+    ...(auth ? { auth } : {}),
+    ...(headers ? { headers } : {}),
+    batch: batch as DicomwebNodeConfig['batch'],
+    timeoutSeconds: timeoutSeconds as number,
+  };
+}
+
+function validateAuth(at: string, raw: unknown): DicomwebAuth {
+  const a = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const file = (key: string): string => {
+    const v = a[key];
+    if (typeof v !== 'string' || !v.startsWith('/'))
+      throw new ConfigError(`${at}.${key}`, 'must be the absolute path of a file holding it');
+    return v;
+  };
+  const only = (keys: string[]): void => {
+    for (const key of Object.keys(a))
+      if (!keys.includes(key)) throw new ConfigError(`${at}.${key}`, 'is not a known setting');
+  };
+  if (a.type === 'basic') {
+    only(['type', 'user', 'passwordFile']);
+    if (typeof a.user !== 'string' || a.user === '' || a.user.includes(':'))
+      throw new ConfigError(`${at}.user`, 'must be a user name without ":"');
+    return { type: 'basic', user: a.user, passwordFile: file('passwordFile') };
+  }
+  if (a.type === 'bearer') {
+    only(['type', 'tokenFile']);
+    return { type: 'bearer', tokenFile: file('tokenFile') };
+  }
+  throw new ConfigError(
+    `${at}.type`,
+    'must be "basic" (user, passwordFile) or "bearer" (tokenFile)',
+  );
+}
+
+function validateHeaders(at: string, raw: unknown): Record<string, string> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(at, 'must be an object of header names and values');
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
+      throw new ConfigError(`${at}.${name}`, 'is not a header name');
+    if (
+      ['content-type', 'content-length', 'transfer-encoding', 'host', 'authorization'].includes(
+        name.toLowerCase(),
+      )
+    )
+      throw new ConfigError(`${at}.${name}`, 'is set by the box (authorization: use auth)');
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value))
+      throw new ConfigError(`${at}.${name}`, 'must be text on one line');
+    out[name] = value;
+  }
+  return out;
+}
 
 /**
  * A section of settings (forwarding, cache, metrics): an object of known keys only,

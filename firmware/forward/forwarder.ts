@@ -1,12 +1,16 @@
-// The forwarding side of the box: one DestinationWorker per node with "forward": true,
-// woken when new jobs are committed, started on boot (so jobs left by a crash resume).
-import { UnknownNodeError, type Config } from '../config/config';
+// The forwarding side of the box: one worker per node with "forward": true (DIMSE or
+// STOW-RS, as the node speaks), woken when new jobs are committed, started on boot (so
+// jobs left by a crash resume).
+import { isDimse, UnknownNodeError, type Config, type DicomwebNodeConfig } from '../config/config';
+import { DicomwebClient } from '../dicomweb/dicomweb-client';
 import { echo } from '../services/echo-scu';
 import { nodePeer } from '../services/open-association';
 import type { Cache } from '../../storage/cache';
 import type { DestinationSummary, FailedJob, Index, RetryFilter } from '../../storage/index';
 import type { RoutingFacts } from '../../storage/instance-store';
-import { DestinationWorker, type WorkerStatus } from './destination-worker';
+import type { WorkerDeps, WorkerStatus } from './destination-worker';
+import { DimseWorker } from './dimse-worker';
+import { StowWorker } from './stow-worker';
 import { routeInstance } from './routing';
 
 export interface DestinationReport
@@ -17,7 +21,7 @@ export interface DestinationReport
 }
 
 export class Forwarder {
-  private readonly workers = new Map<string, DestinationWorker>();
+  private readonly workers = new Map<string, DimseWorker | StowWorker>();
   /** Workers of removed nodes, still finishing their instance in flight. */
   private readonly stopping = new Map<string, Promise<void>>();
 
@@ -38,7 +42,9 @@ export class Forwarder {
     this.config = config;
     const wanted = new Map(config.nodes.filter((n) => n.forward).map((n) => [n.name, n]));
     for (const [name, worker] of this.workers) {
-      if (!wanted.has(name)) {
+      // Gone, or now speaking the other protocol: this worker ends, another may start.
+      const node = wanted.get(name);
+      if (!node || isDimse(node) !== worker instanceof DimseWorker) {
         const stopped = worker.stop().finally(() => {
           if (this.stopping.get(name) === stopped) this.stopping.delete(name);
         });
@@ -47,19 +53,24 @@ export class Forwarder {
       }
     }
     for (const [name, node] of wanted) {
-      const deps = {
+      const deps: WorkerDeps = {
         index: this.index,
         cache: this.cache,
-        peer: nodePeer(config, node),
         settings: config.forwarding,
         onDelivered: this.onDelivered,
       };
       const existing = this.workers.get(name);
-      if (existing) {
+      if (existing instanceof DimseWorker && isDimse(node)) {
+        existing.reconfigure(node, { ...deps, peer: nodePeer(config, node) });
+        continue;
+      }
+      if (existing instanceof StowWorker && !isDimse(node)) {
         existing.reconfigure(node, deps);
         continue;
       }
-      const worker = new DestinationWorker(node, deps);
+      const worker = isDimse(node)
+        ? new DimseWorker(node, { ...deps, peer: nodePeer(config, node) })
+        : new StowWorker(node, deps);
       this.workers.set(name, worker);
       // A node removed and added back must not have two workers sending the same jobs.
       const previous = this.stopping.get(name);
@@ -99,11 +110,14 @@ export class Forwarder {
     return this.index.queue.failedJobs(destination, limit);
   }
 
-  /** C-ECHO to a node, for health checks from the control API. */
+  /**
+   * A health check of a node for the control API: C-ECHO, or for a DICOMweb node one
+   * QIDO-RS query with its credentials (an HTTP error is thrown, with its status).
+   */
   async echo(name: string): Promise<number> {
     const node = this.config.nodes.find((n) => n.name === name);
     if (!node) throw new UnknownNodeError(name, this.config.nodes);
-    return echo(nodePeer(this.config, node));
+    return isDimse(node) ? echo(nodePeer(this.config, node)) : dicomwebEcho(node);
   }
 
   async report(): Promise<DestinationReport[]> {
@@ -143,5 +157,19 @@ export class Forwarder {
       ...[...this.workers.values()].map((w) => w.stop()),
       ...this.stopping.values(),
     ]);
+  }
+}
+
+async function dicomwebEcho(node: DicomwebNodeConfig): Promise<number> {
+  const client = new DicomwebClient(node);
+  try {
+    const { status } = await client.echo();
+    if (status < 200 || status >= 300)
+      throw new Error(
+        `${node.url} answered HTTP ${status}${status === 401 || status === 403 ? ' (credentials refused)' : ''}`,
+      );
+    return 0;
+  } finally {
+    await client.close(true);
   }
 }

@@ -2,7 +2,7 @@
 // storage commitment reports, the echo health check and every CLI command come here with
 // a peer (a node of the configuration, or one typed on the command line), so that the
 // AE titles, the maximum PDU length, the timers and the transport are set the same way.
-import type { Config, NodeConfig } from '../config/config';
+import type { Config, DimseNodeConfig } from '../config/config';
 import { Association, type EstablishedAssociation } from '../dicom/association';
 import type { PresentationContextRq, RoleSelection } from '../dicom/pdu';
 import { tcpConnector, tlsConnector } from '../dicom/transport';
@@ -26,7 +26,7 @@ export interface PeerAddress {
 export const SCU_DEFAULTS = { maxPduLength: 262144, artimMs: 30_000 };
 
 /** A node of the configuration, called by the box: its AE title, maximum PDU and ARTIM timer. */
-export function nodePeer(config: Config, node: NodeConfig): PeerAddress {
+export function nodePeer(config: Config, node: DimseNodeConfig): PeerAddress {
   return {
     host: node.host,
     port: node.port,

@@ -6,7 +6,7 @@
 // sub-operation ends; a C-CANCEL stops after the one in flight (FE00 with the counts);
 // the final status is 0000, or B000 with the Failed SOP Instance UID List, or A702 when
 // no sub-operation could be started.
-import type { Config } from '../config/config';
+import { isDimse, type Config } from '../config/config';
 import type { EstablishedAssociation } from '../dicom/association';
 import type { Element } from '../dicom/dataset/dataset-writer';
 import { CommandField } from '../dicom/dimse/command-field';
@@ -230,9 +230,9 @@ async function moveTarget(
   const config = deps.config();
   // The Move Destination is an AE title (PS3.4 C.4.2.1.4.1); a node's name is taken too,
   // as the box's own commands call its nodes by name. An AE title wins a clash.
+  const nodes = config.nodes.filter(isDimse);
   const node =
-    config.nodes.find((n) => n.ae === destinationAe) ??
-    config.nodes.find((n) => n.name === destinationAe);
+    nodes.find((n) => n.ae === destinationAe) ?? nodes.find((n) => n.name === destinationAe);
   if (!node)
     throw new UnknownDestinationError(`no node has the AE title or name "${destinationAe}"`);
   const peer = `${node.ae}@${node.host}:${node.port}`;

@@ -132,6 +132,29 @@ export class CacheFileError extends Error {
   override name = 'CacheFileError';
 }
 
+/**
+ * A whole cache file (the Part 10 file as received: preamble, meta information, data
+ * set), in chunks, for a destination that takes files (STOW-RS).
+ */
+export async function* readCacheFile(
+  cache: Cache,
+  instance: Pick<SendableInstance, 'path' | 'size'>,
+): AsyncGenerator<Buffer> {
+  let file: fs.FileHandle;
+  try {
+    file = await fs.open(cache.absolute(instance.path), 'r');
+  } catch (err) {
+    throw new CacheFileError(
+      `cache file ${instance.path} cannot be read: ${(err as Error).message}`,
+    );
+  }
+  try {
+    yield* readDataset(file, 0, instance.size);
+  } finally {
+    await file.close();
+  }
+}
+
 /** Sends one instance; resolves with the peer's status and error comment. */
 export async function sendInstance(
   requestor: DimseRequestor,

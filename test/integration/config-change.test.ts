@@ -160,15 +160,15 @@ describe('configuration over the control API', function () {
     assert.deepEqual(await queue(), []);
     await set({ nodes: [{ name: 'pacs', ae: 'PACS', host: '127.0.0.1', port: 9, forward: true }] });
     assert.deepEqual(
-      (await queue()).map((d) => [d.name, d.ae, d.address]),
-      [['pacs', 'PACS', '127.0.0.1:9']],
+      (await queue()).map((d) => [d.name, d.peer]),
+      [['pacs', 'PACS@127.0.0.1:9']],
     );
     await set({
       nodes: [{ name: 'pacs', ae: 'PACS2', host: '127.0.0.1', port: 10, forward: true }],
     });
     assert.deepEqual(
-      (await queue()).map((d) => [d.name, d.ae, d.address]),
-      [['pacs', 'PACS2', '127.0.0.1:10']],
+      (await queue()).map((d) => [d.name, d.peer]),
+      [['pacs', 'PACS2@127.0.0.1:10']],
     );
     await set({ nodes: null });
     assert.deepEqual(await queue(), []);

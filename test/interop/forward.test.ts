@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Config, NodeConfig } from '../../firmware/config/config';
+import type { Config, DimseNodeConfig } from '../../firmware/config/config';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
 import { controlRequest } from '../../firmware/control/control-client';
 import {
@@ -80,7 +80,12 @@ async function drained(box: TestBox, destination: string): Promise<void> {
   );
 }
 
-function node(name: string, ae: string, port: number, extra: Partial<NodeConfig> = {}): NodeConfig {
+function node(
+  name: string,
+  ae: string,
+  port: number,
+  extra: Partial<DimseNodeConfig> = {},
+): DimseNodeConfig {
   return { name, ae, host: '127.0.0.1', port, forward: true, ...extra };
 }
 

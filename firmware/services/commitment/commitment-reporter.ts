@@ -6,7 +6,7 @@
 // association to the requester's node (SCP role proposed by role selection), retried
 // until it is delivered. Pending commitments live in SQLite, so a restart resumes them.
 import type { Config } from '../../config/config';
-import { commitPolicy } from '../../config/config';
+import { commitPolicy, isDimse } from '../../config/config';
 import type { EstablishedAssociation } from '../../dicom/association';
 import { encodeDataset } from '../../dicom/dataset/dataset-writer';
 import { DimseRequestor } from '../../dicom/dimse/dimse-requestor';
@@ -227,7 +227,7 @@ export class CommitmentReporter {
     decision: Decision,
   ): Promise<void> {
     const config = this.config();
-    const node = config.nodes.find((n) => n.ae === requesterAe);
+    const node = config.nodes.filter(isDimse).find((n) => n.ae === requesterAe);
     if (!node)
       throw new Error(
         `the requester ${requesterAe} is not a known node, and its association has ended`,

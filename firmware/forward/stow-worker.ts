@@ -1,0 +1,136 @@
+// Forwarding to a DICOMweb destination with STOW-RS (PS3.18 §10.5): the queued instances
+// go many to a request (up to the node's batch limits), each part the cached Part 10 file
+// byte for byte (promise 2), streamed. The Store Instances Response decides per instance
+// as a C-STORE status would: stored (a warning is recorded), refused for good (failed with
+// the Failure Reason), out of resources (retried). A request refused as a whole without a
+// word per instance is sent again one instance at a time, so that one bad instance fails
+// alone and the rest go (the isolation DIMSE forwarding has). The destination down, over
+// capacity or refusing the credentials is its own trouble: the queue backs off, nothing is
+// charged, and the reason shows on the dashboard until it is fixed.
+import { promises as fs } from 'node:fs';
+import type { DicomwebNodeConfig } from '../config/config';
+import { DicomwebClient } from '../dicomweb/dicomweb-client';
+import { judgeStow } from '../dicomweb/stow-response';
+import { log } from '../log';
+import { readCacheFile } from '../services/store-sender';
+import type { ForwardJob } from '../../storage/index';
+import { DestinationWorker, TransientError } from './destination-worker';
+
+export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
+  private client: DicomwebClient | null = null;
+
+  protected get connected(): boolean {
+    return this.client !== null;
+  }
+
+  protected abortNow(): void {
+    void this.closeConnection(true);
+  }
+
+  protected peerChanged(before: DicomwebNodeConfig, after: DicomwebNodeConfig): boolean {
+    return (
+      JSON.stringify({ ...before, forward: 0, forwardWhen: 0 }) !==
+      JSON.stringify({ ...after, forward: 0, forwardWhen: 0 })
+    );
+  }
+
+  protected async closeConnection(abort = false): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    await client?.close(abort);
+  }
+
+  protected async sendJobs(jobs: readonly ForwardJob[], delivered: number[]): Promise<void> {
+    for (const batch of batches(jobs, this.node.batch)) {
+      if (!this.running || this.stale) return;
+      await this.sendBatchOf(await this.present(batch), delivered);
+    }
+  }
+
+  /**
+   * The jobs whose cache file is there. A job whose file a newer copy replaced stays
+   * queued (it goes with the new file next time); one whose file is gone fails.
+   */
+  private async present(jobs: readonly ForwardJob[]): Promise<ForwardJob[]> {
+    const out: ForwardJob[] = [];
+    for (const job of jobs) {
+      try {
+        await fs.access(this.deps.cache.absolute(job.path));
+        out.push(job);
+      } catch {
+        const current = await this.deps.index.instances.getInstance(job.sopInstanceUid);
+        if (current && current.path !== job.path) continue;
+        await this.fail(job, null, `cache file missing: ${job.path}`);
+      }
+    }
+    return out;
+  }
+
+  private async sendBatchOf(batch: readonly ForwardJob[], delivered: number[]): Promise<void> {
+    if (batch.length === 0) return;
+    this.client ??= new DicomwebClient(this.node);
+    const started = Date.now();
+    this.inFlight = batch.length === 1 ? batch[0]!.sopInstanceUid : `${batch.length} instances`;
+    log.debug('forwarding', { dest: this.node.name, instances: batch.length });
+    let answer;
+    try {
+      answer = await this.client.store(
+        batch.map((job) => () => readCacheFile(this.deps.cache, job)),
+        this.node.maxBytesPerSecond ? (d) => this.limited(d) : undefined,
+      );
+    } catch (err) {
+      // Down, unreachable, TLS refused, or silent for timeoutSeconds: the destination's.
+      throw new TransientError(`${this.node.name} (${this.node.url}): ${(err as Error).message}`);
+    } finally {
+      this.inFlight = null;
+    }
+    const sops = batch.map((j) => j.sopInstanceUid);
+    const verdict = judgeStow(answer.status, answer.body, sops, this.node.name);
+    if (verdict.kind === 'destination') throw new TransientError(verdict.reason);
+    if (verdict.kind === 'isolate') {
+      if (batch.length === 1) return this.fail(batch[0]!, null, verdict.reason);
+      log.warn('request refused as a whole: sending its instances one at a time', {
+        dest: this.node.name,
+        instances: batch.length,
+        reason: verdict.reason,
+      });
+      for (const job of batch) await this.sendBatchOf([job], delivered);
+      return;
+    }
+    let retry: string | undefined;
+    for (const job of batch) {
+      const v = verdict.verdicts.get(job.sopInstanceUid)!;
+      if (v.kind === 'delivered') await this.accepted(job, v.status, delivered, started);
+      else if (v.kind === 'failed') await this.fail(job, v.status, v.reason);
+      else {
+        await this.deps.index.queue.noteAttempt(job.pk, v.reason);
+        retry = v.reason;
+      }
+    }
+    if (retry) throw new TransientError(retry);
+  }
+}
+
+/** The jobs cut into requests of at most maxInstances and (beyond a first) maxBytes. */
+export function batches(
+  jobs: readonly ForwardJob[],
+  limits: DicomwebNodeConfig['batch'],
+): ForwardJob[][] {
+  const out: ForwardJob[][] = [];
+  let current: ForwardJob[] = [];
+  let bytes = 0;
+  for (const job of jobs) {
+    if (
+      current.length > 0 &&
+      (current.length >= limits.maxInstances || bytes + job.size > limits.maxBytes)
+    ) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(job);
+    bytes += job.size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
