@@ -112,4 +112,63 @@ describe('configuration', () => {
       );
     });
   }
+
+  it('takes a DICOMweb node: its URL, credentials from files, headers, batch limits', () => {
+    const c = validateConfig({
+      nodes: [
+        {
+          name: 'cloud',
+          kind: 'dicomweb',
+          url: 'https://archive.example/dicom-web/',
+          forward: true,
+          auth: { type: 'bearer', tokenFile: '/etc/dicom-edge/cloud.token' },
+          headers: { 'X-Tenant': 'clinic-7' },
+          batch: { maxInstances: 20 },
+        },
+      ],
+    });
+    assert.deepEqual(c.nodes[0], {
+      name: 'cloud',
+      kind: 'dicomweb',
+      url: 'https://archive.example/dicom-web',
+      forward: true,
+      auth: { type: 'bearer', tokenFile: '/etc/dicom-edge/cloud.token' },
+      headers: { 'X-Tenant': 'clinic-7' },
+      batch: { maxInstances: 20, maxBytes: 64 * 1024 * 1024 },
+      timeoutSeconds: 60,
+    });
+  });
+
+  it('refuses a DICOMweb node that is wrong, with the key', () => {
+    const web = (extra: Record<string, unknown>) => ({
+      nodes: [{ name: 'cloud', kind: 'dicomweb', url: 'https://a.example/dicom-web', ...extra }],
+    });
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ url: 'ftp://a.example/x' }, /nodes\[0\]\.url": must be an http/],
+      [{ url: 'not a url' }, /nodes\[0\]\.url": must be an http/],
+      [{ url: 'https://user:pw@a.example/dicom-web' }, /credentials go in auth/],
+      [{ url: 'http://a.example/dicom-web', tls: {} }, /nodes\[0\]\.tls": needs an https/],
+      [{ ae: 'PACS' }, /nodes\[0\]\.ae": is not a known setting/],
+      [
+        { auth: { type: 'basic', user: 'u', passwordFile: 'pw.txt' } },
+        /passwordFile": must be the absolute path/,
+      ],
+      [{ auth: { type: 'oauth' } }, /auth\.type": must be "basic"/],
+      [
+        { auth: { type: 'bearer', tokenFile: '/t', token: 'x' } },
+        /auth\.token": is not a known setting/,
+      ],
+      [{ headers: { Authorization: 'Bearer x' } }, /is set by the box \(authorization: use auth\)/],
+      [{ headers: { 'X-A': 'a\r\nX-B: b' } }, /must be text on one line/],
+      [{ batch: { maxInstances: 0 } }, /batch\.maxInstances": must be an integer/],
+      [{ timeoutSeconds: 0 }, /timeoutSeconds/],
+      [{ kind: 'hl7' }, /nodes\[0\]\.kind": must be "dimse"/],
+    ];
+    for (const [extra, expected] of cases)
+      assert.throws(
+        () => validateConfig(web(extra)),
+        (err: Error) => err instanceof ConfigError && expected.test(err.message),
+        JSON.stringify(extra),
+      );
+  });
 });
