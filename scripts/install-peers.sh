@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the interop test peers from Debian's packages when they are missing:
-# DCMTK (storescu, storescp, echoscu, dcmconv, dcmcjpeg, ...), Orthanc, and the tools the
+# DCMTK (storescu, storescp, echoscu, dcmconv, dcmcjpeg, ...), Orthanc with its DICOMweb
+# plugin (the STOW-RS destination of the tests), and the tools the
 # appliance-face tests drive: socat (a pty pair for the serial console), tmux (the dashboard),
 # the checkers of the installer and its units (ShellCheck, systemd-analyze), and strace (the
 # SD-card budget in `make bench` counts fsyncs with it), and Prometheus with promtool (the
@@ -10,6 +11,7 @@ set -euo pipefail
 missing=()
 command -v storescu >/dev/null 2>&1 || missing+=(dcmtk)
 command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || missing+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || missing+=(orthanc-dicomweb)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)

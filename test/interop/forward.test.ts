@@ -9,6 +9,7 @@ import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
 import { controlRequest } from '../../firmware/control/control-client';
 import {
   datasetBytes,
+  drained,
   freePort,
   listFiles,
   run,
@@ -67,17 +68,6 @@ async function sendWithStorescu(
     120_000,
   );
   assert.equal(r.code, 0, `storescu: ${r.stderr}`);
-}
-
-async function drained(box: TestBox, destination: string): Promise<void> {
-  await waitFor(
-    `${destination} queue empty`,
-    async () => {
-      const r = (await box.forwarder.report()).find((d) => d.name === destination);
-      return r !== undefined && r.queued === 0 && r.inFlight === null;
-    },
-    60_000,
-  );
 }
 
 function node(

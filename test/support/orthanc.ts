@@ -2,9 +2,7 @@
 // 127.0.0.1, TCP_NODELAY=1, stopped (or killed) by the test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import * as path from 'node:path';
 import { freePort, PEER_ENV, tempDir, waitForPort } from './peers';
 import { logOutput } from './peer-logs';
@@ -22,17 +20,6 @@ export interface OrthancTls {
   readonly certificate: string;
   readonly privateKey: string;
   readonly trustedCertificates: string;
-}
-
-/** Orthanc's HTTPS (its REST API and DICOMweb): the server's PEM files, and a client CA for mutual TLS. */
-export interface OrthancHttps {
-  readonly certificate: string;
-  readonly privateKey: string;
-  readonly ca: string;
-  /** Ask for a client certificate signed by this CA. */
-  readonly clientCa?: string;
-  /** The client certificate rest() presents when one is asked for. */
-  readonly restClient?: { readonly certificate: string; readonly privateKey: string };
 }
 
 export interface OrthancPeer {
@@ -64,7 +51,6 @@ export async function startOrthanc(
     dicomweb?: boolean;
     /** HTTP basic authentication with these users (the first is used by rest()). */
     users?: Record<string, string>;
-    https?: OrthancHttps;
   } = {},
 ): Promise<OrthancPeer> {
   const ae = options.ae ?? 'ORTHANC';
@@ -87,16 +73,6 @@ export async function startOrthanc(
       ? { DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: false } }
       : {}),
     ...(options.users ? { RegisteredUsers: options.users } : {}),
-    ...(options.https
-      ? {
-          SslEnabled: true,
-          // Orthanc takes the certificate and its key in one PEM file.
-          SslCertificate: path.join(dir, 'https.pem'),
-          ...(options.https.clientCa
-            ? { SslVerifyPeers: true, SslTrustedClientCertificates: options.https.clientCa }
-            : {}),
-        }
-      : {}),
     StorageCompression: false,
     OverwriteInstances: true,
     DicomCheckCalledAet: false,
@@ -128,14 +104,6 @@ export async function startOrthanc(
     LogExportedResources: false,
     KeepAlive: true,
   };
-  if (options.https)
-    await fs.writeFile(
-      path.join(dir, 'https.pem'),
-      Buffer.concat([
-        await fs.readFile(options.https.certificate),
-        await fs.readFile(options.https.privateKey),
-      ]),
-    );
   await fs.writeFile(path.join(dir, 'orthanc.json'), JSON.stringify(config, null, 2));
   let child: ChildProcess;
   const launch = async (): Promise<void> => {
@@ -162,26 +130,13 @@ export async function startOrthanc(
   ): Promise<Buffer> =>
     new Promise((resolve, reject) => {
       const [user, password] = Object.entries(options.users ?? {})[0] ?? [];
-      const https = options.https;
-      const req = (https ? httpsRequest : http.request)(
+      const req = http.request(
         {
           host: '127.0.0.1',
           port: httpPort,
           path: urlPath,
           method,
           ...(user ? { auth: `${user}:${password}` } : {}),
-          ...(https
-            ? {
-                ca: readFileSync(https.ca),
-                servername: 'localhost',
-                ...(https.restClient
-                  ? {
-                      cert: readFileSync(https.restClient.certificate),
-                      key: readFileSync(https.restClient.privateKey),
-                    }
-                  : {}),
-              }
-            : {}),
         },
         (res) => {
           const parts: Buffer[] = [];

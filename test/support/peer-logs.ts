@@ -19,10 +19,18 @@ export function peerLog(peer: string, text: string): void {
   for (const line of text.replace(/\n$/, '').split('\n')) lines.push(`${peer}: ${line}`);
 }
 
-/** A peer process's stdout and stderr, into the peer log. */
+/** A peer process's stdout and stderr, into the peer log, line by line. */
 export function logOutput(child: ChildProcess, peer: string): void {
-  child.stdout?.on('data', (d: Buffer) => peerLog(peer, d.toString()));
-  child.stderr?.on('data', (d: Buffer) => peerLog(peer, d.toString()));
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream?.on('data', (d: Buffer) => {
+      const text = partial + d.toString();
+      const end = text.lastIndexOf('\n');
+      partial = text.slice(end + 1);
+      if (end >= 0) peerLog(peer, text.slice(0, end));
+    });
+    stream?.on('end', () => partial && peerLog(peer, partial));
+  }
 }
 
 // dcmjs-dimse logs every PDU at its default level through loglevel: into the peer log.

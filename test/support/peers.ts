@@ -16,6 +16,7 @@ import {
 } from '../../firmware/config/config';
 import { setLogLevel } from '../../firmware/log';
 import { logOutput } from './peer-logs';
+import { waitFor } from './wait';
 
 setLogLevel(
   (process.env.DICOM_EDGE_LOG as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'error',
@@ -164,4 +165,20 @@ export async function partialTemps(storageDir: string): Promise<number> {
   let n = 0;
   for (const f of await fs.readdir(dir)) if ((await fs.stat(path.join(dir, f))).size > 0) n++;
   return n;
+}
+
+/** Resolves once the box's queue for this destination is empty and nothing is in flight. */
+export async function drained(
+  box: TestBox,
+  destination: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitFor(
+    `${destination} queue empty`,
+    async () => {
+      const r = (await box.forwarder.report()).find((d) => d.name === destination);
+      return r !== undefined && r.queued === 0 && r.inFlight === null;
+    },
+    timeoutMs,
+  );
 }
