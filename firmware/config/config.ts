@@ -7,6 +7,9 @@ import {
   type TlsListenerConfig,
   type TlsProfile,
 } from '../tls/tls-options';
+/** Lossless re-encoding a node may ask for before sending (firmware/codec). */
+export type Compression = 'jpeg-ls-lossless';
+
 /** What every node has, whatever it speaks. */
 interface NodeBase {
   readonly name: string;
@@ -15,6 +18,11 @@ interface NodeBase {
   readonly forwardWhen?: ForwardWhen;
   /** Bandwidth cap for forwarding to this node, bytes per second. */
   readonly maxBytesPerSecond?: number;
+  /**
+   * Re-encode uncompressed images losslessly before sending (firmware/codec): the pixels
+   * decode to the very same values; promise 2's one deliberate exception.
+   */
+  readonly compress?: Compression;
 }
 
 /** A node that speaks DIMSE: a destination, a caller, a move destination. */
@@ -332,9 +340,15 @@ export function validateConfig(raw: unknown): Config {
       node.maxBytesPerSecond === undefined
         ? undefined
         : requireInt(`${at}.maxBytesPerSecond`, node.maxBytesPerSecond, 1024, 10 * 1024 ** 3);
+    if (
+      node.compress !== undefined &&
+      !(COMPRESSIONS as readonly unknown[]).includes(node.compress)
+    )
+      throw new ConfigError(`${at}.compress`, `must be one of ${COMPRESSIONS.join(', ')}`);
     const base = {
       name: node.name,
       forward: node.forward === true,
+      ...(node.compress ? { compress: node.compress as Compression } : {}),
       ...(forwardWhen ? { forwardWhen } : {}),
       ...(maxBytesPerSecond ? { maxBytesPerSecond } : {}),
       ...(tls ? { tls } : {}),
@@ -391,7 +405,10 @@ function validateSerial(raw: unknown): SerialConfig {
   return { path: s.path, baudRate: baudRate as number };
 }
 
+const COMPRESSIONS: readonly Compression[] = ['jpeg-ls-lossless'];
+
 const NODE_KEYS = [
+  'compress',
   'name',
   'kind',
   'ae',
@@ -405,6 +422,7 @@ const NODE_KEYS = [
 ];
 
 const DICOMWEB_NODE_KEYS = [
+  'compress',
   'name',
   'kind',
   'url',

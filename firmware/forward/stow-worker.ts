@@ -9,6 +9,8 @@
 // charged, and the reason shows on the dashboard until it is fixed.
 import { promises as fs } from 'node:fs';
 import type { DicomwebNodeConfig } from '../config/config';
+import { CodecError } from '../codec/jpeg-ls';
+import { compressedFile, planCompression } from '../codec/compress-instance';
 import { DicomwebClient } from '../dicomweb/dicomweb-client';
 import { judgeStow } from '../dicomweb/stow-response';
 import { log } from '../log';
@@ -18,6 +20,8 @@ import { DestinationWorker, TransientError } from './destination-worker';
 
 export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
   private client: DicomwebClient | null = null;
+  /** Instances to send as they are: the destination refused them compressed. */
+  private readonly asTheyAre = new Set<string>();
 
   protected get connected(): boolean {
     return this.client !== null;
@@ -66,19 +70,62 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
     return out;
   }
 
+  /**
+   * Each job's Part 10 file as it goes: the cached file, or with the node's lossless
+   * compression when the instance can take it. Returns the compressed jobs' SOP UIDs.
+   */
+  private async parts(
+    batch: readonly ForwardJob[],
+  ): Promise<{ parts: Array<() => AsyncIterable<Buffer>>; compressed: Set<string> }> {
+    const compressed = new Set<string>();
+    const parts: Array<() => AsyncIterable<Buffer>> = [];
+    for (const job of batch) {
+      const plan =
+        this.node.compress && !this.asTheyAre.has(job.sopInstanceUid)
+          ? await planCompression(this.deps.cache, job).catch((err: Error) => ({
+              skip: err.message,
+            }))
+          : undefined;
+      if (plan && !('skip' in plan)) {
+        compressed.add(job.sopInstanceUid);
+        parts.push(() => compressedFile(this.deps.cache, job, plan));
+      } else {
+        if (plan)
+          log.debug('sent as it is', {
+            dest: this.node.name,
+            sop: job.sopInstanceUid,
+            why: plan.skip,
+          });
+        parts.push(() => readCacheFile(this.deps.cache, job));
+      }
+    }
+    return { parts, compressed };
+  }
+
   private async sendBatchOf(batch: readonly ForwardJob[], delivered: number[]): Promise<void> {
     if (batch.length === 0) return;
     this.client ??= new DicomwebClient(this.node);
     const started = Date.now();
     this.inFlight = batch.length === 1 ? batch[0]!.sopInstanceUid : `${batch.length} instances`;
     log.debug('forwarding', { dest: this.node.name, instances: batch.length });
+    const { parts, compressed } = await this.parts(batch);
     let answer;
     try {
       answer = await this.client.store(
-        batch.map((job) => () => readCacheFile(this.deps.cache, job)),
+        parts,
         this.node.maxBytesPerSecond ? (d) => this.limited(d) : undefined,
       );
     } catch (err) {
+      if (err instanceof CodecError) {
+        // The encoder's trouble, not the destination's: these go as they are, now.
+        log.warn('compression failed: sending as they are', {
+          dest: this.node.name,
+          reason: err.message,
+        });
+        for (const sop of compressed) this.asTheyAre.add(sop);
+        this.inFlight = null;
+        return this.sendBatchOf(batch, delivered);
+      }
       // Down, unreachable, TLS refused, or silent for timeoutSeconds: the destination's.
       throw new TransientError(`${this.node.name} (${this.node.url}): ${(err as Error).message}`);
     } finally {
@@ -88,7 +135,8 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
     const verdict = judgeStow(answer.status, answer.body, sops, this.node.name);
     if (verdict.kind === 'destination') throw new TransientError(verdict.reason);
     if (verdict.kind === 'isolate') {
-      if (batch.length === 1) return this.fail(batch[0]!, null, verdict.reason);
+      if (batch.length === 1)
+        return this.refused(batch[0]!, null, verdict.reason, compressed, delivered);
       log.warn('request refused as a whole: sending its instances one at a time', {
         dest: this.node.name,
         instances: batch.length,
@@ -101,13 +149,32 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
     for (const job of batch) {
       const v = verdict.verdicts.get(job.sopInstanceUid)!;
       if (v.kind === 'delivered') await this.accepted(job, v.status, delivered, started);
-      else if (v.kind === 'failed') await this.fail(job, v.status, v.reason);
+      else if (v.kind === 'failed')
+        await this.refused(job, v.status, v.reason, compressed, delivered);
       else {
         await this.deps.index.queue.noteAttempt(job.pk, v.reason);
         retry = v.reason;
       }
     }
     if (retry) throw new TransientError(retry);
+  }
+
+  /** Refused for good: failed, unless it went compressed; then the original goes (once). */
+  private async refused(
+    job: ForwardJob,
+    status: number | null,
+    reason: string,
+    compressed: ReadonlySet<string>,
+    delivered: number[],
+  ): Promise<void> {
+    if (!compressed.has(job.sopInstanceUid)) return this.fail(job, status, reason);
+    log.warn('refused compressed: sending it as it is', {
+      dest: this.node.name,
+      sop: job.sopInstanceUid,
+      reason,
+    });
+    this.asTheyAre.add(job.sopInstanceUid);
+    await this.sendBatchOf([job], delivered);
   }
 }
 

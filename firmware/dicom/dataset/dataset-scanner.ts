@@ -21,6 +21,7 @@ const UNDEFINED_LENGTH = 0xffffffff;
 const ITEM = 0xfffee000;
 const ITEM_DELIMITATION = 0xfffee00d;
 const SEQUENCE_DELIMITATION = 0xfffee0dd;
+const PIXEL_DATA = 0x7fe00010;
 /** VRs that may have an undefined length in explicit VR (SQ, UN, and encapsulated OB/OW). */
 const UNDEFINED_LENGTH_VRS = new Set(['SQ', 'UN', 'OB', 'OW']);
 const MAX_DEPTH = 32;
@@ -34,6 +35,8 @@ interface Container {
 export class DatasetScanner {
   /** Values of the wanted top-level attributes, raw bytes as sent. */
   readonly values = new Map<number, Buffer>();
+  /** Where the top-level native (defined-length) Pixel Data is: header and value offsets. */
+  pixelData: { readonly at: number; readonly valueAt: number; readonly length: number } | undefined;
   private pos = 0;
   private skip = 0;
   private collecting: { tag: number; parts: Buffer[]; remaining: number; length: number } | null =
@@ -152,6 +155,7 @@ export class DatasetScanner {
       this.push({ kind: 'sequence', tag, encoding }, at);
       return;
     }
+    if (top === undefined && tag === PIXEL_DATA) this.pixelData = { at, valueAt: this.pos, length };
     if (top === undefined && this.wanted.has(tag) && length <= this.maxValueLength) {
       if (length === 0) this.values.set(tag, Buffer.alloc(0));
       else this.collecting = { tag, parts: [], remaining: length, length };
