@@ -18,9 +18,16 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
 } from '../dicom/registry/transfer-syntaxes';
+import { log } from '../log';
 import { encodeJpegLs, type FrameInfo } from './jpeg-ls';
 
 export const JPEG_LS_LOSSLESS = '1.2.840.10008.1.2.4.80';
+
+/** The syntaxes re-encoded from: native little endian. */
+export const COMPRESSIBLE_SYNTAXES: readonly string[] = [
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+];
 
 export interface CompressibleInstance {
   readonly sopInstanceUid: string;
@@ -115,7 +122,7 @@ export async function planCompression(
   instance: CompressibleInstance,
 ): Promise<CompressionPlan | { readonly skip: string }> {
   const ts = instance.transferSyntaxUid;
-  if (ts !== EXPLICIT_VR_LITTLE_ENDIAN && ts !== IMPLICIT_VR_LITTLE_ENDIAN)
+  if (!COMPRESSIBLE_SYNTAXES.includes(ts))
     return { skip: `its transfer syntax ${ts} is not native little endian` };
   const file = await fs.open(cache.absolute(instance.path), 'r');
   try {
@@ -179,6 +186,20 @@ export async function planCompression(
   } finally {
     await file.close();
   }
+}
+
+/** The plan, or undefined (logged with why) when the instance goes as it is. */
+export async function compressionFor(
+  cache: Cache,
+  instance: CompressibleInstance,
+  destination: string,
+): Promise<CompressionPlan | undefined> {
+  const plan = await planCompression(cache, instance).catch((err: Error) => ({
+    skip: err.message,
+  }));
+  if (!('skip' in plan)) return plan;
+  log.debug('sent as it is', { dest: destination, sop: instance.sopInstanceUid, why: plan.skip });
+  return undefined;
 }
 
 function tagLength(tag: number, length: number): Buffer {

@@ -4,6 +4,7 @@
 // on. An instance whose transfer itself fails (abort, reset, timeout) while the
 // destination otherwise works is set aside and tried again later, then failed: one bad
 // instance never stalls the queue behind it.
+import { compressionFor, type CompressionPlan } from '../codec/compress-instance';
 import type { DimseNodeConfig } from '../config/config';
 import type { EstablishedAssociation } from '../dicom/association';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
@@ -58,6 +59,8 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
   private open: OpenAssociation | null = null;
   /** Instances whose transfer failed since the last one delivered. */
   private suspectsInARow = 0;
+  /** Instances to send as they are: the destination refused them compressed. */
+  private readonly asTheyAre = new Set<string>();
 
   protected get connected(): boolean {
     return this.open !== null;
@@ -72,7 +75,8 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
       before.ae !== after.ae ||
       before.host !== after.host ||
       before.port !== after.port ||
-      before.requestCommit !== after.requestCommit
+      before.requestCommit !== after.requestCommit ||
+      before.compress !== after.compress
     );
   }
 
@@ -100,9 +104,11 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
         attempt: job.attempts + 1,
         ts: route.transferSyntax,
       });
+      const compressed = await this.compression(route.compressedContextId, job);
       try {
         ({ status, comment } = await sendInstance(open.requestor, this.deps.cache, route, job, {
           peer: this.node.name,
+          ...(compressed ? { compressed } : {}),
           ...(this.node.maxBytesPerSecond ? { through: (d) => this.limited(d) } : {}),
         }));
       } catch (err) {
@@ -133,6 +139,21 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
         await this.deps.index.queue.noteAttempt(job.pk, `status ${formatStatus(status)}`, status);
         throw new TransientError(`${this.node.name} answered ${formatStatus(status)}`);
       }
+      if (verdict === 'permanent' && compressed) {
+        // Refused compressed: it stays queued and goes as it is in the next batch.
+        this.asTheyAre.add(job.sopInstanceUid);
+        await this.deps.index.queue.noteAttempt(
+          job.pk,
+          `refused compressed: ${formatStatus(status)}`,
+          status,
+        );
+        log.warn('refused compressed: sending it as it is', {
+          dest: this.node.name,
+          sop: job.sopInstanceUid,
+          status: formatStatus(status),
+        });
+        continue;
+      }
       if (verdict === 'permanent') {
         await this.fail(
           job,
@@ -145,6 +166,16 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
       if (++open.sent >= this.deps.settings.instancesPerAssociation) await this.closeConnection();
       if (!this.open && job !== jobs[jobs.length - 1]) await this.ensureAssociation(jobs);
     }
+  }
+
+  /** The compression plan for a job, when the node asks and the destination took JPEG-LS. */
+  private async compression(
+    contextId: number | undefined,
+    job: ForwardJob,
+  ): Promise<CompressionPlan | undefined> {
+    if (!this.node.compress || contextId === undefined || this.asTheyAre.has(job.sopInstanceUid))
+      return undefined;
+    return compressionFor(this.deps.cache, job, this.node.name);
   }
 
   /**
@@ -263,7 +294,7 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
     )
       return;
     await this.closeConnection();
-    const proposal = proposeContexts(keys);
+    const proposal = proposeContexts(keys, this.node.compress !== undefined);
     const commitContextId = this.node.requestCommit ? proposal.contexts.length * 2 + 1 : undefined;
     const contexts =
       commitContextId === undefined

@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import type { DicomwebNodeConfig } from '../config/config';
 import { CodecError } from '../codec/jpeg-ls';
-import { compressedFile, planCompression } from '../codec/compress-instance';
+import { compressedFile, compressionFor } from '../codec/compress-instance';
 import { DicomwebClient } from '../dicomweb/dicomweb-client';
 import { judgeStow } from '../dicomweb/stow-response';
 import { log } from '../log';
@@ -82,22 +82,12 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
     for (const job of batch) {
       const plan =
         this.node.compress && !this.asTheyAre.has(job.sopInstanceUid)
-          ? await planCompression(this.deps.cache, job).catch((err: Error) => ({
-              skip: err.message,
-            }))
+          ? await compressionFor(this.deps.cache, job, this.node.name)
           : undefined;
-      if (plan && !('skip' in plan)) {
+      if (plan) {
         compressed.add(job.sopInstanceUid);
         parts.push(() => compressedFile(this.deps.cache, job, plan));
-      } else {
-        if (plan)
-          log.debug('sent as it is', {
-            dest: this.node.name,
-            sop: job.sopInstanceUid,
-            why: plan.skip,
-          });
-        parts.push(() => readCacheFile(this.deps.cache, job));
-      }
+      } else parts.push(() => readCacheFile(this.deps.cache, job));
     }
     return { parts, compressed };
   }

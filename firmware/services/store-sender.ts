@@ -10,6 +10,12 @@ import { CommandField } from '../dicom/dimse/command-field';
 import type { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
 import { UNCOMPRESSED_SYNTAXES } from '../dicom/registry/transfer-syntaxes';
+import {
+  COMPRESSIBLE_SYNTAXES,
+  compressedDataset,
+  JPEG_LS_LOSSLESS,
+  type CompressionPlan,
+} from '../codec/compress-instance';
 import { log } from '../log';
 import type { Cache } from '../../storage/cache';
 import type { CachedInstance } from '../../storage/index';
@@ -45,6 +51,8 @@ async function* readDataset(
 export interface Route {
   readonly contextId: number;
   readonly transferSyntax: string;
+  /** An accepted JPEG-LS Lossless context for the SOP class (a node that compresses). */
+  readonly compressedContextId?: number;
 }
 
 /** Routes by "sopClass|transferSyntax"; null: the peer takes neither the syntax nor an alternative. */
@@ -60,10 +68,14 @@ export interface Proposal {
   routes(association: EstablishedAssociation): Routes;
 }
 
-/** Contexts for a set of instances (at most 64 distinct pairs: 128 contexts, PS3.8 §9.3.2.2). */
-export function proposeContexts(keys: readonly string[]): Proposal {
+/**
+ * Contexts for a set of instances (at most 64 distinct pairs: 128 contexts, PS3.8
+ * §9.3.2.2). With `compress`, a JPEG-LS Lossless context too for each uncompressed pair,
+ * as long as there is room: the original's contexts come first, they are the fallback.
+ */
+export function proposeContexts(keys: readonly string[], compress = false): Proposal {
   const contexts: PresentationContextRq[] = [];
-  const proposals = new Map<string, { exact: number; alternative?: number }>();
+  const proposals = new Map<string, { exact: number; alternative?: number; compressed?: number }>();
   for (const key of keys) {
     const [sopClassUid, ts] = key.split('|') as [string, string];
     const exact = contexts.length * 2 + 1;
@@ -79,6 +91,18 @@ export function proposeContexts(keys: readonly string[]): Proposal {
       proposals.set(key, { exact, alternative });
     } else proposals.set(key, { exact });
   }
+  if (compress)
+    for (const [key, p] of proposals) {
+      const [sopClassUid, ts] = key.split('|') as [string, string];
+      if (contexts.length >= 128 || !COMPRESSIBLE_SYNTAXES.includes(ts)) continue;
+      const compressed = contexts.length * 2 + 1;
+      contexts.push({
+        id: compressed,
+        abstractSyntax: sopClassUid,
+        transferSyntaxes: [JPEG_LS_LOSSLESS],
+      });
+      proposals.set(key, { ...p, compressed });
+    }
   return {
     contexts,
     routes(association) {
@@ -91,9 +115,18 @@ export function proposeContexts(keys: readonly string[]): Proposal {
       for (const [key, p] of proposals) {
         const exactTs = accepted.get(p.exact);
         const alternativeTs = p.alternative !== undefined ? accepted.get(p.alternative) : undefined;
-        if (exactTs !== undefined) routes.set(key, { contextId: p.exact, transferSyntax: exactTs });
+        const compressed =
+          p.compressed !== undefined && accepted.get(p.compressed) === JPEG_LS_LOSSLESS
+            ? { compressedContextId: p.compressed }
+            : {};
+        if (exactTs !== undefined)
+          routes.set(key, { contextId: p.exact, transferSyntax: exactTs, ...compressed });
         else if (alternativeTs !== undefined)
-          routes.set(key, { contextId: p.alternative!, transferSyntax: alternativeTs });
+          routes.set(key, {
+            contextId: p.alternative!,
+            transferSyntax: alternativeTs,
+            ...compressed,
+          });
         else routes.set(key, null);
       }
       return routes;
@@ -121,6 +154,8 @@ export function routeAmong(
 export interface SendOptions {
   /** C-MOVE sub-operations name who asked (PS3.7 §9.3.1.1). */
   readonly moveOriginator?: { aeTitle: string; messageId: number };
+  /** Send compressed as planned, on the route's JPEG-LS context (when it has one). */
+  readonly compressed?: CompressionPlan;
   /** Stream filter, e.g. a bandwidth cap. */
   readonly through?: (data: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
   readonly timeoutMs?: number;
@@ -173,7 +208,11 @@ export async function sendInstance(
   }
   try {
     let data: AsyncIterable<Buffer> = readDataset(file, instance.datasetOffset, instance.size);
-    if (route.transferSyntax !== instance.transferSyntaxUid) {
+    let contextId = route.contextId;
+    if (options.compressed && route.compressedContextId !== undefined) {
+      contextId = route.compressedContextId;
+      data = compressedDataset(cache, instance, options.compressed);
+    } else if (route.transferSyntax !== instance.transferSyntaxUid) {
       log.info('transcoding for destination', {
         dest: options.peer,
         sop: instance.sopInstanceUid,
@@ -184,7 +223,7 @@ export async function sendInstance(
     } else data = withDeflatePadding(data, instance.transferSyntaxUid);
     if (options.through) data = options.through(data);
     const response = requestor.request(
-      route.contextId,
+      contextId,
       {
         commandField: CommandField.CStoreRq,
         affectedSopClassUid: instance.sopClassUid,

@@ -32,6 +32,8 @@ export interface SyntheticOptions {
   extra?: Element[];
   /** Pixel values from a seeded pseudo-random sequence (12 bits): data that deflates poorly. */
   noiseSeed?: number;
+  /** 1: signed samples (the values are the same bit patterns). */
+  pixelRepresentation?: number;
 }
 
 /** Everything before Pixel Data, and the Pixel Data length. */
@@ -72,7 +74,7 @@ export function syntheticHead(o: SyntheticOptions): { head: Buffer; pixelBytes: 
     { tag: 0x00280100, vr: 'US', value: us(16) }, // Bits Allocated
     { tag: 0x00280101, vr: 'US', value: us(12) }, // Bits Stored
     { tag: 0x00280102, vr: 'US', value: us(11) }, // High Bit
-    { tag: 0x00280103, vr: 'US', value: us(0) }, // Pixel Representation
+    { tag: 0x00280103, vr: 'US', value: us(o.pixelRepresentation ?? 0) }, // Pixel Representation
     ...(o.extra ?? []),
   ].sort((a, b) => a.tag - b.tag);
   const dataset = encodeDataset(elements, EXPLICIT_LE);
