@@ -12,6 +12,7 @@
 import { promises as fs } from 'node:fs';
 import type { Cache } from '../../storage/cache';
 import { DatasetScanner } from '../dicom/dataset/dataset-scanner';
+import { DatasetParseError } from '../dicom/errors';
 import { encodePart10Header } from '../dicom/dataset/part10';
 import { transcode } from '../dicom/dataset/transcoder';
 import {
@@ -130,9 +131,14 @@ export async function planCompression(
       { explicitVr: ts === EXPLICIT_VR_LITTLE_ENDIAN, littleEndian: true },
       WANTED,
     );
-    for await (const chunk of range(file, instance.datasetOffset, instance.size)) {
-      scanner.write(chunk);
-      if (scanner.pixelData) break;
+    try {
+      for await (const chunk of range(file, instance.datasetOffset, instance.size)) {
+        scanner.write(chunk);
+        if (scanner.pixelData) break;
+      }
+    } catch (err) {
+      if (!(err instanceof DatasetParseError)) throw err;
+      return { skip: `its data set cannot be read: ${err.message}` };
     }
     const pd = scanner.pixelData;
     if (!pd) return { skip: 'it has no native Pixel Data' };
@@ -170,6 +176,8 @@ export async function planCompression(
       return {
         skip: `its Pixel Data is ${pd.length} bytes, not ${frames} frames of ${frameBytes}`,
       };
+    if (start + pd.length > instance.size)
+      return { skip: `its file ends before its Pixel Data does (${instance.size} bytes)` };
     if (
       !signed &&
       !(await samplesFit(file, start, start + frames * frameBytes, bitsAllocated / 8, bitsStored))
