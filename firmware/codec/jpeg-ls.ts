@@ -34,7 +34,10 @@ function start(): Worker {
       pending.resolve(
         Buffer.from(reply.encoded.buffer, reply.encoded.byteOffset, reply.encoded.byteLength),
       );
-    if (waiting.size === 0) idle();
+    if (waiting.size === 0) {
+      w.unref(); // idle: it does not keep the process alive
+      idle();
+    }
   });
   const fail = (err: Error): void => {
     if (worker === w) worker = undefined;
@@ -63,6 +66,7 @@ function idle(): void {
 export function encodeJpegLs(pixels: Buffer, info: FrameInfo): Promise<Buffer> {
   clearTimeout(idleTimer);
   worker ??= start();
+  worker.ref(); // a frame in flight keeps the process alive until it is encoded
   const id = nextId++;
   const copy = new Uint8Array(pixels); // its own buffer, moved to the worker, not shared
   const rq: EncodeRequest = { id, pixels: copy, ...info };
