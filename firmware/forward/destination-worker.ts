@@ -6,6 +6,7 @@
 // over associations) or StowWorker (STOW-RS over HTTP).
 import type { ForwardingConfig, NodeConfig } from '../config/config';
 import { nodeAddress } from '../config/config';
+import { formatStatus } from '../dicom/dimse/status';
 import { log } from '../log';
 import type { Cache } from '../../storage/cache';
 import type { ForwardJob, Index } from '../../storage/index';
@@ -172,12 +173,15 @@ export abstract class DestinationWorker<
     this.bytesSent += job.size - job.datasetOffset;
     this.lastSuccessAt = new Date().toISOString();
     this.lastError = null;
-    log.info('forwarded', {
+    const said = {
       dest: this.node.name,
       sop: job.sopInstanceUid,
       bytes: job.size - job.datasetOffset,
       ms: Date.now() - started,
-    });
+    };
+    // A warning (coerced attributes, say) is delivered, and said so.
+    if (status === 0) log.info('forwarded', said);
+    else log.warn('forwarded with a warning', { ...said, status: formatStatus(status) });
   }
 
   private async run(): Promise<void> {

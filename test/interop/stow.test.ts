@@ -73,9 +73,16 @@ async function arrivedIdentical(orthanc: OrthancPeer, files: string[]): Promise<
 /** An HTTP server of the test's: each request's body, and the answer `respond` gives. */
 async function fakeStow(
   respond: (body: Buffer, n: number, res: http.ServerResponse) => void,
-): Promise<{ url: string; bodies: Buffer[]; close: () => Promise<void> }> {
+): Promise<{
+  url: string;
+  bodies: Buffer[];
+  onHeaders?: (h: http.IncomingHttpHeaders) => void;
+  close: () => Promise<void>;
+}> {
   const bodies: Buffer[] = [];
+  const hooks: { onHeaders?: (h: http.IncomingHttpHeaders) => void } = {};
   const server = http.createServer((req, res) => {
+    hooks.onHeaders?.(req.headers);
     const parts: Buffer[] = [];
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', () => {
@@ -88,6 +95,9 @@ async function fakeStow(
   return {
     url: `http://127.0.0.1:${port}/dicom-web`,
     bodies,
+    set onHeaders(f: ((h: http.IncomingHttpHeaders) => void) | undefined) {
+      hooks.onHeaders = f;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -248,6 +258,52 @@ describe('forwarding over STOW-RS', function () {
   });
 
   describe('answers of a server of the test', () => {
+    it('a bearer token read from its file at each request, and the extra headers, are sent', async () => {
+      const seen: Array<string | undefined> = [];
+      const server = await fakeStow((_b, _n, res) => res.writeHead(200).end());
+      cleanups.push(server.close);
+      const token = path.join(tempDir('stow-bearer'), 'token');
+      await fs.writeFile(token, 'first-token\n', { mode: 0o600 });
+      const b = await box(
+        cloud(server.url, {
+          auth: { type: 'bearer', tokenFile: token },
+          headers: { 'X-Tenant': 'clinic-7' },
+        }),
+      );
+      server.onHeaders = (h) => seen.push(`${h.authorization} ${h['x-tenant']}`);
+      await send(b, await writeSyntheticStudy(tempDir('stow-bearer'), 102, 1));
+      await drained(b, 'cloud');
+      await fs.writeFile(token, 'second-token\n');
+      await send(b, await writeSyntheticStudy(tempDir('stow-bearer2'), 103, 1));
+      await drained(b, 'cloud');
+      assert.deepEqual(seen, ['Bearer first-token clinic-7', 'Bearer second-token clinic-7']);
+    });
+
+    it('a Warning Reason is delivered, recorded with its status', async () => {
+      const sop = uid(104, 1, 1);
+      const server = await fakeStow((_b, _n, res) =>
+        res.writeHead(200, { 'content-type': 'application/dicom+json' }).end(
+          JSON.stringify({
+            '00081199': {
+              vr: 'SQ',
+              Value: [
+                {
+                  '00081155': { vr: 'UI', Value: [sop] },
+                  '00081196': { vr: 'US', Value: [0xb000] },
+                },
+              ],
+            },
+          }),
+        ),
+      );
+      cleanups.push(server.close);
+      const b = await box(cloud(server.url));
+      await send(b, await writeSyntheticStudy(tempDir('stow-warning'), 104, 1));
+      await drained(b, 'cloud');
+      const [job] = await b.store.index.queue.jobsOf(sop);
+      assert.deepEqual([job?.state, job?.lastStatus], ['done', 0xb000]);
+    });
+
     it('409 Conflict for instances it holds: delivered', async () => {
       const server = await fakeStow((_b, _n, res) => res.writeHead(409).end());
       cleanups.push(server.close);
