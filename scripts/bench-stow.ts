@@ -11,8 +11,7 @@ import { parsePart10Header } from '../firmware/dicom/dataset/part10';
 import { Cache } from '../storage/cache';
 import { startOrthanc, type OrthancPeer } from '../test/support/orthanc';
 import { tempDir } from '../test/support/peers';
-import { uid, writeSyntheticFile } from '../test/support/synthetic';
-import { sendWithStorescu, startBoxProcess, type BoxProcess } from './bench-support';
+import { sendWithStorescu, startBoxProcess, writeCtSet, type BoxProcess } from './bench-support';
 
 const COUNT = 400;
 const CAPPED = 100;
@@ -23,24 +22,6 @@ async function countIn(orthanc: OrthancPeer): Promise<number> {
     CountInstances: number;
   };
   return stats.CountInstances;
-}
-
-async function phantomSet(dir: string, count: number, n: number): Promise<string[]> {
-  const files: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    const f = path.join(dir, `${i}.dcm`);
-    await writeSyntheticFile(f, {
-      studyUid: uid(n),
-      seriesUid: uid(n, 1),
-      sopInstanceUid: uid(n, 1, i),
-      rows: 512,
-      columns: 512,
-      instanceNumber: i,
-      phantomSeed: i,
-    });
-    files.push(f);
-  }
-  return files;
 }
 
 /** Seconds from the start of storescu to the box until `count` instances are in `orthanc`. */
@@ -108,7 +89,7 @@ async function main(): Promise<void> {
   const boxes: BoxProcess[] = [];
   try {
     process.stdout.write(`generating ${COUNT} CT-like slices (512x512, 12 bits stored)\n`);
-    const files = await phantomSet(path.join(work, 'ct'), COUNT, 960);
+    const files = await writeCtSet(path.join(work, 'ct'), COUNT, 960, true);
     const mb =
       (await Promise.all(files.map((f) => fs.stat(f)))).reduce((a, s) => a + s.size, 0) / 1e6;
 

@@ -9,7 +9,13 @@ import { uid, writeSyntheticFile } from '../test/support/synthetic';
 const ROOT = path.join(__dirname, '..', '..');
 
 /** `count` CT-like instances (512x512x16-bit, 0.5 MB) of one series of study n, in dir. */
-export async function writeCtSet(dir: string, count: number, n: number): Promise<string[]> {
+/** CT-like instances of study n; `phantom`: slices that compress as CT does (see synthetic.ts). */
+export async function writeCtSet(
+  dir: string,
+  count: number,
+  n: number,
+  phantom = false,
+): Promise<string[]> {
   const files: string[] = [];
   for (let i = 1; i <= count; i++) {
     const f = path.join(dir, `${i}.dcm`);
@@ -20,6 +26,7 @@ export async function writeCtSet(dir: string, count: number, n: number): Promise
       rows: 512,
       columns: 512,
       instanceNumber: i,
+      ...(phantom ? { phantomSeed: i } : {}),
     });
     files.push(f);
   }

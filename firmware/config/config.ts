@@ -345,15 +345,18 @@ export function validateConfig(raw: unknown): Config {
       !(COMPRESSIONS as readonly unknown[]).includes(node.compress)
     )
       throw new ConfigError(`${at}.compress`, `must be one of ${COMPRESSIONS.join(', ')}`);
+    const name = node.name;
     const base = {
-      name: node.name,
       forward: node.forward === true,
       ...(node.compress ? { compress: node.compress as Compression } : {}),
       ...(forwardWhen ? { forwardWhen } : {}),
       ...(maxBytesPerSecond ? { maxBytesPerSecond } : {}),
       ...(tls ? { tls } : {}),
     };
-    if (node.kind === 'dicomweb') return { ...base, ...validateDicomwebNode(at, node) };
+    if (node.kind === 'dicomweb') {
+      const { kind, url, ...web } = validateDicomwebNode(at, node);
+      return { name, kind, url, ...base, ...web };
+    }
     const p = aeTitleProblem(node.ae);
     if (p) throw new ConfigError(`${at}.ae`, p);
     if (typeof node.host !== 'string' || node.host.length === 0)
@@ -361,11 +364,13 @@ export function validateConfig(raw: unknown): Config {
     const port = requireInt(`${at}.port`, node.port, 1, 65535);
     if (node.requestCommit !== undefined)
       requireType(`${at}.requestCommit`, node.requestCommit, 'boolean');
+    // In the order an operator reads a node: who and where first.
     return {
-      ...base,
+      name,
       ae: node.ae as string,
       host: node.host,
       port,
+      ...base,
       ...(node.requestCommit === true ? { requestCommit: true } : {}),
     };
   });

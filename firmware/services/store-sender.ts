@@ -167,6 +167,16 @@ export class CacheFileError extends Error {
   override name = 'CacheFileError';
 }
 
+async function openCacheFile(cache: Cache, relativePath: string): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(cache.absolute(relativePath), 'r');
+  } catch (err) {
+    throw new CacheFileError(
+      `cache file ${relativePath} cannot be read: ${(err as Error).message}`,
+    );
+  }
+}
+
 /**
  * A whole cache file (the Part 10 file as received: preamble, meta information, data
  * set), in chunks, for a destination that takes files (STOW-RS).
@@ -175,14 +185,7 @@ export async function* readCacheFile(
   cache: Cache,
   instance: Pick<SendableInstance, 'path' | 'size'>,
 ): AsyncGenerator<Buffer> {
-  let file: fs.FileHandle;
-  try {
-    file = await fs.open(cache.absolute(instance.path), 'r');
-  } catch (err) {
-    throw new CacheFileError(
-      `cache file ${instance.path} cannot be read: ${(err as Error).message}`,
-    );
-  }
+  const file = await openCacheFile(cache, instance.path);
   try {
     yield* readDataset(file, 0, instance.size);
   } finally {
@@ -198,14 +201,7 @@ export async function sendInstance(
   instance: SendableInstance,
   options: SendOptions,
 ): Promise<{ status: number; comment?: string }> {
-  let file: fs.FileHandle;
-  try {
-    file = await fs.open(cache.absolute(instance.path), 'r');
-  } catch (err) {
-    throw new CacheFileError(
-      `cache file ${instance.path} cannot be read: ${(err as Error).message}`,
-    );
-  }
+  const file = await openCacheFile(cache, instance.path);
   try {
     let data: AsyncIterable<Buffer> = readDataset(file, instance.datasetOffset, instance.size);
     let contextId = route.contextId;

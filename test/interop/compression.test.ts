@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DEFAULTS, type NodeConfig } from '../../firmware/config/config';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
-import { storeFiles } from '../../firmware/services/store-scu';
 import { startOrthanc, type OrthancPeer } from '../support/orthanc';
 import {
   datasetBytes,
@@ -19,6 +18,7 @@ import {
   run,
   startBox,
   startStorescp,
+  storeInto,
   tempDir,
   type TestBox,
 } from '../support/peers';
@@ -57,15 +57,6 @@ describe('lossless JPEG-LS before the WAN', function () {
     return b;
   }
 
-  async function send(b: TestBox, files: string[]): Promise<void> {
-    const results = await storeFiles(
-      { host: '127.0.0.1', port: b.port, callingAeTitle: 'MODALITY', calledAeTitle: 'DICOM_EDGE' },
-      files,
-      () => undefined,
-    );
-    assert.ok(results.every((r) => r.status === 0));
-  }
-
   async function orthanc(): Promise<OrthancPeer> {
     const o = await startOrthanc({ dicomweb: true });
     cleanups.push(() => o.stop());
@@ -95,7 +86,7 @@ describe('lossless JPEG-LS before the WAN', function () {
         frames: 3,
       })),
     ];
-    await send(b, files);
+    await storeInto(b, files);
     await drained(b, 'cloud');
     let sent = 0;
     let held = 0;
@@ -126,7 +117,7 @@ describe('lossless JPEG-LS before the WAN', function () {
     const implicit = path.join(dir, 'implicit.dcm');
     const converted = await run('dcmconv', ['+ti', explicit!, implicit]);
     assert.equal(converted.code, 0, converted.stderr);
-    await send(b, [implicit]);
+    await storeInto(b, [implicit]);
     await drained(b, 'cloud');
     const inOrthanc = await pacs.fileOf(metaOf(await fs.readFile(implicit)).sop);
     assert.equal(metaOf(inOrthanc!).ts, JPEG_LS_LOSSLESS);
@@ -139,7 +130,7 @@ describe('lossless JPEG-LS before the WAN', function () {
     const [file] = await writeSyntheticStudy(tempDir('jls-signed'), 112, 1, {
       pixelRepresentation: 1,
     });
-    await send(b, [file!]);
+    await storeInto(b, [file!]);
     await drained(b, 'cloud');
     const inOrthanc = await pacs.fileOf(metaOf(await fs.readFile(file!)).sop);
     assert.equal(metaOf(inOrthanc!).ts, '1.2.840.10008.1.2.1');
@@ -170,7 +161,7 @@ describe('lossless JPEG-LS before the WAN', function () {
       web(`http://127.0.0.1:${(server.address() as AddressInfo).port}/dicom-web`),
     );
     const files = await writeSyntheticStudy(tempDir('jls-refused'), 113, 2);
-    await send(b, files);
+    await storeInto(b, files);
     await drained(b, 'cloud');
     const report = (await b.forwarder.report())[0]!;
     assert.deepEqual([report.done, report.failed], [2, 0]);
@@ -199,7 +190,7 @@ describe('lossless JPEG-LS before the WAN', function () {
     cleanups.push(() => b.stop());
     const dir = tempDir('jls-dimse');
     const files = await writeSyntheticStudy(dir, 114, 2, { rows: 256, columns: 256 });
-    await send(b, files);
+    await storeInto(b, files);
     await Promise.all([drained(b, 'wan'), drained(b, 'lan')]);
     const originals = await Promise.all(files.map((f) => datasetBytes(f)));
     for (const f of await listFiles(takesAll.dir)) {

@@ -21,6 +21,7 @@ import {
   drained,
   freePort,
   startBox,
+  storeInto,
   tempDir,
   waitForPort,
   type TestBox,
@@ -41,15 +42,6 @@ function cloud(url: string, extra: Partial<DicomwebNodeConfig> = {}): DicomwebNo
     timeoutSeconds: 10,
     ...extra,
   };
-}
-
-async function send(box: TestBox, files: string[]): Promise<void> {
-  const results = await storeFiles(
-    { host: '127.0.0.1', port: box.port, callingAeTitle: 'MODALITY', calledAeTitle: 'DICOM_EDGE' },
-    files,
-    () => undefined,
-  );
-  assert.ok(results.every((r) => r.status === 0));
 }
 
 async function report(box: TestBox): Promise<DestinationReport> {
@@ -144,7 +136,7 @@ describe('forwarding over STOW-RS', function () {
       }),
     );
     const files = await writeSyntheticStudy(tempDir('stow'), 91, 10);
-    await send(b, files);
+    await storeInto(b, files);
     await drained(b, 'cloud');
     const r = await report(b);
     assert.deepEqual([r.done, r.failed, r.sentSinceStart], [10, 0, 10]);
@@ -158,7 +150,7 @@ describe('forwarding over STOW-RS', function () {
     await pacs.stop();
     const b = await box(cloud(`http://127.0.0.1:${pacs.httpPort}/dicom-web`));
     const files = await writeSyntheticStudy(tempDir('stow-down'), 92, 3);
-    await send(b, files);
+    await storeInto(b, files);
     await waitFor('backing off', async () => (await report(b)).state === 'backing-off', 10_000);
     const down = await report(b);
     assert.match(down.lastError ?? '', /ECONNREFUSED/);
@@ -179,7 +171,7 @@ describe('forwarding over STOW-RS', function () {
       }),
     );
     const files = await writeSyntheticStudy(tempDir('stow-auth'), 93, 2);
-    await send(b, files);
+    await storeInto(b, files);
     await waitFor(
       'refused',
       async () => /credentials/.test((await report(b)).lastError ?? ''),
@@ -235,7 +227,7 @@ describe('forwarding over STOW-RS', function () {
         }),
       );
       const files = await writeSyntheticStudy(tempDir('stow-tls'), 94, 3);
-      await send(b, files);
+      await storeInto(b, files);
       await drained(b, 'cloud');
       await arrivedIdentical(pacs, files);
 
@@ -245,7 +237,7 @@ describe('forwarding over STOW-RS', function () {
       });
       cleanups.push(() => anonymous.stop());
       const more = await writeSyntheticStudy(tempDir('stow-tls2'), 95, 1);
-      await send(anonymous, more);
+      await storeInto(anonymous, more);
       await waitFor(
         'refused',
         async () => (await report(anonymous)).state === 'backing-off',
@@ -271,10 +263,10 @@ describe('forwarding over STOW-RS', function () {
         }),
       );
       server.onHeaders = (h) => seen.push(`${h.authorization} ${h['x-tenant']}`);
-      await send(b, await writeSyntheticStudy(tempDir('stow-bearer'), 102, 1));
+      await storeInto(b, await writeSyntheticStudy(tempDir('stow-bearer'), 102, 1));
       await drained(b, 'cloud');
       await fs.writeFile(token, 'second-token\n');
-      await send(b, await writeSyntheticStudy(tempDir('stow-bearer2'), 103, 1));
+      await storeInto(b, await writeSyntheticStudy(tempDir('stow-bearer2'), 103, 1));
       await drained(b, 'cloud');
       assert.deepEqual(seen, ['Bearer first-token clinic-7', 'Bearer second-token clinic-7']);
     });
@@ -298,7 +290,7 @@ describe('forwarding over STOW-RS', function () {
       );
       cleanups.push(server.close);
       const b = await box(cloud(server.url));
-      await send(b, await writeSyntheticStudy(tempDir('stow-warning'), 104, 1));
+      await storeInto(b, await writeSyntheticStudy(tempDir('stow-warning'), 104, 1));
       await drained(b, 'cloud');
       const [job] = await b.store.index.queue.jobsOf(sop);
       assert.deepEqual([job?.state, job?.lastStatus], ['done', 0xb000]);
@@ -308,7 +300,7 @@ describe('forwarding over STOW-RS', function () {
       const server = await fakeStow((_b, _n, res) => res.writeHead(409).end());
       cleanups.push(server.close);
       const b = await box(cloud(server.url));
-      await send(b, await writeSyntheticStudy(tempDir('stow-409'), 96, 2));
+      await storeInto(b, await writeSyntheticStudy(tempDir('stow-409'), 96, 2));
       await drained(b, 'cloud');
       const r = await report(b);
       assert.deepEqual([r.done, r.failed], [2, 0]);
@@ -327,7 +319,7 @@ describe('forwarding over STOW-RS', function () {
       );
       cleanups.push(server.close);
       const b = await box(cloud(server.url));
-      await send(b, await writeSyntheticStudy(tempDir('stow-a900'), 97, 2));
+      await storeInto(b, await writeSyntheticStudy(tempDir('stow-a900'), 97, 2));
       await drained(b, 'cloud');
       const r = await report(b);
       assert.deepEqual([r.done, r.failed], [1, 1]);
@@ -346,7 +338,7 @@ describe('forwarding over STOW-RS', function () {
       const dir = tempDir('stow-400');
       const good = await writeSyntheticStudy(dir, 98, 2);
       const [badFile] = await writeSyntheticStudy(dir, 99, 1, { patientName: 'BAD^ONE' });
-      await send(b, [...good, badFile!]);
+      await storeInto(b, [...good, badFile!]);
       await drained(b, 'cloud');
       const r = await report(b);
       assert.deepEqual([r.done, r.failed], [2, 1]);
@@ -359,7 +351,7 @@ describe('forwarding over STOW-RS', function () {
       });
       cleanups.push(server.close);
       const b = await box(cloud(server.url, { timeoutSeconds: 1 }));
-      await send(b, await writeSyntheticStudy(tempDir('stow-silent'), 100, 2));
+      await storeInto(b, await writeSyntheticStudy(tempDir('stow-silent'), 100, 2));
       await waitFor(
         'given up',
         async () => /timeout/i.test((await report(b)).lastError ?? ''),

@@ -182,3 +182,15 @@ export async function drained(
     timeoutMs,
   );
 }
+
+/** Stores the files into a test box as a modality would (C-STORE); each must succeed. */
+export async function storeInto(box: TestBox, files: readonly string[]): Promise<void> {
+  const { storeFiles } = await import('../../firmware/services/store-scu');
+  const results = await storeFiles(
+    { host: '127.0.0.1', port: box.port, callingAeTitle: 'MODALITY', calledAeTitle: 'DICOM_EDGE' },
+    [...files],
+    () => undefined,
+  );
+  const failed = results.filter((r) => r.status !== 0);
+  if (failed.length > 0) throw new Error(`not stored: ${failed.map((r) => r.path).join(', ')}`);
+}
