@@ -1,4 +1,5 @@
-// `dicom-edge node [list]`, `node add NAME AE HOST PORT [--forward]`, `node rm NAME`,
+// `dicom-edge node [list]`, `node add NAME AE HOST PORT [--forward]`, `node add-dicomweb
+// NAME URL [--forward]`, `node rm NAME`,
 // `node set NAME KEY=VALUE...`: the running box's nodes, one at a time, instead of
 // rewriting the whole `nodes` array with config set. Each change goes through the same
 // checked, atomic config-set the dashboard and the console use.
@@ -44,7 +45,7 @@ export function nodeCommand(program: Command): void {
 
   node
     .command('add')
-    .description('Add a node. Its other settings: dicom-edge node set NAME KEY=VALUE.')
+    .description('Add a DICOM node. Its other settings: dicom-edge node set NAME KEY=VALUE.')
     .argument('<NAME>', 'the name the box and its commands call it by')
     .argument('<AE>', 'its AE title')
     .argument('<HOST>', 'its host name or address')
@@ -59,24 +60,28 @@ export function nodeCommand(program: Command): void {
           port: string,
           _: unknown,
           command: Command,
-        ) => {
-          const options = command.optsWithGlobals<AddOptions>();
-          const { document } = await askBox(options, { command: 'config' });
-          if (nodesOf(document).some((n) => n.name === name))
-            throw new UsageError(
-              `a node named "${name}" exists: change it with node set ${name} KEY=VALUE`,
-            );
-          return applyChange(
-            options,
-            putNode(document, {
-              name,
-              ae,
-              host,
-              port: parseValue(port),
-              forward: !!options.forward,
-            }),
-          );
-        },
+        ) =>
+          addNode(command.optsWithGlobals<AddOptions>(), {
+            name,
+            ae,
+            host,
+            port: parseValue(port),
+          }),
+      ),
+    );
+
+  node
+    .command('add-dicomweb')
+    .description(
+      'Add a DICOMweb (STOW-RS) destination. Credentials, headers, TLS and batch limits: ' +
+        'dicom-edge node set NAME KEY=VALUE, e.g. auth=\'{"type":"bearer","tokenFile":"/etc/dicom-edge/cloud.token"}\'.',
+    )
+    .argument('<NAME>', 'the name the box and its commands call it by')
+    .argument('<URL>', "the service's base URL, e.g. https://archive.example/dicom-web")
+    .option('--forward', 'forward every instance received to it')
+    .action(
+      exits(async (name: string, url: string, _: unknown, command: Command) =>
+        addNode(command.optsWithGlobals<AddOptions>(), { name, kind: 'dicomweb', url }),
       ),
     );
 
@@ -114,6 +119,17 @@ export function nodeCommand(program: Command): void {
         return applyChange(options, patchNode(document, name, patch));
       }),
     );
+}
+
+/** Adds a node the box does not know yet; the box checks the rest. */
+async function addNode(options: AddOptions, node: Record<string, unknown>): Promise<number> {
+  const { document } = await askBox(options, { command: 'config' });
+  const name = String(node.name);
+  if (nodesOf(document).some((n) => n.name === name))
+    throw new UsageError(
+      `a node named "${name}" exists: change it with node set ${name} KEY=VALUE`,
+    );
+  return applyChange(options, putNode(document, { ...node, forward: !!options.forward }));
 }
 
 async function list(options: ConfigOption): Promise<number> {

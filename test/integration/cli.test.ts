@@ -160,6 +160,7 @@ describe('the command line', function () {
       assert.deepEqual(await complete(script, ['dicom-edge', 'node', '']), [
         'list',
         'add',
+        'add-dicomweb',
         'rm',
         'set',
       ]);
@@ -190,7 +191,7 @@ describe('the command line', function () {
         shown.stdout,
         /^ {7}7 {6}a storage commitment was not reported within --timeout$/m,
       );
-      assert.match(shown.stdout, /\+tls KEY CERT/);
+      assert.match(shown.stdout, /\+tls\s+KEY\s+CERT/);
     });
   });
 
@@ -322,6 +323,25 @@ describe('the command line', function () {
         badPort.stderr,
         /^dicom-edge node set: config key "nodes\[2\]\.port": must be an integer/,
       );
+      const web = await node('add-dicomweb', 'cloud', 'https://archive.example/dicom-web/');
+      assert.equal(web.code, 0, web.stderr);
+      const token = await node(
+        'set',
+        'cloud',
+        'auth={"type":"bearer","tokenFile":"/etc/cloud.token"}',
+      );
+      assert.equal(token.code, 0, token.stderr);
+      assert.match(
+        (await node('list')).stdout,
+        /^cloud {2}https:\/\/archive\.example\/dicom-web$/m,
+      );
+      const badUrl = await node('add-dicomweb', 'ftp', 'ftp://x');
+      assert.equal(badUrl.code, 2);
+      assert.match(
+        badUrl.stderr,
+        /config key "nodes\[\d\]\.url": must be an http:\/\/ or https:\/\/ URL/,
+      );
+      assert.equal((await node('rm', 'cloud')).code, 0);
       const removed = await node('rm', 'archive');
       assert.equal(removed.code, 0, removed.stderr);
       const gone = await node('rm', 'archive');
