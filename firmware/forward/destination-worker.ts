@@ -309,6 +309,36 @@ export abstract class DestinationWorker<
     return this.limiter.bucket.limit(data);
   }
 
+  /**
+   * An instance whose transfer failed while the destination otherwise works (`working`
+   * says how that was seen): set aside for a while, the rest of the queue goes on; failed
+   * with the reason once its tries are spent (forwarding.instanceAttempts).
+   */
+  protected async setAsideOrFail(job: ForwardJob, detail: string, working: string): Promise<void> {
+    const tries = job.suspectCount + 1;
+    if (tries >= this.deps.settings.instanceAttempts) {
+      await this.fail(job, null, `${detail}; ${tries} tries, each time while ${working}`);
+      return;
+    }
+    const hold = backoffDelay(
+      {
+        initialMs: this.deps.settings.retryInitialSeconds * 1000,
+        maxMs: this.deps.settings.retryMaxSeconds * 1000,
+      },
+      tries,
+    );
+    await this.deps.index.queue.noteAttempt(job.pk, detail);
+    await this.deps.index.queue.setAside(job.pk, new Date(Date.now() + hold).toISOString());
+    log.warn('instance set aside, the rest of the queue goes on', {
+      dest: this.node.name,
+      sop: job.sopInstanceUid,
+      tries,
+      of: this.deps.settings.instanceAttempts,
+      retryInSeconds: Math.round(hold / 1000),
+      reason: detail,
+    });
+  }
+
   protected async fail(job: ForwardJob, status: number | null, error: string): Promise<void> {
     await this.deps.index.queue.finishJobs([job.pk], { state: 'failed', status, error });
     log.warn('forward failed for good', {

@@ -34,7 +34,6 @@ import {
 } from '../services/store-sender';
 import { openAssociation, type PeerAddress } from '../services/open-association';
 import type { ForwardJob } from '../../storage/index';
-import { backoffDelay } from './backoff';
 import { DestinationWorker, TransientError, type WorkerDeps } from './destination-worker';
 import { verdictForStatus } from './failure';
 
@@ -211,32 +210,7 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
       await this.deps.index.queue.noteAttempt(job.pk, detail);
       throw err;
     }
-    const tries = job.suspectCount + 1;
-    if (tries >= this.deps.settings.instanceAttempts) {
-      await this.fail(
-        job,
-        null,
-        `${detail}; ${tries} tries, each time while ${this.node.name} took new associations`,
-      );
-      return;
-    }
-    const hold = backoffDelay(
-      {
-        initialMs: this.deps.settings.retryInitialSeconds * 1000,
-        maxMs: this.deps.settings.retryMaxSeconds * 1000,
-      },
-      tries,
-    );
-    await this.deps.index.queue.noteAttempt(job.pk, detail);
-    await this.deps.index.queue.setAside(job.pk, new Date(Date.now() + hold).toISOString());
-    log.warn('instance set aside, the rest of the queue goes on', {
-      dest: this.node.name,
-      sop: job.sopInstanceUid,
-      tries,
-      of: this.deps.settings.instanceAttempts,
-      retryInSeconds: Math.round(hold / 1000),
-      reason,
-    });
+    await this.setAsideOrFail(job, detail, `${this.node.name} took new associations`);
   }
 
   /** Asks the destination to commit to what it just accepted (PS3.4 J.3.2). */

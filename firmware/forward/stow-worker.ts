@@ -70,6 +70,20 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
     return out;
   }
 
+  /** Whether the destination answers a query now (a fresh connection, its credentials). */
+  private async answers(): Promise<boolean> {
+    await this.closeConnection(true);
+    const probe = new DicomwebClient(this.node);
+    try {
+      const { status } = await probe.echo();
+      return status < 500;
+    } catch {
+      return false;
+    } finally {
+      await probe.close(true);
+    }
+  }
+
   /**
    * Each job's Part 10 file as it goes: the cached file, or with the node's lossless
    * compression when the instance can take it. Returns the compressed jobs' SOP UIDs.
@@ -116,8 +130,28 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
         this.inFlight = null;
         return this.sendBatchOf(batch, delivered);
       }
-      // Down, unreachable, TLS refused, or silent for timeoutSeconds: the destination's.
-      throw new TransientError(`${this.node.name} (${this.node.url}): ${(err as Error).message}`);
+      const reason = `${this.node.name} (${this.node.url}): ${(err as Error).message}`;
+      this.inFlight = null;
+      // Stopping (the request was cut short on purpose): the jobs stay queued, uncharged.
+      if (!this.running) return;
+      // Down, unreachable, TLS refused, silent: the destination's, unless it answers a
+      // query now. Then one of these instances is to blame: sent alone, each in turn, the
+      // one that fails again is set aside (and failed once its tries are spent).
+      if (!(await this.answers())) throw new TransientError(reason);
+      if (batch.length > 1) {
+        log.warn('request failed in transfer: sending its instances one at a time', {
+          dest: this.node.name,
+          instances: batch.length,
+          reason,
+        });
+        for (const job of batch) await this.sendBatchOf([job], delivered);
+        return;
+      }
+      return this.setAsideOrFail(
+        batch[0]!,
+        `${reason} (while sending ${batch[0]!.sopInstanceUid})`,
+        `${this.node.name} answered queries`,
+      );
     } finally {
       this.inFlight = null;
     }

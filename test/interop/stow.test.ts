@@ -345,21 +345,45 @@ describe('forwarding over STOW-RS', function () {
       assert.match(r.lastFailedError ?? '', /answered HTTP 400: cannot parse/);
     });
 
-    it('silence mid-request: given up after timeoutSeconds, backed off, sent again', async () => {
+    it('silence mid-request while the server answers queries: its instances go one at a time', async () => {
       const server = await fakeStow((_b, n, res) => {
         if (n > 1) res.writeHead(200).end(); // the first request is never answered
       });
       cleanups.push(server.close);
       const b = await box(cloud(server.url, { timeoutSeconds: 1 }));
       await storeInto(b, await writeSyntheticStudy(tempDir('stow-silent'), 100, 2));
-      await waitFor(
-        'given up',
-        async () => /timeout/i.test((await report(b)).lastError ?? ''),
-        10_000,
-      );
-      assert.equal((await report(b)).failed, 0);
       await drained(b, 'cloud');
-      assert.deepEqual([(await report(b)).done, server.bodies.length >= 2], [2, true]);
+      const r = await report(b);
+      assert.deepEqual([r.done, r.failed], [2, 0]);
+      // The stalled request, the query that showed the server alive, one request each.
+      assert.equal(server.bodies.length, 4);
+    });
+
+    it('an instance the server resets the connection on fails alone; the rest flows', async () => {
+      const server = await fakeStow((body, _n, res) => {
+        if (body.includes('POISON^ONE')) res.socket?.destroy();
+        else res.writeHead(200).end();
+      });
+      cleanups.push(server.close);
+      const b = await startBox({
+        nodes: [cloud(server.url)],
+        forwarding: { ...FAST_RETRY, instanceAttempts: 2 },
+      });
+      cleanups.push(() => b.stop());
+      const dir = tempDir('stow-poison');
+      const [poison] = await writeSyntheticStudy(dir, 105, 1, { patientName: 'POISON^ONE' });
+      const good = await writeSyntheticStudy(dir, 106, 3);
+      await storeInto(b, [poison!, ...good]);
+      await waitFor(
+        'the poison failed for good',
+        async () => (await report(b)).failed === 1,
+        30_000,
+      );
+      await drained(b, 'cloud');
+      const r = await report(b);
+      assert.deepEqual([r.done, r.failed], [3, 1]);
+      assert.equal(r.lastFailedSop, uid(105, 1, 1));
+      assert.match(r.lastFailedError ?? '', /; 2 tries, each time while cloud answered queries$/);
     });
   });
 
