@@ -10,7 +10,7 @@ import { DimseRequestor } from '../../firmware/dicom/dimse/dimse-requestor';
 import { Status } from '../../firmware/dicom/dimse/status';
 import { PduType } from '../../firmware/dicom/pdu';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../firmware/dicom/registry/transfer-syntaxes';
-import { run, startBox, tempDir, type TestBox } from '../support/peers';
+import { run, startBox, tempDir, type TestBox, storescu } from '../support/peers';
 import { associateRq, rawExchange } from '../support/raw-peer';
 import { CT_IMAGE_STORAGE, syntheticDataset, uid, writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
@@ -55,14 +55,7 @@ describe('connections that do not associate, and associations that go silent', f
     box = await startBox({ maxAssociations: 4 });
     sockets.push(...(await silentConnections(box.port, 100, '127.0.0.2')));
     const files = await writeSyntheticStudy(tempDir('scan'), 300, 5);
-    const store = await run('storescu', [
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(box.port),
-      ...files,
-    ]);
-    assert.equal(store.code, 0, store.stderr);
+    await storescu(box.port, files);
     const echo = await run('echoscu', ['-aec', 'DICOM_EDGE', '127.0.0.1', String(box.port)]);
     assert.equal(echo.code, 0, echo.stderr);
     assert.equal((await box.store.index.instances.counts()).instances, 5);

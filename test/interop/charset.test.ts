@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
-import { listFiles, run, startBox, tempDir, type TestBox } from '../support/peers';
+import { listFiles, run, startBox, tempDir, type TestBox, storescu } from '../support/peers';
 import { uid, writeSyntheticFile } from '../support/synthetic';
 import { JAPANESE_H31, KOREAN_I2 } from '../support/charset-examples';
 
@@ -82,14 +82,7 @@ describe('character sets: ISO 2022 names stored, indexed and queried (PS3.5 Anne
       });
       files.push(file);
     }
-    const r = await run('storescu', [
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(box.port),
-      ...files,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    await storescu(box.port, files);
   });
   after(async () => box.stop());
 

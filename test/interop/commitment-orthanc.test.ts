@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { freePort, run, startBox, tempDir, type TestBox } from '../support/peers';
+import { freePort, run, startBox, tempDir, type TestBox, storescu } from '../support/peers';
 import { startOrthanc, type OrthancPeer } from '../support/orthanc';
 import { CT_IMAGE_STORAGE, uid, writeSyntheticFile } from '../support/synthetic';
 import { waitFor } from '../support/wait';
@@ -40,10 +40,7 @@ describe('storage commitment with Orthanc as the requester', function () {
       seriesUid: uid(400, 1),
       sopInstanceUid: uid(400, 1, 1),
     });
-    assert.equal(
-      (await run('storescu', ['-aec', 'DICOM_EDGE', '127.0.0.1', String(box.port), file])).code,
-      0,
-    );
+    await storescu(box.port, [file]);
   });
   after(async () => {
     await orthanc.stop();
@@ -98,11 +95,7 @@ describe('storage commitment with Orthanc as the requester', function () {
       seriesUid: uid(401, 1),
       sopInstanceUid: uid(401, 1, 1),
     });
-    assert.equal(
-      (await run('storescu', ['-aec', orthanc.ae, '127.0.0.1', String(orthanc.dicomPort), file]))
-        .code,
-      0,
-    );
+    await storescu(orthanc.dicomPort, [file], [], orthanc.ae);
     const config = path.join(tempDir('orthanc-scp-config'), 'dicom-edge.json');
     await fs.writeFile(config, JSON.stringify({ storageDir: box.config.storageDir }));
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');

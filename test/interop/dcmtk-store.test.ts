@@ -16,6 +16,7 @@ import {
   startStorescp,
   tempDir,
   type TestBox,
+  storescu,
 } from '../support/peers';
 import { uid, writeSyntheticFile } from '../support/synthetic';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
@@ -74,15 +75,7 @@ describe('interop with DCMTK', function () {
       }
       const ts = await transferSyntaxOf(file);
       assert.equal(transferSyntax(ts)?.name.split(' ')[0], label.split(' ')[0], `made ${ts}`);
-      const r = await run('storescu', [
-        proposal,
-        '-aec',
-        'DICOM_EDGE',
-        '127.0.0.1',
-        String(box.port),
-        file,
-      ]);
-      assert.equal(r.code, 0, r.stderr);
+      await storescu(box.port, [file], [proposal]);
       const cached = await listFiles(path.join(box.config.storageDir, 'cache'));
       assert.equal(cached.length, 1);
       assert.equal(
@@ -105,14 +98,7 @@ describe('interop with DCMTK', function () {
       });
       files.push(f);
     }
-    const r = await run('storescu', [
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(box.port),
-      ...files,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    await storescu(box.port, files);
     assert.deepEqual(await box.store.index.instances.counts(), {
       patients: 1,
       studies: 1,

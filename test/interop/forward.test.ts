@@ -18,6 +18,7 @@ import {
   tempDir,
   waitForPort,
   type TestBox,
+  storescu,
 } from '../support/peers';
 import { startOrthanc, type OrthancPeer } from '../support/orthanc';
 import {
@@ -57,19 +58,6 @@ function sopOf(file: Buffer): string {
   return parsePart10Header(file).meta.mediaStorageSopInstanceUid;
 }
 
-async function sendWithStorescu(
-  port: number,
-  files: string[],
-  options: string[] = [],
-): Promise<void> {
-  const r = await run(
-    'storescu',
-    [...options, '-aec', 'DICOM_EDGE', '127.0.0.1', String(port), ...files],
-    120_000,
-  );
-  assert.equal(r.code, 0, `storescu: ${r.stderr}`);
-}
-
 function node(
   name: string,
   ae: string,
@@ -104,7 +92,7 @@ describe('store-and-forward', function () {
       nodes: [node('pacs', pacs.ae, pacs.dicomPort), node('archive', 'STORESCP', scp.port)],
     });
     const files = await study(tempDir('fwd'), 70, 12);
-    await sendWithStorescu(b.port, files);
+    await storescu(b.port, files);
     await Promise.all([drained(b, 'pacs'), drained(b, 'archive')]);
     for (const f of files) {
       const original = await datasetBytes(f);
@@ -134,7 +122,7 @@ describe('store-and-forward', function () {
     const httpPort = await freePort();
     const b = await box({ nodes: [node('pacs', 'ORTHANC', dicomPort)] });
     const files = await study(tempDir('down'), 71, 10);
-    await sendWithStorescu(b.port, files);
+    await storescu(b.port, files);
     const waiting = await waitFor('backoff with an error', async () => {
       const r = (await b.forwarder.report())[0]!;
       return r.lastError && r.queued === 10 ? r : undefined;
@@ -160,9 +148,9 @@ describe('store-and-forward', function () {
     const b = await box({ nodes: [node('archive', 'STORESCP', scp.port)] });
     const dir = tempDir('dedupe');
     const files = await study(dir, 72, 3);
-    await sendWithStorescu(b.port, files);
+    await storescu(b.port, files);
     await drained(b, 'archive');
-    await sendWithStorescu(b.port, files);
+    await storescu(b.port, files);
     await new Promise((r) => setTimeout(r, 500));
     await drained(b, 'archive');
     assert.equal((await b.forwarder.report())[0]!.sentSinceStart, 3);
@@ -173,7 +161,7 @@ describe('store-and-forward', function () {
       sopInstanceUid: uid(72, 1, 1),
       patientName: 'CORRECTED^NAME',
     });
-    await sendWithStorescu(b.port, [files[0]!]);
+    await storescu(b.port, [files[0]!]);
     await waitFor('re-forward', async () => (await b.forwarder.report())[0]!.sentSinceStart === 4);
   });
 
@@ -189,11 +177,11 @@ describe('store-and-forward', function () {
     const small = path.join(dir, 'small.dcm');
     const o = { studyUid: uid(79), seriesUid: uid(79, 1), sopInstanceUid: uid(79, 1, 2) };
     await writeSyntheticFile(small, o);
-    await sendWithStorescu(b.port, [big!, small]);
+    await storescu(b.port, [big!, small]);
     await b.liveConfig.change({ nodes: [{ ...archive, port: scp.port }] });
     await waitFor('the big one in flight', async () => (await b.forwarder.report())[0]!.inFlight);
     await writeSyntheticFile(small, { ...o, patientName: 'CORRECTED^NAME' });
-    await sendWithStorescu(b.port, [small]);
+    await storescu(b.port, [small]);
     await drained(b, 'archive');
     const [row] = await b.store.index.queue.jobsOf(uid(79, 1, 2));
     assert.equal(row?.state, 'done', row?.lastError ?? '');
@@ -228,7 +216,7 @@ describe('store-and-forward', function () {
     const dir = tempDir('refuse');
     const ct = await study(dir, 73, 4);
     const mr = await study(dir, 74, 3, { modality: 'MR', sopClassUid: MR_IMAGE_STORAGE });
-    await sendWithStorescu(b.port, [...mr, ...ct]);
+    await storescu(b.port, [...mr, ...ct]);
     await drained(b, 'ctonly');
     const r = (await b.forwarder.report())[0]!;
     assert.deepEqual([r.done, r.failed], [4, 3]);
@@ -280,7 +268,7 @@ describe('store-and-forward', function () {
     const lines: string[] = [];
     const stopListening = onLogLine((line) => lines.push(line));
     cleanups.push(async () => stopListening());
-    await sendWithStorescu(b.port, [file!]);
+    await storescu(b.port, [file!]);
     await drained(b, 'legacy');
     assert.ok(
       lines.some((l) =>
@@ -307,7 +295,7 @@ describe('store-and-forward', function () {
     const [base] = await study(dir, 79, 1);
     const jpeg = path.join(dir, 'jpeg.dcm');
     assert.equal((await run('dcmcjpeg', [base!, jpeg])).code, 0);
-    await sendWithStorescu(b.port, [jpeg], ['-xs']); // propose JPEG Lossless, so it is stored as such
+    await storescu(b.port, [jpeg], ['-xs']); // propose JPEG Lossless, so it is stored as such
     await drained(b, 'plain');
     const [job] = await b.store.index.queue.jobsOf(uid(79, 1, 1));
     assert.equal(job?.state, 'failed');
@@ -324,7 +312,7 @@ describe('store-and-forward', function () {
       dicomPort: orthancPort,
       modalities: { box: { ae: 'DICOM_EDGE', host: '127.0.0.1', port: b.port } },
     });
-    await sendWithStorescu(b.port, await study(tempDir('commit-upstream'), 81, 3));
+    await storescu(b.port, await study(tempDir('commit-upstream'), 81, 3));
     await drained(b, 'pacs');
     for (let i = 1; i <= 3; i++) {
       await waitFor(
@@ -343,7 +331,7 @@ describe('store-and-forward', function () {
       forwarding: FAST_RETRY,
       nodes: [node('stalled', 'STORESCP', stalled.port)],
     });
-    await sendWithStorescu(b.port, await study(tempDir('stall'), 82, 1));
+    await storescu(b.port, await study(tempDir('stall'), 82, 1));
     await waitFor(
       'the send in flight',
       async () => (await b.forwarder.report())[0]!.inFlight !== null,
@@ -378,7 +366,7 @@ describe('store-and-forward', function () {
       ],
     });
     const dir = tempDir('route');
-    await sendWithStorescu(b.port, [
+    await storescu(b.port, [
       ...(await study(dir, 75, 2)),
       ...(await study(dir, 76, 3, { modality: 'MR', sopClassUid: MR_IMAGE_STORAGE })),
     ]);
@@ -454,7 +442,7 @@ describe('store-and-forward', function () {
     });
     await launch();
     const files = await study(work, 77, 40, { size: 256 }); // 128 KB each: about 3.5 s at the cap
-    await sendWithStorescu(port, files);
+    await storescu(port, files);
     await waitFor('some forwarded', async () => (await pacs.instanceCount()) >= 5, 30_000, 20);
     pacs.kill(); // upstream dies in the middle of the association
     await pacs.restart();

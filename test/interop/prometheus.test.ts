@@ -14,6 +14,7 @@ import {
   tempDir,
   waitForPort,
   type TestBox,
+  storescu,
 } from '../support/peers';
 import { writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
@@ -142,14 +143,7 @@ describe('metrics: a real Prometheus scrapes the box', function () {
     };
 
     const files = await writeSyntheticStudy(dir, 1600, 3);
-    const sent = await run('storescu', [
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(box.port),
-      ...files,
-    ]);
-    assert.equal(sent.code, 0, sent.stderr);
+    await storescu(box.port, files);
 
     // Rising: two readings through Prometheus, the second higher and above 0.
     const first = await waitFor('a first age above 0', async () => {

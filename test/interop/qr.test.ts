@@ -22,6 +22,7 @@ import {
   startStorescp,
   tempDir,
   type TestBox,
+  storescu,
 } from '../support/peers';
 import { startOrthanc, type OrthancPeer } from '../support/orthanc';
 import { MR_IMAGE_STORAGE, uid, writeSyntheticFile } from '../support/synthetic';
@@ -132,14 +133,7 @@ describe('query/retrieve served from the cache', function () {
       ],
     });
     sent = await makeCache(tempDir('qr'));
-    const r = await run('storescu', [
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(box.port),
-      ...sent.files,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    await storescu(box.port, sent.files);
   });
   after(async () => {
     await box.stop();

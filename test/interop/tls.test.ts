@@ -24,6 +24,7 @@ import {
   startStorescp,
   tempDir,
   type TestBox,
+  storescu,
 } from '../support/peers';
 import { uid, writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
@@ -88,15 +89,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
 
   it('stores from storescu +tls with a client certificate', async () => {
     const files = await writeSyntheticStudy(path.join(dir, 'in'), 1700, 3);
-    const r = await run('storescu', [
-      ...clientTls(),
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(tlsPort),
-      ...files,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    await storescu(tlsPort, files, clientTls());
     for (let i = 1; i <= 3; i++)
       assert.ok(await box.store.index.instances.getInstance(uid(1700, 1, i)), `instance ${i}`);
   });
@@ -160,14 +153,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     });
     await box.liveConfig.change({ nodes: [{ ...dest.node, forward: true }] });
     const files = await writeSyntheticStudy(path.join(dir, 'fwd'), 1701, 2);
-    const r = await run('storescu', [
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(box.port),
-      ...files,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    await storescu(box.port, files);
     const received = await waitFor('both at storescp', async () => {
       const got = await listFiles(dest.dir);
       return got.length === 2 ? got : undefined;
@@ -358,14 +344,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     });
     // The box forwards to Orthanc over TLS, byte-identical.
     const [file] = await writeSyntheticStudy(path.join(dir, 'to-orthanc'), 1703, 1);
-    const sent = await run('storescu', [
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(box.port),
-      file!,
-    ]);
-    assert.equal(sent.code, 0, sent.stderr);
+    await storescu(box.port, [file!]);
     const stored = await waitFor('the instance at Orthanc', () => orthanc.fileOf(uid(1703, 1, 1)));
     assert.ok((await datasetBytes(file!)).equals(datasetBytesOf(stored)));
     // Orthanc sends to the box's TLS listener, presenting its certificate.

@@ -72,6 +72,21 @@ export interface RunResult {
 }
 
 /** Runs a command to completion, with a time bound. */
+/** DCMTK storescu sends the files to 127.0.0.1:port; it must exit 0. */
+export async function storescu(
+  port: number,
+  files: readonly string[],
+  options: readonly string[] = [],
+  aec = 'DICOM_EDGE',
+): Promise<void> {
+  const r = await run(
+    'storescu',
+    [...options, '-aec', aec, '127.0.0.1', String(port), ...files],
+    120_000,
+  );
+  if (r.code !== 0) throw new Error(`storescu exited ${r.code}: ${r.stderr}`);
+}
+
 export function run(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: PEER_ENV });
