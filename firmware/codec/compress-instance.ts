@@ -7,9 +7,12 @@
 // Two passes over the cache file, never the whole instance in memory: the plan reads the
 // elements before Pixel Data (and checks every sample fits Bits Stored), the stream then
 // copies the elements, encodes one frame at a time on the codec's thread, and copies what
-// follows. An instance the codec cannot take as it is (compressed already, signed samples
+// follows. The samples are checked in the plan, before the first byte goes (reading the
+// pixels twice, the second time from the page cache): a sample that does not fit, found
+// mid-send, could not fall back to the original without aborting the association.
+// An instance the codec cannot take as it is (compressed already, signed samples
 // narrower than their 16 bits, colour by plane) is sent as it is, with the reason logged.
-import { promises as fs } from 'node:fs';
+import type { promises as fs } from 'node:fs';
 import type { Cache } from '../../storage/cache';
 import { DatasetScanner } from '../dicom/dataset/dataset-scanner';
 import { DatasetParseError } from '../dicom/errors';
@@ -20,6 +23,7 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
 } from '../dicom/registry/transfer-syntaxes';
 import { log } from '../log';
+import { openCacheFile, readExactly, readRange } from '../services/cache-file';
 import { encodeJpegLs, type FrameInfo } from './jpeg-ls';
 
 export const JPEG_LS_LOSSLESS = '1.2.840.10008.1.2.4.80';
@@ -69,26 +73,6 @@ const WANTED = new Set([
   BITS_STORED,
   PIXEL_REPRESENTATION,
 ]);
-const CHUNK = 1 << 20;
-
-/** Byte ranges of a file, in chunks of at most CHUNK. */
-async function* range(file: fs.FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
-  for (let at = start; at < end;) {
-    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, end - at));
-    const { bytesRead } = await file.read(chunk, 0, chunk.length, at);
-    if (bytesRead === 0) throw new Error(`cache file ended at byte ${at} of ${end}`);
-    at += bytesRead;
-    yield chunk.subarray(0, bytesRead);
-  }
-}
-
-/** Exactly `length` bytes at `at`. */
-async function readExactly(file: fs.FileHandle, at: number, length: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of range(file, at, at + length)) parts.push(c);
-  return Buffer.concat(parts, length);
-}
-
 /** Whether every sample fits in bitsStored bits (the JPEG-LS precision P). */
 async function samplesFit(
   file: fs.FileHandle,
@@ -99,7 +83,7 @@ async function samplesFit(
 ): Promise<boolean> {
   if (bitsStored === bytesPerSample * 8) return true;
   const limit = 1 << bitsStored;
-  for await (const c of range(file, start, end - ((end - start) % bytesPerSample))) {
+  for await (const c of readRange(file, start, end - ((end - start) % bytesPerSample))) {
     for (let i = 0; i + bytesPerSample <= c.length; i += bytesPerSample) {
       const v = bytesPerSample === 2 ? c.readUInt16LE(i) : c[i]!;
       if (v >= limit) return false;
@@ -125,14 +109,14 @@ export async function planCompression(
   const ts = instance.transferSyntaxUid;
   if (!COMPRESSIBLE_SYNTAXES.includes(ts))
     return { skip: `its transfer syntax ${ts} is not native little endian` };
-  const file = await fs.open(cache.absolute(instance.path), 'r');
+  const file = await openCacheFile(cache, instance.path);
   try {
     const scanner = new DatasetScanner(
       { explicitVr: ts === EXPLICIT_VR_LITTLE_ENDIAN, littleEndian: true },
       WANTED,
     );
     try {
-      for await (const chunk of range(file, instance.datasetOffset, instance.size)) {
+      for await (const chunk of readRange(file, instance.datasetOffset, instance.size)) {
         scanner.write(chunk);
         if (scanner.pixelData) break;
       }
@@ -233,9 +217,9 @@ export async function* compressedDataset(
   const implicit = instance.transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN;
   const explicit = (data: AsyncIterable<Buffer>): AsyncIterable<Buffer> =>
     implicit ? transcode(data, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN) : data;
-  const file = await fs.open(cache.absolute(instance.path), 'r');
+  const file = await openCacheFile(cache, instance.path);
   try {
-    yield* explicit(range(file, instance.datasetOffset, plan.pixelDataAt));
+    yield* explicit(readRange(file, instance.datasetOffset, plan.pixelDataAt));
     yield encapsulatedHeader();
     for (let f = 0; f < plan.frames; f++) {
       const samples = await readExactly(file, plan.valueAt + f * plan.frameBytes, plan.frameBytes);
@@ -245,7 +229,7 @@ export async function* compressedDataset(
       yield pad ? Buffer.concat([encoded, Buffer.alloc(1)]) : encoded;
     }
     yield tagLength(0xfffee0dd, 0);
-    yield* explicit(range(file, plan.valueEnd, instance.size));
+    yield* explicit(readRange(file, plan.valueEnd, instance.size));
   } finally {
     await file.close();
   }

@@ -62,16 +62,25 @@ function idle(): void {
   idleTimer.unref();
 }
 
-/** One frame's samples (little endian, as in native Pixel Data) to a JPEG-LS bitstream. */
+/**
+ * One frame's samples (little endian, as in native Pixel Data) to a JPEG-LS bitstream. The
+ * frame's buffer is moved to the encoder's thread: the caller does not use it afterwards.
+ */
 export function encodeJpegLs(pixels: Buffer, info: FrameInfo): Promise<Buffer> {
   clearTimeout(idleTimer);
   worker ??= start();
   worker.ref(); // a frame in flight keeps the process alive until it is encoded
   const id = nextId++;
-  const copy = new Uint8Array(pixels); // its own buffer, moved to the worker, not shared
-  const rq: EncodeRequest = { id, pixels: copy, ...info };
+  // Moved to the worker, not copied, when the frame owns its memory (readExactly's do);
+  // a view into a shared buffer (Node's pool) is copied first, as moving would take it
+  // from its other users.
+  const owned =
+    pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength
+      ? new Uint8Array(pixels.buffer, 0, pixels.byteLength)
+      : new Uint8Array(pixels);
+  const rq: EncodeRequest = { id, pixels: owned, ...info };
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject });
-    worker!.postMessage(rq, [copy.buffer]);
+    worker!.postMessage(rq, [owned.buffer as ArrayBuffer]);
   });
 }

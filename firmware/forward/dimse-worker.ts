@@ -25,13 +25,8 @@ import {
 } from '../services/commitment/commitment';
 import { receiveCommitReport } from '../services/commitment/commitment-report-scp';
 import { newTransactionUid } from '../services/commitment/commitment-scu';
-import {
-  CacheFileError,
-  proposeContexts,
-  routeKey,
-  sendInstance,
-  type Routes,
-} from '../services/store-sender';
+import { proposeContexts, routeKey, sendInstance, type Routes } from '../services/store-sender';
+import { CacheFileError } from '../services/cache-file';
 import { openAssociation, type PeerAddress } from '../services/open-association';
 import type { ForwardJob } from '../../storage/index';
 import { DestinationWorker, TransientError, type WorkerDeps } from './destination-worker';

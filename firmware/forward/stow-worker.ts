@@ -14,7 +14,7 @@ import { compressedFile, compressionFor } from '../codec/compress-instance';
 import { DicomwebClient } from '../dicomweb/dicomweb-client';
 import { judgeStow } from '../dicomweb/stow-response';
 import { log } from '../log';
-import { readCacheFile } from '../services/store-sender';
+import { readCacheFile } from '../services/cache-file';
 import type { ForwardJob } from '../../storage/index';
 import { DestinationWorker, TransientError } from './destination-worker';
 

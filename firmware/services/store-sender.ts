@@ -2,7 +2,6 @@
 // share. Contexts are proposed per (SOP class, stored transfer syntax), with the other
 // uncompressed syntaxes as an alternative the box can transcode to; each instance is
 // streamed from its file verbatim unless the peer only took the alternative.
-import { promises as fs } from 'node:fs';
 import type { AcceptedContext, EstablishedAssociation } from '../dicom/association';
 import { withDeflatePadding } from '../dicom/dataset/deflate-padding';
 import { canTranscode, transcode } from '../dicom/dataset/transcoder';
@@ -17,35 +16,11 @@ import {
   type CompressionPlan,
 } from '../codec/compress-instance';
 import { log } from '../log';
+import { openCacheFile, readRange } from './cache-file';
 import type { Cache } from '../../storage/cache';
 import type { CachedInstance } from '../../storage/index';
 
-/**
- * Files are read in large chunks whatever the peer's PDU size: the channel cuts them into
- * PDVs as views, so a 16 KB peer does not cost 32 reads per 512 KB instance.
- */
-export const FILE_READ_CHUNK = 1 << 20;
-
 export type SendableInstance = Omit<CachedInstance, 'studyInstanceUid'>;
-
-/**
- * The data set bytes of a cache file, in chunks. The length is known from the index, so
- * no extra read is spent discovering the end; a file shorter than the index says is an
- * error rather than a silently truncated C-STORE.
- */
-async function* readDataset(
-  file: fs.FileHandle,
-  start: number,
-  end: number,
-): AsyncGenerator<Buffer> {
-  for (let position = start; position < end;) {
-    const chunk = Buffer.allocUnsafe(Math.min(FILE_READ_CHUNK, end - position));
-    const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
-    if (bytesRead === 0) throw new CacheFileError(`cache file ended at byte ${position} of ${end}`);
-    position += bytesRead;
-    yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
-  }
-}
 
 /** The presentation context to use for a (SOP class, stored syntax), and the syntax it carries. */
 export interface Route {
@@ -163,36 +138,6 @@ export interface SendOptions {
   readonly peer: string;
 }
 
-export class CacheFileError extends Error {
-  override name = 'CacheFileError';
-}
-
-async function openCacheFile(cache: Cache, relativePath: string): Promise<fs.FileHandle> {
-  try {
-    return await fs.open(cache.absolute(relativePath), 'r');
-  } catch (err) {
-    throw new CacheFileError(
-      `cache file ${relativePath} cannot be read: ${(err as Error).message}`,
-    );
-  }
-}
-
-/**
- * A whole cache file (the Part 10 file as received: preamble, meta information, data
- * set), in chunks, for a destination that takes files (STOW-RS).
- */
-export async function* readCacheFile(
-  cache: Cache,
-  instance: Pick<SendableInstance, 'path' | 'size'>,
-): AsyncGenerator<Buffer> {
-  const file = await openCacheFile(cache, instance.path);
-  try {
-    yield* readDataset(file, 0, instance.size);
-  } finally {
-    await file.close();
-  }
-}
-
 /** Sends one instance; resolves with the peer's status and error comment. */
 export async function sendInstance(
   requestor: DimseRequestor,
@@ -203,7 +148,7 @@ export async function sendInstance(
 ): Promise<{ status: number; comment?: string }> {
   const file = await openCacheFile(cache, instance.path);
   try {
-    let data: AsyncIterable<Buffer> = readDataset(file, instance.datasetOffset, instance.size);
+    let data: AsyncIterable<Buffer> = readRange(file, instance.datasetOffset, instance.size);
     let contextId = route.contextId;
     if (options.compressed && route.compressedContextId !== undefined) {
       contextId = route.compressedContextId;
