@@ -80,11 +80,16 @@ export class DicomwebClient {
       },
       ...(body ? { body } : {}),
     });
-    let text = '';
+    // Read to the end (the connection is reused), kept up to the limit, decoded once: a
+    // character cut between two chunks stays whole.
+    const kept: Buffer[] = [];
+    let bytes = 0;
     for await (const chunk of response.body) {
-      if (text.length < MAX_RESPONSE_CHARS) text += (chunk as Buffer).toString('utf8');
+      const b = chunk as Buffer;
+      if (bytes < MAX_RESPONSE_CHARS) kept.push(b.subarray(0, MAX_RESPONSE_CHARS - bytes));
+      bytes += b.length;
     }
-    return { status: response.statusCode, body: text.slice(0, MAX_RESPONSE_CHARS) };
+    return { status: response.statusCode, body: Buffer.concat(kept).toString('utf8') };
   }
 
   /** STOW-RS: the parts (Part 10 files, each a stream of its bytes) in one request. */
@@ -106,13 +111,27 @@ export class DicomwebClient {
     );
   }
 
-  /** A health check (the console's and dashboard's echo): one QIDO-RS query for a study. */
-  async echo(): Promise<HttpAnswer> {
+  /** One QIDO-RS query for a study: does the service answer, and how. */
+  query(): Promise<HttpAnswer> {
     return this.send('GET', this.path('/studies?limit=1'), { accept: 'application/dicom+json' });
   }
 
   /** Closes the pool (waits for a request in flight), or at once (destroy). Final. */
   async close(abort = false): Promise<void> {
     await (abort ? this.pool.destroy() : this.pool.close()).catch(() => undefined);
+  }
+}
+
+/**
+ * The HTTP status of one QIDO-RS query on a connection of its own (the health check of
+ * the console's and dashboard's echo, and the forwarder's "does it still answer").
+ * Throws when the service cannot be reached.
+ */
+export async function queryOnce(node: DicomwebNodeConfig): Promise<number> {
+  const client = new DicomwebClient(node);
+  try {
+    return (await client.query()).status;
+  } finally {
+    await client.close(true);
   }
 }

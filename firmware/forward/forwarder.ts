@@ -2,7 +2,7 @@
 // STOW-RS, as the node speaks), woken when new jobs are committed, started on boot (so
 // jobs left by a crash resume).
 import { isDimse, UnknownNodeError, type Config, type DicomwebNodeConfig } from '../config/config';
-import { DicomwebClient } from '../dicomweb/dicomweb-client';
+import { queryOnce } from '../dicomweb/dicomweb-client';
 import { echo } from '../services/echo-scu';
 import { nodePeer } from '../services/open-association';
 import type { Cache } from '../../storage/cache';
@@ -161,15 +161,10 @@ export class Forwarder {
 }
 
 async function dicomwebEcho(node: DicomwebNodeConfig): Promise<number> {
-  const client = new DicomwebClient(node);
-  try {
-    const { status } = await client.echo();
-    if (status < 200 || status >= 300)
-      throw new Error(
-        `${node.url} answered HTTP ${status}${status === 401 || status === 403 ? ' (credentials refused)' : ''}`,
-      );
-    return 0;
-  } finally {
-    await client.close(true);
-  }
+  const status = await queryOnce(node);
+  if (status < 200 || status >= 300)
+    throw new Error(
+      `${node.url} answered HTTP ${status}${status === 401 || status === 403 ? ' (credentials refused)' : ''}`,
+    );
+  return 0;
 }

@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import type { DicomwebNodeConfig } from '../config/config';
 import { CodecError } from '../codec/jpeg-ls';
 import { compressedFile, compressionFor } from '../codec/compress-instance';
-import { DicomwebClient } from '../dicomweb/dicomweb-client';
+import { DicomwebClient, queryOnce } from '../dicomweb/dicomweb-client';
 import { judgeStow } from '../dicomweb/stow-response';
 import { log } from '../log';
 import { readCacheFile } from '../services/cache-file';
@@ -73,15 +73,7 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
   /** Whether the destination answers a query now (a fresh connection, its credentials). */
   private async answers(): Promise<boolean> {
     await this.closeConnection(true);
-    const probe = new DicomwebClient(this.node);
-    try {
-      const { status } = await probe.echo();
-      return status < 500;
-    } catch {
-      return false;
-    } finally {
-      await probe.close(true);
-    }
+    return (await queryOnce(this.node).catch(() => 599)) < 500;
   }
 
   /**
