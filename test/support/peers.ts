@@ -2,6 +2,7 @@
 // the box itself (in-process), DCMTK tools and storescp. DCMTK runs with TCP_NODELAY=1
 // (Debian's build leaves Nagle on, which crawls on loopback).
 import { echo } from '../../firmware/services/echo-scu';
+import { storeFiles } from '../../firmware/services/store-scu';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import * as net from 'node:net';
@@ -200,7 +201,6 @@ export async function drained(
 
 /** Stores the files into a test box as a modality would (C-STORE); each must succeed. */
 export async function storeInto(box: TestBox, files: readonly string[]): Promise<void> {
-  const { storeFiles } = await import('../../firmware/services/store-scu');
   const results = await storeFiles(
     { host: '127.0.0.1', port: box.port, callingAeTitle: 'MODALITY', calledAeTitle: 'DICOM_EDGE' },
     [...files],
