@@ -286,13 +286,12 @@ export class Dashboard {
 
   private async editNode(name: string | undefined): Promise<void> {
     if (!this.view) return;
-    const found = name ? this.view.config.nodes.find((n) => n.name === name) : undefined;
-    if (name && !found) return;
-    if (found && !isDimse(found)) {
-      this.say(`${found.name} is a DICOMweb node: change it with dicom-edge node set`, true);
+    const existing = name ? this.view.config.nodes.find((n) => n.name === name) : undefined;
+    if (name && !existing) return;
+    if (existing && !isDimse(existing)) {
+      this.say(`${existing.name} is a DICOMweb node: change it with dicom-edge node set`, true);
       return;
     }
-    const existing = found;
     const fields: Field[] = [
       { key: 'name', label: 'Node name', value: existing?.name ?? '' },
       { key: 'ae', label: 'AE title', value: existing?.ae ?? '' },
