@@ -310,6 +310,16 @@ export abstract class DestinationWorker<
   }
 
   /**
+   * A job whose cache file cannot be read. If a newer copy replaced it since the batch was
+   * read, the job stays queued and goes with the new file in the next batch; else it fails.
+   */
+  protected async fileGone(job: ForwardJob, reason: string): Promise<void> {
+    const current = await this.deps.index.instances.getInstance(job.sopInstanceUid);
+    if (current && current.path !== job.path) return;
+    await this.fail(job, null, reason);
+  }
+
+  /**
    * An instance whose transfer failed while the destination otherwise works (`working`
    * says how that was seen): set aside for a while, the rest of the queue goes on; failed
    * with the reason once its tries are spent (forwarding.instanceAttempts).

@@ -107,11 +107,7 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
         }));
       } catch (err) {
         if (err instanceof CacheFileError) {
-          // A newer copy replaced this one since the batch was read: the job stays queued
-          // and goes with the new file in the next batch.
-          const current = await this.deps.index.instances.getInstance(job.sopInstanceUid);
-          if (current && current.path !== job.path) continue;
-          await this.fail(job, null, err.message);
+          await this.fileGone(job, err.message);
           continue;
         }
         if (err instanceof DatasetParseError) {

@@ -4,7 +4,9 @@
 // as a C-STORE status would: stored (a warning is recorded), refused for good (failed with
 // the Failure Reason), out of resources (retried). A request refused as a whole without a
 // word per instance is sent again one instance at a time, so that one bad instance fails
-// alone and the rest go (the isolation DIMSE forwarding has). The destination down, over
+// alone and the rest go; so is one that fails in transfer while the destination still
+// answers a query, the instance failing again set aside, then failed (the isolation DIMSE
+// forwarding has). The destination down, over
 // capacity or refusing the credentials is its own trouble: the queue backs off, nothing is
 // charged, and the reason shows on the dashboard until it is fixed.
 import { promises as fs } from 'node:fs';
@@ -51,10 +53,7 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
     }
   }
 
-  /**
-   * The jobs whose cache file is there. A job whose file a newer copy replaced stays
-   * queued (it goes with the new file next time); one whose file is gone fails.
-   */
+  /** The jobs whose cache file is there (checked before a request, which has no undo). */
   private async present(jobs: readonly ForwardJob[]): Promise<ForwardJob[]> {
     const out: ForwardJob[] = [];
     for (const job of jobs) {
@@ -62,9 +61,7 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
         await fs.access(this.deps.cache.absolute(job.path));
         out.push(job);
       } catch {
-        const current = await this.deps.index.instances.getInstance(job.sopInstanceUid);
-        if (current && current.path !== job.path) continue;
-        await this.fail(job, null, `cache file missing: ${job.path}`);
+        await this.fileGone(job, `cache file missing: ${job.path}`);
       }
     }
     return out;
