@@ -132,7 +132,7 @@ async function startOn(
     sweepCommitments();
     lookAtDisk();
   };
-  store.admit = () => evictor.refusing;
+  store.admission = evictor;
   // Files the index no longer lists (an eviction or a re-send a crash interrupted) go
   // first: they are no orphans to adopt.
   const unlisted = await evictor.deleteUnlisted();

@@ -1,22 +1,22 @@
 // The cache lifecycle: keeps the disk below its high watermark by evicting whole studies,
 // least recently used first (received or retrieved), down to the low watermark — only
-// studies that exist elsewhere (storage/evictions.ts says which). When nothing may be
-// evicted and the free space falls below the reserve, C-STORE is refused (A700) before the
-// disk is actually full, and accepted again as soon as space frees; the change is logged
-// once each way, not per instance.
+// studies that exist elsewhere (storage/evictions.ts says which) — and admits each C-STORE
+// on the disk as it is when the C-STORE arrives (statfs), less what the instances still
+// being received will write. Crossing the high watermark starts eviction at once; when only
+// eviction can make room for a C-STORE, the C-STORE waits for it (a few seconds at most);
+// when nothing may be evicted and the free space is below the reserve, it is refused (A700)
+// before the disk is actually full, and the next C-STORE after space frees is accepted.
+// The refusal is logged once each way, not per instance.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { CacheConfig } from '../firmware/config/config';
 import { log } from '../firmware/log';
 import type { Cache } from './cache';
+import { diskAfter, diskUse, type DiskUse } from './disk-use';
 import { faultPoint } from './fault-points';
 import type { CacheUsage, Index, StudyUse } from './index';
-
-export interface DiskUse {
-  readonly totalBytes: number;
-  readonly freeBytes: number;
-  readonly usedPercent: number;
-}
+import { Reservations, type Admission, type Reservation } from './reservations';
+import { OutOfResourcesError } from './store-errors';
 
 export interface EvictionReport {
   readonly dryRun: boolean;
@@ -28,8 +28,14 @@ export interface EvictionReport {
 
 const DAY_MS = 86_400_000;
 const USAGE_TTL_MS = 10_000;
+/** How long a C-STORE (or a write of one) waits for eviction to make room before A700. */
+const ROOM_WAIT_MS = 5_000;
+/** While space is plentiful, the disk is read again after this much was written. */
+const STAT_EVERY_BYTES = 4 * 2 ** 20;
+/** A write never takes the disk below this (the index's commit needs room too). */
+const FLOOR_BYTES = 256 * 1024;
 
-export class Evictor {
+export class Evictor implements Admission {
   private timer?: NodeJS.Timeout;
   private soon?: NodeJS.Timeout;
   private stopped = false;
@@ -38,6 +44,9 @@ export class Evictor {
   private refusal: string | null = null;
   /** Studies a retrieve is reading: never evicted while leased. */
   private readonly leases = new Map<string, number>();
+  private readonly reservations = new Reservations();
+  /** The last reading of the free space, and what was written since it. */
+  private seen = { freeBytes: 0, writtenSince: Number.POSITIVE_INFINITY };
   /** Studies and bytes evicted since start. */
   evictedStudies = 0;
   evictedBytes = 0;
@@ -48,9 +57,16 @@ export class Evictor {
     private readonly settings: () => CacheConfig,
   ) {}
 
-  /** Disk use of the storage directory. */
-  private diskUse(): Promise<DiskUse> {
-    return statDisk(this.cache.storageDir);
+  /** The disk now, as statfs reads it. */
+  private async diskNow(): Promise<DiskUse> {
+    const disk = await diskUse(this.cache.storageDir);
+    this.seen = { freeBytes: disk.freeBytes, writtenSince: 0 };
+    return disk;
+  }
+
+  /** The disk as it will be when the instances being received have written what they will. */
+  private async diskCommitted(): Promise<DiskUse> {
+    return diskAfter(await this.diskNow(), 0, this.reservations.pendingBytes);
   }
 
   private usageCache?: { at: number; value: Promise<CacheUsage> };
@@ -73,6 +89,76 @@ export class Evictor {
   /** Why C-STORE is refused now, or null while the box accepts. */
   get refusing(): string | null {
     return this.refusal;
+  }
+
+  /**
+   * Admits one incoming instance on the disk read now: the free space less what the
+   * instances being received will still write must stay above the reserve. Over the high
+   * watermark eviction starts at once; under the reserve the instance waits for eviction
+   * (at most ROOM_WAIT_MS) and is refused only when eviction cannot make room.
+   */
+  async admit(): Promise<Reservation> {
+    const s = this.settings();
+    let disk = await this.diskCommitted();
+    if (disk.usedPercent > s.evictAbovePercent) this.nudge();
+    if (disk.freeBytes < s.minFreeBytes) disk = await this.waitForRoom(s.minFreeBytes, true);
+    this.updateRefusal(disk, s);
+    if (this.refusal) throw new OutOfResourcesError(this.refusal);
+    return this.reservations.take();
+  }
+
+  /**
+   * Before an admitted instance writes `bytes` more. The free space is read again after
+   * every STAT_EVERY_BYTES written, and before each write once it nears the reserve; a
+   * write that would leave less than FLOOR_BYTES waits for eviction, so that ENOSPC is never
+   * met while something may be evicted, and fails the instance (A700) when nothing may.
+   */
+  async room(r: Reservation, bytes: number): Promise<void> {
+    const s = this.settings();
+    const floor = Math.min(s.minFreeBytes, FLOOR_BYTES);
+    const guess = this.seen.freeBytes - this.seen.writtenSince - bytes;
+    if (this.seen.writtenSince + bytes > STAT_EVERY_BYTES || guess < s.minFreeBytes) {
+      const disk = await this.diskNow();
+      if (disk.freeBytes - bytes < s.minFreeBytes) this.nudge();
+      if (disk.freeBytes - bytes < floor) {
+        const after = await this.waitForRoom(floor + bytes, false);
+        if (after.freeBytes < floor + bytes)
+          throw new OutOfResourcesError(
+            `cache full while receiving: ${mb(after.freeBytes)} free and nothing in it may be evicted yet`,
+          );
+      }
+    }
+    this.seen.writtenSince += bytes;
+    r.written += bytes;
+  }
+
+  release(r: Reservation, stored: boolean): void {
+    this.reservations.release(r, stored);
+  }
+
+  /**
+   * Evicts now until `needBytes` are free (counting what the receives under way will write
+   * when `committed`), for at most ROOM_WAIT_MS: a pass at a time, and while no pass frees
+   * anything, again as studies leave the in-use window. Returns the disk as it is then.
+   */
+  private async waitForRoom(needBytes: number, committed: boolean): Promise<DiskUse> {
+    const deadline = Date.now() + ROOM_WAIT_MS;
+    const read = (): Promise<DiskUse> => (committed ? this.diskCommitted() : this.diskNow());
+    for (;;) {
+      const report = await this.run(false);
+      const disk = await read();
+      if (disk.freeBytes >= needBytes || Date.now() >= deadline) return disk;
+      if (report.bytes > 0) continue;
+      // Nothing was evictable now: wait only for studies that will be once out of use.
+      if (!(await this.evictableSoon())) return disk;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** Whether a study that may not be evicted now will be once the in-use window passes. */
+  private async evictableSoon(): Promise<boolean> {
+    const all = await this.index.evictions.candidates(new Date(Date.now() + 1).toISOString(), 50);
+    return all.some((c) => !this.leases.has(c.studyInstanceUid));
   }
 
   /**
@@ -153,14 +239,14 @@ export class Evictor {
   private async pass(dryRun: boolean, force: boolean): Promise<EvictionReport> {
     if (!dryRun) await this.deleteUnlisted();
     const s = this.settings();
-    const before = await this.diskUse();
+    const before = await this.diskCommitted();
     const now = Date.now();
     // A study used within inUseSeconds is in use (an instance may be arriving for it).
     const inUse = new Date(now - s.inUseSeconds * 1000).toISOString();
     const chosen: StudyUse[] = [];
     let freed = 0;
     // What the disk would be with the chosen studies gone (a dry run deletes nothing).
-    const projected = (): DiskUse => project(before, freed);
+    const projected = (): DiskUse => diskAfter(before, freed);
     const pressing = (): boolean => {
       const d = projected();
       return d.usedPercent > s.evictToPercent || d.freeBytes < s.minFreeBytes;
@@ -191,7 +277,7 @@ export class Evictor {
         await take(new Date(now - s.keepDays * DAY_MS).toISOString(), () => !pressing());
       await take(inUse, () => !pressing());
     }
-    const after = dryRun ? projected() : await this.diskUse();
+    const after = dryRun ? projected() : await this.diskCommitted();
     if (!dryRun) {
       this.updateRefusal(after, s);
       // Still refusing, or still over the high watermark: studies may become evictable any
@@ -242,23 +328,6 @@ export class Evictor {
 
 function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MB`;
-}
-
-function project(d: DiskUse, freed: number): DiskUse {
-  const freeBytes = Math.min(d.totalBytes, d.freeBytes + freed);
-  return {
-    totalBytes: d.totalBytes,
-    freeBytes,
-    usedPercent: d.totalBytes ? ((d.totalBytes - freeBytes) / d.totalBytes) * 100 : 0,
-  };
-}
-
-export async function statDisk(dir: string): Promise<DiskUse> {
-  const s = await fs.statfs(dir);
-  const totalBytes = s.blocks * s.bsize;
-  const freeBytes = s.bavail * s.bsize;
-  const used = (s.blocks - s.bfree) * s.bsize;
-  return { totalBytes, freeBytes, usedPercent: totalBytes ? (used / totalBytes) * 100 : 0 };
 }
 
 /** Removes a series directory and then its study directory, when they are empty. */

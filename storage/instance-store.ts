@@ -14,11 +14,13 @@ import { encodePart10Header } from '../firmware/dicom/dataset/part10';
 import { drain } from '../firmware/dicom/dimse/dimse-channel';
 import { DatasetParseError } from '../firmware/dicom/errors';
 import { Tag } from '../firmware/dicom/registry/tags';
-import { transferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
+import { transferSyntax, type TransferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
 import { Cache, InvalidUidError, parseInstancePath, type TempFile } from './cache';
 import { faultPoint } from './fault-points';
 import { INDEXED_ATTRIBUTES, type IndexedValues } from './indexed-attributes';
 import type { Index, InstanceRecord } from './index';
+import { ADMIT_ALL, type Admission, type Reservation } from './reservations';
+import { InvalidInstanceError, OutOfResourcesError } from './store-errors';
 
 /** What the scanner keeps from the top level of each data set: the indexed attributes, and
  * what placing and checking the instance needs. */
@@ -29,23 +31,6 @@ export const INDEXED_TAGS: ReadonlySet<number> = new Set([
   Tag.StudyInstanceUid,
   Tag.SeriesInstanceUid,
 ]);
-
-/** The disk or the index could not take the instance (PS3.4 B.2.3: A7xx, out of resources). */
-export class OutOfResourcesError extends Error {
-  override name = 'OutOfResourcesError';
-}
-
-/** The data set is not what it must be to be stored (PS3.4 B.2.3: A9xx / Cxxx). */
-export class InvalidInstanceError extends Error {
-  override name = 'InvalidInstanceError';
-  constructor(
-    message: string,
-    /** 'cannot-understand' when the bytes do not parse, 'mismatch' when required data is absent. */
-    readonly kind: 'cannot-understand' | 'mismatch',
-  ) {
-    super(message);
-  }
-}
 
 export interface IncomingInstance {
   readonly sopClassUid: string;
@@ -86,8 +71,8 @@ export class InstanceStore {
   /** Told after every instance is durable (storage commitment and eviction look again). */
   onStored: () => void = () => undefined;
 
-  /** Why a new instance is refused now (the cache is full), or null: asked before each. */
-  admit: () => string | null = () => null;
+  /** Admits each new instance and keeps room for it on the disk (the evictor, in the box). */
+  admission: Admission = ADMIT_ALL;
 
   /** Receives under way (an association may end before its receive has finished). */
   private readonly receiving = new Set<Promise<unknown>>();
@@ -113,11 +98,6 @@ export class InstanceStore {
     incoming: IncomingInstance,
     dataset: AsyncIterable<Buffer>,
   ): Promise<ReceivedInstance> {
-    const refusal = this.admit();
-    if (refusal) {
-      await drain(dataset);
-      throw new OutOfResourcesError(refusal);
-    }
     const ts = transferSyntax(incoming.transferSyntaxUid);
     if (!ts) {
       await drain(dataset);
@@ -126,6 +106,29 @@ export class InstanceStore {
         'cannot-understand',
       );
     }
+    let reservation: Reservation;
+    try {
+      reservation = await this.admission.admit();
+    } catch (err) {
+      await drain(dataset);
+      throw err;
+    }
+    let stored = false;
+    try {
+      const received = await this.write(incoming, ts, dataset, reservation);
+      stored = true;
+      return received;
+    } finally {
+      this.admission.release(reservation, stored);
+    }
+  }
+
+  private async write(
+    incoming: IncomingInstance,
+    ts: TransferSyntax,
+    dataset: AsyncIterable<Buffer>,
+    reservation: Reservation,
+  ): Promise<ReceivedInstance> {
     const reader: DatasetHeadReader = createDatasetReader(ts, INDEXED_TAGS);
     const digest = createHash('sha256');
     let temp: TempFile | undefined;
@@ -133,17 +136,17 @@ export class InstanceStore {
     try {
       let failure: Error | undefined;
       try {
+        const header = encodePart10Header({
+          mediaStorageSopClassUid: incoming.sopClassUid,
+          mediaStorageSopInstanceUid: incoming.sopInstanceUid,
+          transferSyntaxUid: incoming.transferSyntaxUid,
+          sourceApplicationEntityTitle: incoming.callingAeTitle,
+        });
+        await this.admission.room(reservation, header.length);
         temp = await this.cache.createTemp();
-        await temp.write(
-          encodePart10Header({
-            mediaStorageSopClassUid: incoming.sopClassUid,
-            mediaStorageSopInstanceUid: incoming.sopInstanceUid,
-            transferSyntaxUid: incoming.transferSyntaxUid,
-            sourceApplicationEntityTitle: incoming.callingAeTitle,
-          }),
-        );
+        await temp.write(header);
       } catch (err) {
-        failure = new OutOfResourcesError(`cannot create cache file: ${(err as Error).message}`);
+        failure = asOutOfResources(err, 'create cache file');
       }
       const datasetOffset = temp?.size ?? 0;
 
@@ -158,9 +161,10 @@ export class InstanceStore {
         }
         digest.update(chunk);
         try {
+          await this.admission.room(reservation, chunk.length);
           await temp!.write(chunk);
         } catch (err) {
-          failure = new OutOfResourcesError(`cannot write cache file: ${(err as Error).message}`);
+          failure = asOutOfResources(err, 'write cache file');
         }
       }
       if (failure) throw failure;
@@ -292,4 +296,10 @@ function asInvalid(err: unknown): Error {
   if (err instanceof DatasetParseError)
     return new InvalidInstanceError(err.message, 'cannot-understand');
   return err as Error;
+}
+
+/** A refusal of the admission as it is; any other failure as "cannot ...: reason". */
+function asOutOfResources(err: unknown, doing: string): OutOfResourcesError {
+  if (err instanceof OutOfResourcesError) return err;
+  return new OutOfResourcesError(`cannot ${doing}: ${(err as Error).message}`);
 }

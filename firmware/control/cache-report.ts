@@ -1,8 +1,8 @@
 // `cache`: what the cache holds, the disk, what may be evicted now and what is pinned and
 // why — the facts behind eviction, for `dicom-edge cache`, the console and the dashboard.
 import type { Config } from '../config/config';
-import type { Evictor, DiskUse } from '../../storage/evictor';
-import { statDisk } from '../../storage/evictor';
+import { diskUse, type DiskUse } from '../../storage/disk-use';
+import type { Evictor } from '../../storage/evictor';
 import type { CacheUsage, Index, PinnedStudy } from '../../storage/index';
 
 export interface CacheReport {
@@ -29,7 +29,7 @@ export async function cacheReport(
 ): Promise<CacheReport> {
   const [usage, disk, evictable, pinned] = await Promise.all([
     index.evictions.usage(),
-    statDisk(config.storageDir),
+    diskUse(config.storageDir),
     index.evictions.candidates(
       new Date(Date.now() - config.cache.inUseSeconds * 1000).toISOString(),
       20,

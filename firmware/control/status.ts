@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import type { Config } from '../config/config';
 import type { DestinationReport, Forwarder } from '../forward/forwarder';
 import { onLogLine } from '../log';
-import { statDisk, type Evictor } from '../../storage/evictor';
+import { diskUse } from '../../storage/disk-use';
+import type { Evictor } from '../../storage/evictor';
 import type { Index } from '../../storage/index';
 import type { AssociationActivity, ScpServer } from '../scp-server';
 import type { Health, HealthMonitor } from './health';
@@ -27,6 +28,7 @@ export interface BoxStatus {
   readonly cache: {
     instances: number;
     studies: number;
+    /** The disk as the service's user sees it (storage/disk-use.ts): used is total less free. */
     diskTotalBytes: number;
     diskFreeBytes: number;
     /** Disk use (percent) from which the status and the dashboard flag the cache as nearly full. */
@@ -229,7 +231,7 @@ export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus
     deps.index.instances.receivedSince(midnight.toISOString()),
     deps.index.instances.counts(),
     deps.evictor.usage(),
-    statDisk(deps.config.storageDir),
+    diskUse(deps.config.storageDir),
     deps.forwarder.report(),
   ]);
   return {

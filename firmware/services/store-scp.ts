@@ -7,11 +7,8 @@ import { drain } from '../dicom/dimse/dimse-channel';
 import { Status } from '../dicom/dimse/status';
 import { isValidUid } from '../dicom/registry/uid';
 import { log } from '../log';
-import {
-  InstanceStore,
-  InvalidInstanceError,
-  OutOfResourcesError,
-} from '../../storage/instance-store';
+import type { InstanceStore } from '../../storage/instance-store';
+import { InvalidInstanceError, OutOfResourcesError } from '../../storage/store-errors';
 import { respond, type ServiceHandler } from './service';
 
 /** What the metrics count of each C-STORE: its status, and for a success its bytes and timing. */

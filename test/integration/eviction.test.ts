@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Status } from '../../firmware/dicom/dimse/status';
 import { findScu } from '../../firmware/services/qr-scu';
 import { storeFiles } from '../../firmware/services/store-scu';
-import { statDisk } from '../../storage/evictor';
+import { diskUse } from '../../storage/disk-use';
 import { Index } from '../../storage/index';
 import { indexPath } from '../../firmware/appliance';
 import { boxConfig, startBoxProcess, type BoxProcess } from '../support/box-process';
@@ -128,7 +128,7 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
       assert.ok(evicted.length >= 1, `something was evicted (kept ${kept.join(',')})`);
       assert.deepEqual(evicted, lru.slice(0, evicted.length), 'oldest used first');
       for (const n of [7, 8, 9, 10]) assert.ok(kept.includes(n), `pinned study ${n} kept`);
-      assert.ok((await statDisk(mount)).usedPercent <= 60);
+      assert.ok((await diskUse(mount)).usedPercent <= 60);
       // Files match the rows: nothing evicted is left on disk.
       const files = await listFiles(path.join(box.config.storageDir, 'cache'));
       assert.equal(files.length, kept.length * 4);
@@ -151,7 +151,7 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
       }
       assert.equal(refused?.status, Status.OutOfResources);
       assert.match(refused?.error ?? '', /cache full/);
-      assert.ok((await statDisk(mount)).freeBytes > 2 * MB, 'refused before the disk was full');
+      assert.ok((await diskUse(mount)).freeBytes > 2 * MB, 'refused before the disk was full');
       // A load balancer or watchdog asking /readyz is told why.
       const notReady = await readyz();
       assert.equal(notReady.status, 503);
