@@ -4,7 +4,8 @@
 // another: each has its own socket, state machine and error handling.
 import * as net from 'node:net';
 import { ConfigError, isDimse, type Config } from './config/config';
-import { Association, type AssociateDecision, type AssociationInfo } from './dicom/association';
+import type { AssociateDecision, AssociationInfo } from './dicom/acse';
+import { Association } from './dicom/association';
 import { negotiateContexts } from './dicom/negotiation';
 import { RejectReason, RejectResult, RejectSource, type AAssociateRq } from './dicom/pdu';
 import { isStorageSopClass } from './dicom/registry/storage-sop-classes';

@@ -1,7 +1,8 @@
 // The DICOM Upper Layer protocol state machine, PS3.8 §9.2, as data.
 // States Sta1-Sta13 (Table 9-1), events Evt1-Evt19 (Table 9-2), actions (Tables 9-6 to
 // 9-9) and the state transition table (Table 9-10). Anyone holding PS3.8 can check this
-// file line by line; association.ts performs the actions, it does not decide them.
+// file line by line; ul/actions.ts performs the actions and association.ts runs the
+// table: neither decides them.
 
 export type State =
   | 'Sta1'

@@ -1,7 +1,8 @@
 // Serves one accepted association: routes each DIMSE request to its service handler,
 // one at a time (we do not negotiate asynchronous operations, PS3.7 D.3.3.3), answers
 // what nobody serves, and answers a release only once the work in hand is done.
-import type { AssociationInfo, EstablishedAssociation } from '../dicom/association';
+import type { AssociationInfo } from '../dicom/acse';
+import type { EstablishedAssociation } from '../dicom/association';
 import { CommandField, commandName, isResponse } from '../dicom/dimse/command-field';
 import { DimseChannel, drain, type IncomingMessage } from '../dicom/dimse/dimse-channel';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';

@@ -1,5 +1,6 @@
 // What every SCP handler gets, and how it answers.
-import type { AssociationInfo, EstablishedAssociation } from '../dicom/association';
+import type { AssociationInfo } from '../dicom/acse';
+import type { EstablishedAssociation } from '../dicom/association';
 import type { CommandSet } from '../dicom/dimse/command-set';
 import type { DimseChannel, IncomingMessage } from '../dicom/dimse/dimse-channel';
 import type { DimseRequestor } from '../dicom/dimse/dimse-requestor';

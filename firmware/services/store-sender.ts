@@ -2,7 +2,8 @@
 // share. Contexts are proposed per (SOP class, stored transfer syntax), with the other
 // uncompressed syntaxes as an alternative the box can transcode to; each instance is
 // streamed from its file verbatim unless the peer only took the alternative.
-import type { AcceptedContext, EstablishedAssociation } from '../dicom/association';
+import type { AcceptedContext } from '../dicom/acse';
+import type { EstablishedAssociation } from '../dicom/association';
 import { withDeflatePadding } from '../dicom/dataset/deflate-padding';
 import { canTranscode, transcode } from '../dicom/dataset/transcoder';
 import { CommandField } from '../dicom/dimse/command-field';

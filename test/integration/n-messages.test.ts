@@ -3,7 +3,8 @@
 // (SOP class, instance, event type 1, a small data set) between our SCU and SCP.
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { Association, type AssociationInfo } from '../../firmware/dicom/association';
+import type { AssociationInfo } from '../../firmware/dicom/acse';
+import { Association } from '../../firmware/dicom/association';
 import { tcpConnector } from '../../firmware/dicom/transport';
 import { parseDataset } from '../../firmware/dicom/dataset/dataset-parser';
 import { encodeDataset } from '../../firmware/dicom/dataset/dataset-writer';

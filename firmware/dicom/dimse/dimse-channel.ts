@@ -6,7 +6,8 @@
 // into PDVs no larger than the peer accepts; messages never interleave.
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import type { AcceptedContext, Association } from '../association';
+import type { AcceptedContext } from '../acse';
+import type { Association } from '../association';
 import { CommandDecodeError } from '../errors';
 import type { Pdv } from '../pdu';
 import { AbortReason } from '../pdu';

@@ -1,6 +1,6 @@
 // What the Q/R handlers share: reading a (small) identifier, encoding response
 // identifiers in the context's transfer syntax.
-import type { AcceptedContext } from '../../dicom/association';
+import type { AcceptedContext } from '../../dicom/acse';
 import { parseDataset } from '../../dicom/dataset/dataset-parser';
 import type { Encoding } from '../../dicom/dataset/dataset-scanner';
 import { encodeDataset, type Element } from '../../dicom/dataset/dataset-writer';
