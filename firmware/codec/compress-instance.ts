@@ -23,7 +23,7 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
 } from '../dicom/registry/transfer-syntaxes';
 import { log } from '../log';
-import { openCacheFile, readExactly, readRange } from '../services/cache-file';
+import { openCacheFile, readExactly, readRange } from '../../storage/cache-file';
 import { encodeJpegLs, type FrameInfo } from './jpeg-ls';
 
 export const JPEG_LS_LOSSLESS = '1.2.840.10008.1.2.4.80';

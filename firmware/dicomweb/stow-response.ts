@@ -1,7 +1,7 @@
 // What a STOW-RS response says of each instance sent (PS3.18 §10.5.3, the Store Instances
 // Response Module of PS3.4 Table CC.2.3-1, as application/dicom+json), and what the
 // forwarder makes of it. Pure: text and HTTP status in, a verdict per SOP Instance UID out.
-import { verdictForStatus } from '../forward/failure';
+import { verdictForStatus } from '../dicom/dimse/status';
 
 const FAILED_SOP_SEQUENCE = '00081198';
 const REFERENCED_SOP_SEQUENCE = '00081199';

@@ -8,7 +8,7 @@ import { compressionFor, type CompressionPlan } from '../codec/compress-instance
 import type { DimseNodeConfig } from '../config/config';
 import type { EstablishedAssociation } from '../dicom/association';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
-import { formatStatus } from '../dicom/dimse/status';
+import { formatStatus, verdictForStatus } from '../dicom/dimse/status';
 import { DatasetParseError } from '../dicom/errors';
 import { encodeDataset } from '../dicom/dataset/dataset-writer';
 import { CommandField } from '../dicom/dimse/command-field';
@@ -26,11 +26,10 @@ import {
 import { receiveCommitReport } from '../services/commitment/commitment-report-scp';
 import { newTransactionUid } from '../services/commitment/commitment-scu';
 import { proposeContexts, routeKey, sendInstance, type Routes } from '../services/store-sender';
-import { CacheFileError } from '../services/cache-file';
+import { CacheFileError } from '../../storage/cache-file';
 import { openAssociation, type PeerAddress } from '../services/open-association';
 import type { ForwardJob } from '../../storage/index';
 import { DestinationWorker, TransientError, type WorkerDeps } from './destination-worker';
-import { verdictForStatus } from './failure';
 
 export interface DimseWorkerDeps extends WorkerDeps {
   /** The node as the box calls it: AE titles, address, maximum PDU, timers. */

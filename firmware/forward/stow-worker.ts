@@ -16,7 +16,7 @@ import { compressedFile, compressionFor } from '../codec/compress-instance';
 import { DicomwebClient, queryOnce } from '../dicomweb/dicomweb-client';
 import { judgeStow } from '../dicomweb/stow-response';
 import { log } from '../log';
-import { readCacheFile } from '../services/cache-file';
+import { readCacheFile } from '../../storage/cache-file';
 import type { ForwardJob } from '../../storage/index';
 import { DestinationWorker, TransientError } from './destination-worker';
 

@@ -10,7 +10,7 @@ import { CommandField } from '../dicom/dimse/command-field';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
 import { openAssociation, type PeerAddress } from './open-association';
-import { FILE_READ_CHUNK } from './cache-file';
+import { FILE_READ_CHUNK } from '../../storage/cache-file';
 
 export interface StoreFile {
   readonly path: string;

@@ -17,7 +17,7 @@ import {
   type CompressionPlan,
 } from '../codec/compress-instance';
 import { log } from '../log';
-import { openCacheFile, readRange } from './cache-file';
+import { openCacheFile, readRange } from '../../storage/cache-file';
 import type { Cache } from '../../storage/cache';
 import type { CachedInstance } from '../../storage/index';
 

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { commitPolicy, ConfigError, validateConfig } from '../../firmware/config/config';
 import { backoffDelay } from '../../firmware/forward/backoff';
-import { verdictForStatus } from '../../firmware/forward/failure';
+import { verdictForStatus } from '../../firmware/dicom/dimse/status';
 import { routeInstance, wildcardMatch } from '../../firmware/forward/routing';
 import { RateLimiter } from '../../firmware/forward/throttle';
 

@@ -3,7 +3,7 @@
 // data set, so no read is spent finding the end; a file shorter than that is a
 // CacheFileError, never a silently truncated send.
 import { promises as fs } from 'node:fs';
-import type { Cache } from '../../storage/cache';
+import type { Cache } from './cache';
 
 /**
  * Files are read in large chunks whatever the peer's PDU size: the channel cuts them into
