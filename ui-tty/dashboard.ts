@@ -3,10 +3,21 @@
 // API like the CLI and the serial console, so it shows and does exactly what the box allows;
 // every change goes through the box's validation, and a refused one is shown where it was
 // typed, ready to be corrected.
-import { isDimse } from '../firmware/config/config';
+import {
+  ConfigError,
+  isDimse,
+  validateConfig,
+  type DimseNodeConfig,
+} from '../firmware/config/config';
 import * as blessed from 'blessed';
 import type { ConfigView } from '../firmware/config/live-config';
-import { patchNode, putNode, removeNode, type ConfigSet } from '../firmware/control/config-edits';
+import {
+  addNode,
+  parseNodeValue,
+  patchNode,
+  removeNode,
+  type ConfigSet,
+} from '../firmware/control/config-edits';
 import type { BoxStatus } from '../firmware/control/status';
 import { ControlCommandError, runningStatus } from '../firmware/control/commands';
 import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
@@ -31,10 +42,39 @@ const STYLE_TAGS: Record<NonNullable<DashboardLine['style']>, [string, string]> 
 
 const EDIT_HELP = 'Enter: save  Esc: cancel  Backspace: erase a character  Ctrl-U: erase all';
 
-interface Field {
-  readonly key: string;
+/** One question of the node editor. Enter keeps `saved`: a refused answer never becomes the default. */
+interface NodeQuestion {
+  readonly key: 'name' | 'ae' | 'host' | 'port' | 'forward';
   readonly label: string;
-  value: string;
+  readonly saved: string;
+  /** The typed text as the value to save, or why it answers something else. */
+  readonly read: (text: string) => { value: unknown } | { problem: string };
+}
+
+function nodeQuestions(node: DimseNodeConfig | undefined): NodeQuestion[] {
+  const text = (typed: string): { value: unknown } => ({ value: typed });
+  return [
+    { key: 'name', label: 'Node name', saved: node?.name ?? '', read: text },
+    { key: 'ae', label: 'AE title', saved: node?.ae ?? '', read: text },
+    { key: 'host', label: 'Host', saved: node?.host ?? '', read: text },
+    {
+      key: 'port',
+      label: 'Port',
+      saved: String(node?.port ?? 104),
+      read: (typed) => ({ value: parseNodeValue('port', typed) }),
+    },
+    {
+      key: 'forward',
+      label: 'Forward to it? y/n',
+      saved: node?.forward ? 'y' : 'n',
+      read: (typed) =>
+        /^y(es)?$/i.test(typed)
+          ? { value: true }
+          : /^no?$/i.test(typed)
+            ? { value: false }
+            : { problem: 'answer y or n' },
+    },
+  ];
 }
 
 /** The Linux console's fonts lack the sparkline's block characters; UTF-8 terminals have them. */
@@ -292,52 +332,98 @@ export class Dashboard {
       this.say(`${existing.name} is a DICOMweb node: change it with dicom-edge node set`, true);
       return;
     }
-    const fields: Field[] = [
-      { key: 'name', label: 'Node name', value: existing?.name ?? '' },
-      { key: 'ae', label: 'AE title', value: existing?.ae ?? '' },
-      { key: 'host', label: 'Host', value: existing?.host ?? '' },
-      { key: 'port', label: 'Port', value: String(existing?.port ?? 104) },
-      { key: 'forward', label: 'Forward to it? y/n', value: existing?.forward ? 'y' : 'n' },
-    ];
+    const questions = nodeQuestions(existing);
+    const answers: Record<string, unknown> = {};
     let from = 0;
     for (;;) {
-      for (let i = from; i < fields.length; i++) {
-        const f = fields[i]!;
-        const typed = await this.ask(f.label, f.value);
-        if (typed === undefined) return this.say('unchanged');
-        f.value = typed.trim();
+      for (const question of questions.slice(from)) {
+        const answer = await this.askNodeField(question, existing?.name, answers);
+        if (answer === undefined) return this.say('unchanged');
+        answers[question.key] = answer.value;
       }
-      const [nodeName, ae, host, port, forward] = fields.map((f) => f.value) as [
-        string,
-        string,
-        string,
-        string,
-        string,
-      ];
-      const node = {
-        name: nodeName,
-        ae,
-        host,
-        port: /^\d+$/.test(port) ? Number(port) : port,
-        forward: /^y(es)?$/i.test(forward),
-      };
-      const document = this.view.document;
-      let set: ConfigSet;
-      if (existing) set = patchNode(document, existing.name, node);
-      else if (this.view.config.nodes.some((n) => n.name === nodeName)) {
-        this.say(`a node named "${nodeName}" exists`, true);
-        from = 0;
-        continue;
-      } else set = putNode(document, node);
-      const refused = await this.change(set, `node ${nodeName} ${existing ? 'updated' : 'added'}`);
+      const refused = await this.saveNode(existing, answers);
       if (refused === undefined) return;
-      // Ask again from the field the box complained about ("nodes[2].ae" -> AE title).
+      // Refused on save all the same (by a change made meanwhile): asked again from the
+      // field the box names ("nodes[2].ae" -> AE title).
       const field = /\.(\w+)$/.exec(refused)?.[1];
       from = Math.max(
         0,
-        fields.findIndex((f) => f.key === field),
+        questions.findIndex((q) => q.key === field),
       );
     }
+  }
+
+  /** Asks one field until the answer is one the box would take; undefined on Escape. */
+  private async askNodeField(
+    question: NodeQuestion,
+    savedName: string | undefined,
+    answers: Readonly<Record<string, unknown>>,
+  ): Promise<{ value: unknown } | undefined> {
+    for (;;) {
+      const typed = await this.ask(question.label, question.saved);
+      if (typed === undefined) return undefined;
+      const read = question.read(typed);
+      const problem =
+        'problem' in read
+          ? read.problem
+          : this.nodeFieldProblem(
+              savedName,
+              { ...answers, [question.key]: read.value },
+              question.key,
+            );
+      if (problem !== undefined) {
+        this.say(problem, true);
+        continue;
+      }
+      // Taken: the refusal of an earlier try does not stay under the next prompt.
+      this.message = undefined;
+      return read as { value: unknown };
+    }
+  }
+
+  /**
+   * Why the box would refuse the node with these answers, when the reason is this field's:
+   * the configuration's validator runs over the document with the node changed, as the box
+   * does on save. A new node's fields not asked yet are absent; the validator checks a
+   * node's name, AE title, host and port in the order they are asked, so it reaches this
+   * field before it finds them missing.
+   */
+  private nodeFieldProblem(
+    savedName: string | undefined,
+    node: Record<string, unknown>,
+    key: string,
+  ): string | undefined {
+    const document = this.view?.document ?? {};
+    try {
+      const set = savedName ? patchNode(document, savedName, node) : addNode(document, node);
+      validateConfig({ ...document, ...set });
+    } catch (err) {
+      if (err instanceof ConfigError && /^nodes\[\d+\]\.(\w+)$/.exec(err.key)?.[1] === key)
+        return err.message;
+    }
+    return undefined;
+  }
+
+  /**
+   * Saves the fields the answers change, as a patch on the box's configuration as it is
+   * now (read again here, not the screen's copy): a change made elsewhere while the
+   * questions were asked, to another field, is kept. Returns what change() returns.
+   */
+  private async saveNode(
+    existing: DimseNodeConfig | undefined,
+    answers: Readonly<Record<string, unknown>>,
+  ): Promise<string | undefined> {
+    const { document } = await this.options.call({ command: 'config' });
+    const name = String(answers.name);
+    if (!existing) return this.change(addNode(document, answers), `node ${name} added`);
+    const patch = Object.fromEntries(
+      Object.entries(answers).filter(([k, v]) => v !== existing[k as keyof DimseNodeConfig]),
+    );
+    if (Object.keys(patch).length === 0) {
+      this.say(`node ${existing.name} unchanged`);
+      return undefined;
+    }
+    return this.change(patchNode(document, existing.name, patch), `node ${name} updated`);
   }
 
   private async deleteNode(): Promise<void> {

@@ -49,6 +49,11 @@ export function putNode(doc: ConfigDocument, node: Record<string, unknown>): Con
   return { nodes: at < 0 ? [...nodes, node] : nodes.map((n, i) => (i === at ? node : n)) };
 }
 
+/** Adds a node after the others; a name already in use is the box's to refuse, as any key. */
+export function addNode(doc: ConfigDocument, node: Record<string, unknown>): ConfigSet {
+  return { nodes: [...nodesOf(doc), node] };
+}
+
 /** Changes some fields of an existing node (its name included). */
 export function patchNode(
   doc: ConfigDocument,

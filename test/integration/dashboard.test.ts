@@ -1,13 +1,15 @@
 // The terminal dashboard in a real terminal (tmux, 80x24), attached to a box running as
 // its own process: it shows the AE title and a destination's queue, a keyboard edit of the
 // AE title takes effect (C-ECHO to the new title) and survives a restart of the box, and a
-// refused value is explained where it was typed.
+// refused value is explained where it was typed. The node editor checks each answer at its
+// own prompt and saves only the fields changed.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { storeFiles } from '../../firmware/services/store-scu';
-import { echoLocal, freePort, tempDir, waitForPort } from '../support/peers';
+import * as boxProcess from '../support/box-process';
+import { echoLocal, freePort, run, tempDir, waitForPort } from '../support/peers';
 import { writeSyntheticStudy } from '../support/synthetic';
 import { TmuxScreen } from '../support/tmux';
 
@@ -158,5 +160,141 @@ describe('dicom-edge start --dashboard (tmux)', function () {
     await screen.keys('y', 'Enter');
     await screen.until(/^box-exited-0$/m);
     await assert.rejects(() => echoLocal(port, 'LOCAL_SCREEN'), /ECONNREFUSED/);
+  });
+});
+
+describe("the dashboard's node editor (tmux, 80x24)", function () {
+  this.timeout(90_000);
+  let box: boxProcess.BoxProcess;
+  const screen = new TmuxScreen();
+
+  const savedNode = async (name: string): Promise<Record<string, unknown> | undefined> => {
+    const file = JSON.parse(await fs.readFile(box.configFile, 'utf8')) as {
+      nodes: Array<Record<string, unknown>>;
+    };
+    return file.nodes.find((n) => n.name === name);
+  };
+  /** Waits for each prompt in turn and presses Enter at it: its default is kept. */
+  const enterThrough = async (...prompts: RegExp[]): Promise<void> => {
+    for (const prompt of prompts) {
+      await screen.until(prompt);
+      await screen.keys('Enter');
+    }
+  };
+  const type = (text: string): Promise<void> =>
+    screen.keys(...[...text].map((c) => (c === ' ' ? 'Space' : c)));
+
+  before(async () => {
+    box = await boxProcess.startBoxProcess(
+      await boxProcess.boxConfig({
+        ae: 'EDITOR_EDGE',
+        // Nobody listens on ports 9 and 10: nothing here needs a peer.
+        nodes: [
+          { name: 'pacs', ae: 'PACS', host: '127.0.0.1', port: 9, forward: true },
+          { name: 'viewer', ae: 'VIEWER', host: '127.0.0.1', port: 10, forward: false },
+        ],
+      }),
+    );
+    await screen.start(`${BIN} dashboard --config ${box.configFile}`);
+    await screen.until(/^[ >]viewer +VIEWER@127\.0\.0\.1:10 /m);
+  });
+
+  after(async () => {
+    await screen.stop();
+    await box?.terminate();
+  });
+  // Keys typed before the last test's form has ended are dropped: wait for the keys' line.
+  beforeEach(() => screen.until(/^a:AE p:port n:add/m));
+
+  it('asks "Forward to it?" again after an answer that is neither y nor n; forwarding stays on', async () => {
+    await screen.keys('e');
+    await enterThrough(
+      /^Node name \[pacs\]:/m,
+      /^AE title \[PACS\]:/m,
+      /^Host \[127\.0\.0\.1\]:/m,
+      /^Port \[9\]:/m,
+    );
+    await screen.until(/^Forward to it\? y\/n \[y\]:/m);
+    await type('maybe');
+    await screen.keys('Enter');
+    const asked = await screen.until(/^answer y or n$/m);
+    assert.match(asked, /^Forward to it\? y\/n \[y\]: *$/m);
+    await screen.keys('Enter');
+    await screen.until(/^node pacs unchanged/m);
+    assert.equal((await savedNode('pacs'))?.forward, true);
+  });
+
+  it('asks a refused port again at its prompt, with the saved port as the default', async () => {
+    await screen.keys('e');
+    await enterThrough(/^Node name \[pacs\]:/m, /^AE title \[PACS\]:/m, /^Host \[127\.0\.0\.1\]:/m);
+    await screen.until(/^Port \[9\]:/m);
+    await type('99999');
+    await screen.keys('Enter');
+    const asked = await screen.until(/"nodes\[0\]\.port": must be an integer from 1 to 65535/);
+    assert.match(asked, /^Port \[9\]: *$/m);
+    await type('11998');
+    await screen.keys('Enter');
+    await enterThrough(/^Forward to it\? y\/n \[y\]:/m);
+    await screen.until(/^node pacs updated \(saved\)/m);
+    assert.deepEqual(await savedNode('pacs'), {
+      name: 'pacs',
+      ae: 'PACS',
+      host: '127.0.0.1',
+      port: 11998,
+      forward: true,
+    });
+  });
+
+  it('refuses a name with a space at the name prompt; the error is gone at the next prompt; the node is added', async () => {
+    await screen.keys('n');
+    await screen.until(/^Node name:/m);
+    await type('central pacs');
+    await screen.keys('Enter');
+    const asked = await screen.until(/"nodes\[2\]\.name": must be 1-64 letters/);
+    assert.match(asked, /^Node name: *$/m);
+    await type('central_pacs');
+    await screen.keys('Enter');
+    const next = await screen.until(/^AE title:/m);
+    assert.doesNotMatch(next, /must be 1-64 letters/);
+    assert.match(next, /^Enter: save {2}Esc: cancel/m);
+    await type('CENTRAL');
+    await screen.keys('Enter');
+    await screen.until(/^Host:/m);
+    await type('127.0.0.1');
+    await screen.keys('Enter');
+    await enterThrough(/^Port \[104\]:/m, /^Forward to it\? y\/n \[n\]:/m);
+    await screen.until(/^node central_pacs added \(saved\)/m);
+    assert.deepEqual(await savedNode('central_pacs'), {
+      name: 'central_pacs',
+      ae: 'CENTRAL',
+      host: '127.0.0.1',
+      port: 104,
+      forward: false,
+    });
+  });
+
+  it('saves only the fields changed: `node set viewer forward=true` made while it is open stays', async () => {
+    await screen.keys('j', 'e');
+    await screen.until(/^Node name \[viewer\]:/m);
+    const set = await run(BIN, [
+      'node',
+      'set',
+      'viewer',
+      'forward=true',
+      '--config',
+      box.configFile,
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    await enterThrough(
+      /^Node name \[viewer\]:/m,
+      /^AE title \[VIEWER\]:/m,
+      /^Host \[127\.0\.0\.1\]:/m,
+      /^Port \[10\]:/m,
+      /^Forward to it\? y\/n \[n\]:/m,
+    );
+    await screen.until(/^node viewer (unchanged|updated)/m);
+    assert.equal((await savedNode('viewer'))?.forward, true);
+    await screen.until(/^[ >]viewer +VIEWER@127\.0\.0\.1:10 +yes /m);
+    await screen.keys('k');
   });
 });
