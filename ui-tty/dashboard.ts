@@ -10,6 +10,7 @@ import {
   type DimseNodeConfig,
 } from '../firmware/config/config';
 import * as blessed from 'blessed';
+import type { ConfigDocument } from '../firmware/config/config-file';
 import type { ConfigView } from '../firmware/config/live-config';
 import {
   addNode,
@@ -413,7 +414,7 @@ export class Dashboard {
     existing: DimseNodeConfig | undefined,
     answers: Readonly<Record<string, unknown>>,
   ): Promise<string | undefined> {
-    const { document } = await this.options.call({ command: 'config' });
+    const document = await this.savedDocument();
     const name = String(answers.name);
     if (!existing) return this.change(addNode(document, answers), `node ${name} added`);
     const patch = Object.fromEntries(
@@ -431,7 +432,16 @@ export class Dashboard {
     if (!node || !this.view) return;
     const answer = await this.ask(`Remove node ${node.name}? (y/N)`);
     if (answer?.trim().toLowerCase() !== 'y') return this.say('unchanged');
-    await this.change(removeNode(this.view.document, node.name), `node ${node.name} removed`);
+    const document = await this.savedDocument();
+    await this.change(removeNode(document, node.name), `node ${node.name} removed`);
+  }
+
+  /**
+   * The configuration as the box holds it now, not the screen's copy (up to a second old):
+   * a change is made on it, so one made meanwhile by `node set` or the console stays.
+   */
+  private async savedDocument(): Promise<ConfigDocument> {
+    return (await this.options.call({ command: 'config' })).document;
   }
 
   private async toggleForward(): Promise<void> {
@@ -439,7 +449,7 @@ export class Dashboard {
     if (!node || !this.view) return;
     const forward = !node.forward;
     await this.change(
-      patchNode(this.view.document, node.name, { forward }),
+      patchNode(await this.savedDocument(), node.name, { forward }),
       `forwarding to ${node.name} ${forward ? 'on' : 'off'}`,
     );
   }

@@ -297,4 +297,18 @@ describe("the dashboard's node editor (tmux, 80x24)", function () {
     await screen.until(/^[ >]viewer +VIEWER@127\.0\.0\.1:10 +yes /m);
     await screen.keys('k');
   });
+
+  it("`f` and `d` change the configuration the box holds, not the screen's copy: a `node set` made a moment before stays", async () => {
+    const set = await run(BIN, ['node', 'set', 'viewer', 'ae=VIEWER2', '--config', box.configFile]);
+    assert.equal(set.code, 0, set.stderr);
+    await screen.keys('f');
+    await screen.until(/^forwarding to pacs off/m);
+    assert.equal((await savedNode('pacs'))?.forward, false);
+    assert.equal((await savedNode('viewer'))?.ae, 'VIEWER2', 'the change made meanwhile stays');
+    const back = await run(BIN, ['node', 'set', 'viewer', 'ae=VIEWER', '--config', box.configFile]);
+    assert.equal(back.code, 0, back.stderr);
+    await screen.keys('f');
+    await screen.until(/^forwarding to pacs on/m);
+    assert.equal((await savedNode('viewer'))?.ae, 'VIEWER');
+  });
 });
