@@ -349,6 +349,23 @@ describe('the command line', function () {
       assert.equal(gone.stderr, 'dicom-edge node rm: no node named "archive" (clinic, viewer)\n');
     });
 
+    it('a host that is neither a DNS name nor an address (1424) is refused when set, keyed', async () => {
+      const node = (...args: string[]) => run(BIN, ['node', ...args, '--config', config]);
+      const added = await node('add', 'miscounted', 'M', '1424', '104');
+      assert.equal(added.code, 2, added.stdout);
+      assert.match(
+        added.stderr,
+        /^dicom-edge node add: config key "nodes\[2\]\.host": must be a DNS name or an IP address, not "1424"\n$/,
+      );
+      const set = await node('set', 'viewer', 'host=1424');
+      assert.equal(set.code, 2, set.stdout);
+      assert.match(
+        set.stderr,
+        /^dicom-edge node set: config key "nodes\[1\]\.host": must be a DNS/,
+      );
+      assert.doesNotMatch((await node('list')).stdout, /1424|miscounted/);
+    });
+
     it('`queue retry DEST` takes the destination as a word, refuses one that is no node', async () => {
       const retried = await run(BIN, ['queue', 'retry', 'viewer', '--config', config]);
       assert.equal(retried.code, 0, retried.stderr);
