@@ -32,10 +32,9 @@ import { log } from './log';
 import { ScpServer } from './scp-server';
 import { TlsListener } from './tls/tls-listener';
 import { BoxMetrics } from './metrics/box-metrics';
-import { MetricsServer, type Readiness } from './metrics/metrics-server';
+import { MetricsEndpoint, type Readiness } from './metrics/metrics-server';
 import { commandName } from './dicom/dimse/command-field';
 import type { ServiceHandler } from './services/service';
-import type { MetricsConfig } from './config/config';
 import { cEchoScp } from './services/echo-scp';
 import { CommitmentReporter } from './services/commitment/commitment-reporter';
 import { nEventReportScp } from './services/commitment/commitment-report-scp';
@@ -248,10 +247,10 @@ async function startOn(
     },
   });
   undo.push(() => endpoint.close());
-  await endpoint.apply(initial.metrics);
-  live.onApplied((next) => void endpoint.apply(next.metrics));
+  await endpoint.start(initial.metrics);
   live.use((next) => server.prepare(next));
   live.use(async (next) => tlsListener.prepare(next.host, next.tls));
+  live.use((next) => endpoint.prepare(next.metrics));
   live.onApplied((next) => forwarder.apply(next));
   live.onApplied(() => evictor.nudge());
   const consoles = new SerialConsoles(
@@ -302,45 +301,6 @@ async function startOn(
       return stopping;
     },
   };
-}
-
-/** The metrics HTTP server as the configuration wants it: off, or on its address and port. */
-class MetricsEndpoint {
-  private running: { server: MetricsServer; host: string; port: number } | null = null;
-  /** Changes one after another (a configuration change while one is applied). */
-  private applying: Promise<void> = Promise.resolve();
-
-  constructor(private readonly source: ConstructorParameters<typeof MetricsServer>[0]) {}
-
-  apply(wanted: MetricsConfig): Promise<void> {
-    this.applying = this.applying.then(() => this.applyNow(wanted));
-    return this.applying;
-  }
-
-  async close(): Promise<void> {
-    await this.apply({ port: 0, host: '' });
-  }
-
-  private async applyNow(wanted: MetricsConfig): Promise<void> {
-    const r = this.running;
-    if (r && r.host === wanted.host && r.port === wanted.port) return;
-    if (r) {
-      this.running = null;
-      await r.server.close();
-    }
-    if (wanted.port === 0) return;
-    const server = new MetricsServer(this.source);
-    try {
-      await server.listen(wanted.host, wanted.port);
-      this.running = { server, host: wanted.host, port: wanted.port };
-    } catch (err) {
-      // Monitoring that cannot listen does not stop the box from storing.
-      log.error('metrics cannot listen', {
-        address: `${wanted.host}:${wanted.port}`,
-        reason: (err as Error).message,
-      });
-    }
-  }
 }
 
 /** fn at most once per `ms`: the calls in between are folded into one run at its end. */

@@ -82,15 +82,23 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * For a command with subcommands that also acts on its own (`queue` shows the queue):
- * a word that is none of its subcommands is refused, with the nearest one suggested.
+ * What is said of words a command does not use (commander's "too many arguments" names
+ * none). For a command with subcommands that also acts on its own (`queue` shows the
+ * queue), the first word is a subcommand mistyped: the nearest one is suggested.
  */
-export function noSubcommand(command: Command, words: readonly string[]): void {
-  const [word] = words;
-  if (word === undefined) return;
-  const names = command.commands.map((c) => c.name());
-  const near = closest(word, names);
-  throw new UsageError(
-    `unknown ${command.name()} command "${word}"${near ? `; did you mean ${near}?` : ''} (${commandPath(command)} --help)`,
+export function excessWordsError(command: Command): UsageError {
+  const words = command.args.slice(command.registeredArguments.length);
+  if (command.commands.length > 0 && command.registeredArguments.length === 0) {
+    const word = words[0] ?? '';
+    const near = closest(
+      word,
+      command.commands.map((c) => c.name()),
+    );
+    return new UsageError(
+      `unknown ${command.name()} command "${word}"${near ? `; did you mean ${near}?` : ''} (${commandPath(command)} --help)`,
+    );
+  }
+  return new UsageError(
+    `too many words: ${words.map((w) => `"${w}"`).join(' ')} ${words.length > 1 ? 'are' : 'is'} not used (usage: ${commandPath(command)} ${command.usage()})`,
   );
 }

@@ -1,9 +1,10 @@
 // `dicom-edge cache [--config F]`: use, watermarks, what may be evicted and what is pinned.
-// `dicom-edge cache protect|unprotect STUDY_UID`: keep a study (or stop keeping it).
+// `dicom-edge cache protect|unprotect STUDY_UID...`: keep studies (or stop keeping them).
 // `dicom-edge cache evict --dry-run|--now`: show, or do, what eviction does now.
 import type { Command } from 'commander';
+import { ControlCommandError } from '../control/commands';
 import { formatCacheReport, formatEviction } from '../../ui-tty/format';
-import { exits, noSubcommand, UsageError, withConfigOption, type ConfigOption } from './args';
+import { exits, UsageError, withConfigOption, type ConfigOption } from './args';
 import { askBox } from './running-box';
 
 interface EvictOptions extends ConfigOption {
@@ -19,11 +20,9 @@ export function cacheCommand(program: Command): void {
       .description(
         "The running box's cache: use against its watermarks, what eviction may take next " +
           'and the studies protected from it.',
-      )
-      .allowExcessArguments(),
+      ),
   ).action(
-    exits(async (options: ConfigOption, command: Command) => {
-      noSubcommand(command, command.args);
+    exits(async (options: ConfigOption) => {
       process.stdout.write(formatCacheReport(await askBox(options, { command: 'cache' })));
       return 0;
     }),
@@ -34,20 +33,14 @@ export function cacheCommand(program: Command): void {
       .command(protect ? 'protect' : 'unprotect')
       .description(
         protect
-          ? 'Keep a study from eviction (it still counts in the cache use).'
-          : 'Let eviction take a protected study again.',
+          ? 'Keep studies from eviction (they still count in the cache use).'
+          : 'Let eviction take protected studies again.',
       )
-      .argument('<STUDY_UID>', 'the Study Instance UID')
+      .argument('<STUDY_UID...>', 'the Study Instance UIDs')
       .action(
-        exits(async (study: string, _: unknown, command: Command) => {
-          await askBox(command.optsWithGlobals<ConfigOption>(), {
-            command: 'cache-protect',
-            study,
-            protect,
-          });
-          process.stdout.write(`study ${study} ${protect ? 'protected' : 'no longer protected'}\n`);
-          return 0;
-        }),
+        exits(async (studies: string[], _: unknown, command: Command) =>
+          protectStudies(command.optsWithGlobals<ConfigOption>(), studies, protect),
+        ),
       );
 
   cache
@@ -68,4 +61,28 @@ export function cacheCommand(program: Command): void {
         return 0;
       }),
     );
+}
+
+/**
+ * Each study in turn, each line saying what was done: one not in the cache is named at the
+ * end and the others are still (un)protected, as the operator asked for each of them.
+ */
+async function protectStudies(
+  options: ConfigOption,
+  studies: readonly string[],
+  protect: boolean,
+): Promise<number> {
+  const missing: string[] = [];
+  for (const study of studies) {
+    try {
+      await askBox(options, { command: 'cache-protect', study, protect });
+    } catch (err) {
+      if (!(err instanceof ControlCommandError && err.kind === 'not-found')) throw err;
+      missing.push(err.message);
+      continue;
+    }
+    process.stdout.write(`study ${study} ${protect ? 'protected' : 'no longer protected'}\n`);
+  }
+  if (missing.length > 0) throw new ControlCommandError('not-found', missing.join('; '));
+  return 0;
 }

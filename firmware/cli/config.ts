@@ -3,7 +3,7 @@
 // the box's config file atomically, refused as a whole with the key named if any is wrong).
 import type { Command } from 'commander';
 import { parseValue, setKey, type ConfigSet } from '../control/config-edits';
-import { exits, noSubcommand, UsageError, withConfigOption, type ConfigOption } from './args';
+import { exits, UsageError, withConfigOption, type ConfigOption } from './args';
 import { askBox } from './running-box';
 
 export function configCommand(program: Command): void {
@@ -11,11 +11,9 @@ export function configCommand(program: Command): void {
     program
       .command('config')
       .summary("show or change the running box's configuration")
-      .description("The running box's configuration, as it runs, and the file it came from.")
-      .allowExcessArguments(),
+      .description("The running box's configuration, as it runs, and the file it came from."),
   ).action(
-    exits(async (options: ConfigOption, command: Command) => {
-      noSubcommand(command, command.args);
+    exits(async (options: ConfigOption) => {
       const view = await askBox(options, { command: 'config' });
       process.stdout.write(
         `# file: ${view.file ?? '(none)'}\n${JSON.stringify(view.config, null, 2)}\n`,

@@ -1,9 +1,9 @@
-// `dicom-edge node [list]`, `node add NAME AE HOST PORT [--forward]`, `node add-dicomweb
-// NAME URL [--forward]`, `node rm NAME`,
+// `dicom-edge node [list]`, `node add NAME AE HOST PORT [forward] [--forward]`, `node
+// add-dicomweb NAME URL [forward] [--forward]`, `node rm NAME`,
 // `node set NAME KEY=VALUE...`: the running box's nodes, one at a time, instead of
 // rewriting the whole `nodes` array with config set. Each change goes through the same
 // checked, atomic config-set the dashboard and the console use.
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import type { ConfigDocument } from '../config/config-file';
 import {
   parseNodeValue,
@@ -13,7 +13,7 @@ import {
   removeNode,
 } from '../control/config-edits';
 import { formatNode } from '../../ui-tty/console-commands';
-import { exits, noSubcommand, UsageError, withConfigOption, type ConfigOption } from './args';
+import { exits, UsageError, withConfigOption, type ConfigOption } from './args';
 import { applyChange } from './config';
 import { askBox } from './running-box';
 
@@ -29,11 +29,9 @@ export function nodeCommand(program: Command): void {
       .description(
         'The nodes the box knows (the peers it forwards to, accepts and moves to), one per ' +
           'line: name, AE@host:port, and "forward" when it gets a copy of everything.',
-      )
-      .allowExcessArguments(),
+      ),
   ).action(
-    exits(async (options: ConfigOption, command: Command) => {
-      noSubcommand(command, command.args);
+    exits(async (options: ConfigOption) => {
       return list(options);
     }),
   );
@@ -50,6 +48,7 @@ export function nodeCommand(program: Command): void {
     .argument('<AE>', 'its AE title')
     .argument('<HOST>', 'its host name or address')
     .argument('<PORT>', 'its DICOM port')
+    .addArgument(forwardWord())
     .option('--forward', 'forward every instance received to it')
     .action(
       exits(
@@ -58,10 +57,11 @@ export function nodeCommand(program: Command): void {
           ae: string,
           host: string,
           port: string,
+          word: string | undefined,
           _: unknown,
           command: Command,
         ) =>
-          addNode(command.optsWithGlobals<AddOptions>(), {
+          addNode(command.optsWithGlobals<AddOptions>(), word, {
             name,
             ae,
             host,
@@ -78,10 +78,12 @@ export function nodeCommand(program: Command): void {
     )
     .argument('<NAME>', 'the name the box and its commands call it by')
     .argument('<URL>', "the service's base URL, e.g. https://archive.example/dicom-web")
+    .addArgument(forwardWord())
     .option('--forward', 'forward every instance received to it')
     .action(
-      exits(async (name: string, url: string, _: unknown, command: Command) =>
-        addNode(command.optsWithGlobals<AddOptions>(), { name, kind: 'dicomweb', url }),
+      exits(
+        async (name: string, url: string, word: string | undefined, _: unknown, command: Command) =>
+          addNode(command.optsWithGlobals<AddOptions>(), word, { name, kind: 'dicomweb', url }),
       ),
     );
 
@@ -121,15 +123,30 @@ export function nodeCommand(program: Command): void {
     );
 }
 
+/**
+ * The console's `node add NAME AE HOST PORT forward` (the clinic page prints that line): the
+ * word means --forward here too, and any other word is refused, never taken as "no".
+ */
+function forwardWord(): Argument {
+  return new Argument('[forward]', 'the same as --forward').choices(['forward']);
+}
+
 /** Adds a node the box does not know yet; the box checks the rest. */
-async function addNode(options: AddOptions, node: Record<string, unknown>): Promise<number> {
+async function addNode(
+  options: AddOptions,
+  word: string | undefined,
+  node: Record<string, unknown>,
+): Promise<number> {
   const { document } = await askBox(options, { command: 'config' });
   const name = String(node.name);
   if (nodesOf(document).some((n) => n.name === name))
     throw new UsageError(
       `a node named "${name}" exists: change it with node set ${name} KEY=VALUE`,
     );
-  return applyChange(options, putNode(document, { ...node, forward: !!options.forward }));
+  return applyChange(
+    options,
+    putNode(document, { ...node, forward: !!options.forward || word === 'forward' }),
+  );
 }
 
 async function list(options: ConfigOption): Promise<number> {

@@ -3,7 +3,7 @@
 // `dicom-edge queue retry [DEST] [--sop UID] [--study UID]`: requeue failed jobs.
 import type { Command } from 'commander';
 import { formatFailedJobs, formatQueue, formatRetry } from '../../ui-tty/format';
-import { exits, noSubcommand, UsageError, withConfigOption, type ConfigOption } from './args';
+import { exits, UsageError, withConfigOption, type ConfigOption } from './args';
 import { askBox } from './running-box';
 
 interface DestinationOptions extends ConfigOption {
@@ -24,11 +24,9 @@ export function queueCommand(program: Command): void {
       .description(
         "The running box's forward queue per destination: queued, in flight, failed, the " +
           'oldest waiting and the last error.',
-      )
-      .allowExcessArguments(),
+      ),
   ).action(
-    exits(async (options: ConfigOption, command: Command) => {
-      noSubcommand(command, command.args);
+    exits(async (options: ConfigOption) => {
       process.stdout.write(formatQueue(await askBox(options, { command: 'queue' })));
       return 0;
     }),

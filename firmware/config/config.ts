@@ -1,5 +1,6 @@
 // The box's configuration: embedded defaults, one JSON file, validated as a whole before
 // anything is applied. A bad file is refused with the key and what is wrong with it.
+import { isIP } from 'node:net';
 import { ROUTING_KEYS, type ForwardWhen } from '../forward/routing';
 import {
   TLS_PROFILES,
@@ -246,6 +247,32 @@ export function aeTitleProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A host: an IPv4 or IPv6 address, or a DNS name of RFC 1123 labels (letters, digits and
+ * inner hyphens, 1-63 each, 253 in all) whose last label is not all digits (RFC 3696 §2).
+ * That last rule is what refuses "1424" or "10.1.2": the resolver would read them as the
+ * address 0.0.5.144 or 10.1.0.2 (inet_aton's short forms) and call a stranger.
+ */
+export function hostProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string: a DNS name or an IP address';
+  if (value.length === 0) return 'must not be empty: a DNS name or an IP address';
+  if (isIP(value) !== 0) return undefined;
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  const labels = name.split('.');
+  if (name.length > 253) return 'must be a DNS name of at most 253 characters';
+  if (labels.some((l) => l.length > 63))
+    return 'must be a DNS name, each label of at most 63 characters';
+  const isLabel = (l: string): boolean => /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(l);
+  if (!labels.every(isLabel) || /^[0-9]+$/.test(labels[labels.length - 1]!))
+    return `must be a DNS name or an IP address, not ${JSON.stringify(value)}`;
+  return undefined;
+}
+
+function requireHost(key: string, value: unknown): asserts value is string {
+  const problem = hostProblem(value);
+  if (problem) throw new ConfigError(key, problem);
+}
+
 function requireType(key: string, value: unknown, type: 'string' | 'boolean'): void {
   if (typeof value !== type) throw new ConfigError(key, `must be a ${type}`);
 }
@@ -278,7 +305,7 @@ export function validateConfig(raw: unknown): Config {
   const aeProblem = aeTitleProblem(c.ae);
   if (aeProblem) throw new ConfigError('ae', aeProblem);
   requireInt('port', c.port, 0, 65535);
-  requireType('host', c.host, 'string');
+  requireHost('host', c.host);
   requireType('storageDir', c.storageDir, 'string');
   if ((c.storageDir as string).length === 0)
     throw new ConfigError('storageDir', 'must not be empty');
@@ -359,8 +386,7 @@ export function validateConfig(raw: unknown): Config {
     }
     const p = aeTitleProblem(node.ae);
     if (p) throw new ConfigError(`${at}.ae`, p);
-    if (typeof node.host !== 'string' || node.host.length === 0)
-      throw new ConfigError(`${at}.host`, 'must be a host name or address');
+    requireHost(`${at}.host`, node.host);
     const port = requireInt(`${at}.port`, node.port, 1, 65535);
     if (node.requestCommit !== undefined)
       requireType(`${at}.requestCommit`, node.requestCommit, 'boolean');
@@ -599,8 +625,7 @@ function validateCache(raw: unknown): CacheConfig {
 function validateMetrics(raw: unknown): MetricsConfig {
   const m = section('metrics', raw, DEFAULTS.metrics, '{"port": 9464}');
   const port = requireInt('metrics.port', m.port, 0, 65535);
-  if (typeof m.host !== 'string' || m.host.length === 0)
-    throw new ConfigError('metrics.host', 'must be an address such as 127.0.0.1');
+  requireHost('metrics.host', m.host);
   return { port, host: m.host };
 }
 

@@ -5,7 +5,9 @@
 // it is exposed only where an operator chose to (README, "Monitoring a fleet").
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConfigError, type MetricsConfig } from '../config/config';
 import { log } from '../log';
+import type { StagedChange } from '../scp-server';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -89,6 +91,131 @@ export class MetricsServer {
       reply(503, `${(err as Error).message}\n`);
     }
   }
+}
+
+interface Listening {
+  readonly server: MetricsServer;
+  readonly host: string;
+  readonly port: number;
+}
+
+const UNCHANGED: StagedChange = { commit: () => undefined, rollback: () => undefined };
+
+/**
+ * The metrics HTTP server as the configuration wants it: off, or on its address and port.
+ * A change is staged like the DICOM port's (ScpServer.prepare): the new listener is opened
+ * before the change is accepted, so that an address not of this box or a port in use
+ * refuses it with the key named, and the old listener and the file stay as they were.
+ */
+export class MetricsEndpoint {
+  /** The metrics settings in force, whether or not their listener could be opened. */
+  private inForce: MetricsConfig = { port: 0, host: '' };
+  private running: Listening | null = null;
+  private closed = false;
+  /** Opening and closing one after another (a change, a rollback, the box stopping). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly source: MetricsSource) {}
+
+  /** At start: monitoring that cannot listen is logged; it does not stop the box from storing. */
+  start(wanted: MetricsConfig): Promise<void> {
+    return this.serially(async () => {
+      this.inForce = wanted;
+      if (wanted.port !== 0) this.running = await this.reopen(wanted);
+    });
+  }
+
+  /** Prepares a configuration's metrics settings; throws ConfigError when they cannot be had. */
+  prepare(wanted: MetricsConfig): Promise<StagedChange> {
+    return this.serially(async () => {
+      // Unchanged settings are not tried again: a listener that failed at start must not
+      // refuse a change of something else.
+      if (wanted.host === this.inForce.host && wanted.port === this.inForce.port) return UNCHANGED;
+      const old = this.running;
+      const { fresh, handedOver } =
+        wanted.port === 0 ? { fresh: null, handedOver: false } : await this.open(old, wanted);
+      const before = this.inForce;
+      return {
+        commit: () => {
+          this.inForce = wanted;
+          this.running = fresh;
+          if (old && !handedOver) void old.server.close();
+          if (this.closed) void fresh?.server.close();
+        },
+        rollback: () =>
+          void this.serially(async () => {
+            await fresh?.server.close();
+            if (handedOver && !this.closed) this.running = await this.reopen(before);
+          }),
+      };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.serially(async () => {
+      this.closed = true;
+      const r = this.running;
+      this.running = null;
+      await r?.server.close();
+    });
+  }
+
+  /** Opens the wanted listener beside the old one, or in its place when they overlap. */
+  private async open(
+    old: Listening | null,
+    wanted: MetricsConfig,
+  ): Promise<{ fresh: Listening; handedOver: boolean }> {
+    try {
+      return { fresh: await listening(this.source, wanted), handedOver: false };
+    } catch (err) {
+      // The same port on an overlapping address (127.0.0.1, then 0.0.0.0): this box holds
+      // it, so the old listener hands it over, and takes it back if the new one fails.
+      const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!(old && inUse && old.port === wanted.port)) throw refusal(wanted, err as Error);
+    }
+    await old.server.close();
+    try {
+      return { fresh: await listening(this.source, wanted), handedOver: true };
+    } catch (err) {
+      this.running = await this.reopen(old);
+      throw refusal(wanted, err as Error);
+    }
+  }
+
+  /** Opens a listener where a failure is only logged (the start, taking an old one back). */
+  private async reopen(wanted: MetricsConfig): Promise<Listening | null> {
+    try {
+      return await listening(this.source, wanted);
+    } catch (err) {
+      log.error('metrics cannot listen', {
+        address: `${wanted.host}:${wanted.port}`,
+        reason: (err as Error).message,
+      });
+      return null;
+    }
+  }
+
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(step);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+async function listening(source: MetricsSource, wanted: MetricsConfig): Promise<Listening> {
+  const server = new MetricsServer(source);
+  await server.listen(wanted.host, wanted.port);
+  return { server, host: wanted.host, port: wanted.port };
+}
+
+/** A listener that cannot be opened, with the key an operator would change. */
+function refusal(wanted: MetricsConfig, err: Error): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hostsFault = code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+  return new ConfigError(
+    hostsFault ? 'metrics.host' : 'metrics.port',
+    `cannot listen on ${wanted.host}:${wanted.port}: ${err.message}`,
+  );
 }
 
 function within<T>(work: Promise<T>): Promise<T> {

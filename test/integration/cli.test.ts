@@ -105,7 +105,7 @@ describe('the command line', function () {
         ],
         [
           ['status', 'now'],
-          /^dicom-edge status: too many arguments for 'status'\. Expected 0 arguments but got 1\. \(dicom-edge status --help\)\n$/,
+          /^dicom-edge status: too many words: "now" is not used \(usage: dicom-edge status \[options\]\)\n$/,
         ],
         [
           ['echo', '127.0.0.1', '104', '+tls', 'key.pem'],
@@ -125,6 +125,29 @@ describe('the command line', function () {
         const r = await run(BIN, args);
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, expected);
+        assert.equal(r.stdout, '');
+      }
+    });
+
+    it('every command refuses a word it does not use, naming it, exit 2', async () => {
+      // Each of these once ran (the parents' allowExcessArguments reached their
+      // subcommands) and did something else than was typed.
+      const cases: Array<[string[], string]> = [
+        [['node', 'list', 'pacs'], 'pacs'],
+        [['node', 'rm', 'pacs', 'viewer'], 'viewer'],
+        [['node', 'add', 'pacs', 'PACS', '10.1.2.3', '104', 'froward'], 'froward'],
+        [['node', 'add', 'pacs', 'PACS', '10.1.2.3', '104', 'forward', 'now'], 'now'],
+        [['node', 'add-dicomweb', 'cloud', 'https://a.example/dicom-web', 'forwrd'], 'forwrd'],
+        [['cache', 'evict', '--now', 'all'], 'all'],
+        [['queue', 'failed', 'pacs', 'today'], 'today'],
+        [['queue', 'retry', 'pacs', 'now'], 'now'],
+        [['config', 'show'], 'show'],
+      ];
+      for (const [args, word] of cases) {
+        const r = await run(BIN, args);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`["']${word}["']`), args.join(' '));
+        oneLine(r.stderr);
         assert.equal(r.stdout, '');
       }
     });
@@ -347,6 +370,65 @@ describe('the command line', function () {
       const gone = await node('rm', 'archive');
       assert.equal(gone.code, 2);
       assert.equal(gone.stderr, 'dicom-edge node rm: no node named "archive" (clinic, viewer)\n');
+    });
+
+    it("`node add ... forward` (the console's words) adds a forwarding node; a typo adds none", async () => {
+      const node = (...args: string[]) => run(BIN, ['node', ...args, '--config', config]);
+      const added = await node('add', 'pacs', 'CENTRAL_PACS', '10.1.2.3', '104', 'forward');
+      assert.equal(added.code, 0, added.stderr);
+      const typo = await node('add', 'pacs2', 'PACS2', '10.1.2.4', '104', 'froward');
+      assert.equal(typo.code, 2);
+      assert.match(typo.stderr, /'froward'/);
+      const listed = (await node('list')).stdout;
+      assert.match(listed, /^pacs {2}CENTRAL_PACS@10\.1\.2\.3:104 {2}forward$/m);
+      assert.doesNotMatch(listed, /pacs2/);
+      assert.equal((await node('rm', 'pacs')).code, 0);
+    });
+
+    it('a host that is neither a DNS name nor an address (1424) is refused when set, keyed', async () => {
+      const node = (...args: string[]) => run(BIN, ['node', ...args, '--config', config]);
+      const added = await node('add', 'miscounted', 'M', '1424', '104');
+      assert.equal(added.code, 2, added.stdout);
+      assert.match(
+        added.stderr,
+        /^dicom-edge node add: config key "nodes\[2\]\.host": must be a DNS name or an IP address, not "1424"\n$/,
+      );
+      const set = await node('set', 'viewer', 'host=1424');
+      assert.equal(set.code, 2, set.stdout);
+      assert.match(
+        set.stderr,
+        /^dicom-edge node set: config key "nodes\[1\]\.host": must be a DNS/,
+      );
+      assert.doesNotMatch((await node('list')).stdout, /1424|miscounted/);
+    });
+
+    it('`cache protect UID1 UID2` protects both studies', async () => {
+      const files = await writeSyntheticStudy(tempDir('cli-study'), 82, 1);
+      await storeFiles(
+        { host: '127.0.0.1', port: box.port, callingAeTitle: 'CLINIC_BOX', calledAeTitle: 'X' },
+        files,
+        () => undefined,
+      );
+      const r = await run(BIN, ['cache', 'protect', uid(81), uid(82), '--config', config]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `study ${uid(81)} protected\nstudy ${uid(82)} protected\n`);
+      const report = await controlRequest(box.config.storageDir, { command: 'cache' });
+      const protectedStudies = report.pinned
+        .filter((p) => p.protected)
+        .map((p) => p.studyInstanceUid)
+        .sort();
+      assert.deepEqual(protectedStudies, [uid(81), uid(82)].sort());
+      const missing = await run(BIN, [
+        'cache',
+        'unprotect',
+        uid(81),
+        '1.2.3.999',
+        '--config',
+        config,
+      ]);
+      assert.equal(missing.code, 2);
+      assert.equal(missing.stdout, `study ${uid(81)} no longer protected\n`);
+      assert.match(missing.stderr, /no study 1\.2\.3\.999 in the cache/);
     });
 
     it('`queue retry DEST` takes the destination as a word, refuses one that is no node', async () => {

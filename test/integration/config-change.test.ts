@@ -154,6 +154,44 @@ describe('configuration over the control API', function () {
     assert.deepEqual(view.config.nodes, []);
   });
 
+  it('a metrics listener the box cannot open is refused; the old one answers, the file stays', async () => {
+    const metricsPort = await freePort();
+    await set({ metrics: { port: metricsPort } });
+    const scrape = async (port: number): Promise<number> =>
+      (await fetch(`http://127.0.0.1:${port}/metrics`)).status;
+    assert.equal(await scrape(metricsPort), 200);
+    const fileBefore = readFileSync(file, 'utf8');
+    const cases: Array<[string, RegExp]> = [
+      // An address of no interface of this box (EADDRNOTAVAIL).
+      [
+        'metrics.host=10.9.9.9',
+        /^dicom-edge config set: config key "metrics\.host": cannot listen on 10\.9\.9\.9:\d+: .*EADDRNOTAVAIL/,
+      ],
+      // The box's own DICOM port (EADDRINUSE).
+      [
+        `metrics.port=${box.port}`,
+        /^dicom-edge config set: config key "metrics\.port": cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/,
+      ],
+    ];
+    for (const [assignment, message] of cases) {
+      const r = await run(BIN, ['config', 'set', assignment, '--config', file]);
+      assert.equal(r.code, 2, `${assignment}: ${r.stdout}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
+      assert.equal(readFileSync(file, 'utf8'), fileBefore);
+      assert.equal(await scrape(metricsPort), 200, `${assignment}: /metrics went dark`);
+      assert.equal(await echoLocal(box.port, 'EDGE_A'), 0);
+    }
+    // The same port on another address of this box: the old listener hands it over.
+    const moved = await run(BIN, ['config', 'set', 'metrics.host=0.0.0.0', '--config', file]);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.equal(await scrape(metricsPort), 200);
+    const elsewhere = await freePort();
+    await set({ metrics: { port: elsewhere, host: '127.0.0.1' } });
+    assert.equal(await scrape(elsewhere), 200);
+    await assert.rejects(() => scrape(metricsPort), /fetch failed/);
+  });
+
   it('node changes reach the forwarder at once', async () => {
     const queue = (): Promise<DestinationReport[]> =>
       controlRequest(storageDir, { command: 'queue' }) as Promise<DestinationReport[]>;

@@ -1,6 +1,6 @@
 // Configuration validation: a bad file is refused whole, naming the key.
 import { strict as assert } from 'node:assert';
-import { ConfigError, DEFAULTS, validateConfig } from '../../firmware/config/config';
+import { ConfigError, DEFAULTS, hostProblem, validateConfig } from '../../firmware/config/config';
 
 describe('configuration', () => {
   it('runs on the embedded defaults with an empty file', () => {
@@ -112,6 +112,66 @@ describe('configuration', () => {
       );
     });
   }
+
+  describe('a host: a DNS name (RFC 1123 labels) or an IP address', () => {
+    const good = [
+      'localhost',
+      'pacs',
+      'pacs.clinic.example',
+      'PACS-01.Clinic.Example.',
+      '3com.example',
+      'a'.repeat(63) + '.example',
+      '10.1.2.3',
+      '0.0.0.0',
+      '::',
+      '::1',
+      'fe80::1',
+      '2001:db8::8a2e:370:7334',
+      '::ffff:192.0.2.1',
+    ];
+    for (const host of good)
+      it(`takes ${host.length > 30 ? `${host.slice(0, 12)}...` : host}`, () => {
+        assert.equal(hostProblem(host), undefined);
+      });
+    const bad: Array<[unknown, RegExp]> = [
+      ['1424', /not "1424"/], // a miscounted prompt: 0.0.5.144 to the resolver
+      ['10.1.2', /not "10\.1\.2"/],
+      ['10.1.2.3.4', /DNS name or an IP address/],
+      ['256.1.2.3', /DNS name or an IP address/],
+      ['0x0a.1.2.3', /DNS name or an IP address/],
+      ['', /must not be empty/],
+      [' pacs', /DNS name or an IP address/],
+      ['pacs clinic', /DNS name or an IP address/],
+      ['pacs_1', /DNS name or an IP address/],
+      ['-pacs', /DNS name or an IP address/],
+      ['pacs-.example', /DNS name or an IP address/],
+      ['pacs..example', /DNS name or an IP address/],
+      ['[::1]', /DNS name or an IP address/],
+      ['2001:db8::g', /DNS name or an IP address/],
+      ['10.1.2.3:104', /DNS name or an IP address/],
+      ['http://pacs', /DNS name or an IP address/],
+      ['a'.repeat(64) + '.example', /label of at most 63/],
+      [`${'abcdefghi.'.repeat(25)}example`, /at most 253 characters/],
+      [104, /must be a string/],
+      [null, /must be a string/],
+    ];
+    for (const [host, message] of bad)
+      it(`refuses ${JSON.stringify(host).slice(0, 30)}`, () => {
+        assert.match(hostProblem(host) ?? '(taken)', message);
+      });
+    it("checks nodes' hosts, the listener's and the metrics' when the file is read", () => {
+      const node = { name: 'a', ae: 'A', host: 'pacs', port: 104 };
+      assert.throws(
+        () => validateConfig({ nodes: [node, { ...node, name: 'b', host: '1424' }] }),
+        /config key "nodes\[1\]\.host": must be a DNS name or an IP address, not "1424"/,
+      );
+      assert.throws(() => validateConfig({ host: '10.1.2' }), /config key "host": must be a DNS/);
+      assert.throws(
+        () => validateConfig({ metrics: { host: '1424' } }),
+        /config key "metrics\.host": must be a DNS/,
+      );
+    });
+  });
 
   it('takes a DICOMweb node: its URL, credentials from files, headers, batch limits', () => {
     const c = validateConfig({
