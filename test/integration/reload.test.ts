@@ -5,6 +5,7 @@
 // the next TLS connection.
 import { strict as assert } from 'node:assert';
 import { promises as fs, readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { BIN, boxConfig, startBoxProcess, type BoxProcess } from '../support/box-process';
@@ -114,6 +115,23 @@ describe('SIGHUP and `dicom-edge reload`: the config file read again', function 
     assert.equal(bad.code, 2, bad.stdout + bad.stderr);
     assert.match(bad.stderr, /config key "maxAssociations"/);
     assert.equal(await echoLocal(box.port, 'EDGE_C'), 0);
+    // A new port is bound before anything else changes: a port taken refuses the file.
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const takenPort = (taken.address() as net.AddressInfo).port;
+      await editConfig(box, (doc) => ({ ...doc, maxAssociations: 4, port: takenPort }));
+      const refused = await reload();
+      assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, /config key "port": cannot listen on 127\.0\.0\.1:\d+/);
+      assert.equal(await echoLocal(box.port, 'EDGE_C'), 0);
+    } finally {
+      taken.close();
+    }
+    const moved = await freePort();
+    await editConfig(box, (doc) => ({ ...doc, ae: 'EDGE_C', port: moved }));
+    assert.equal((await reload()).stdout, `reloaded: port (${box.configFile})\n`);
+    assert.equal(await echoLocal(moved, 'EDGE_C'), 0);
     assert.equal(box.child.exitCode, null);
   });
 });
