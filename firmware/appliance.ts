@@ -158,6 +158,7 @@ async function startOn(
   control.use({
     config: () => live.view(),
     'config-set': (request) => live.change(request.set),
+    reload: () => live.reload(),
     queue: () => forwarder.report(),
     'commit-report': (request) => index.commitments.commitReport(request.transaction),
     retry: async (request): Promise<RetryResult> => {

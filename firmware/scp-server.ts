@@ -4,6 +4,7 @@
 // another: each has its own socket, state machine and error handling.
 import * as net from 'node:net';
 import { ConfigError, isDimse, type Config } from './config/config';
+import type { StagedChange } from './config/live-config';
 import type { AssociateDecision, AssociationInfo } from './dicom/acse';
 import { Association } from './dicom/association';
 import { negotiateContexts } from './dicom/negotiation';
@@ -21,12 +22,6 @@ import { serveAssociation, type ServiceTable } from './services/association-hand
 /** The DICOM port cannot be listened on (in use, an address not of this machine). */
 export class ListenError extends Error {
   override name = 'ListenError';
-}
-
-/** A change prepared but not yet in force: committed or rolled back by the caller. */
-export interface StagedChange {
-  commit(): void;
-  rollback(): void;
 }
 
 /** What one accepted association is doing, for the dashboard and the status. */

@@ -18,6 +18,7 @@ import { nodeCommand } from './node';
 import { findCommand, getCommand, moveCommand } from './qr';
 import { queueCommand } from './queue';
 import { reindexCommand } from './reindex';
+import { reloadCommand } from './reload';
 import { startCommand } from './start';
 import { statusCommand } from './status';
 import { storeCommand } from './store';
@@ -37,6 +38,7 @@ const DEFINITIONS: ReadonlyArray<(program: Command) => void> = [
   cacheCommand,
   nodeCommand,
   configCommand,
+  reloadCommand,
   checkCommand,
   reindexCommand,
   dashboardCommand,

@@ -1,6 +1,6 @@
 // `dicom-edge start [--config F] [--serial PATH] [--dashboard]`: the appliance.
 import * as path from 'node:path';
-import { startAppliance } from '../appliance';
+import { startAppliance, type RunningAppliance } from '../appliance';
 import { loadConfig } from '../config/load';
 import { log, setStderrLogging } from '../log';
 import { controlRequest } from '../control/control-client';
@@ -19,7 +19,8 @@ export function startCommand(program: Command): void {
       .summary('run the box')
       .description(
         'Run the box: the DICOM listener (SCP), the forwarder, the control socket the other ' +
-          'commands use, and the metrics port when configured. Stops cleanly on SIGINT/SIGTERM.',
+          'commands use, and the metrics port when configured. Stops cleanly on SIGINT/SIGTERM; ' +
+          'SIGHUP reads the config file and its certificate files again (dicom-edge reload).',
       ),
   )
     .option('--serial <PATH>', 'serve the console on this serial port (e.g. /dev/ttyUSB0)')
@@ -34,6 +35,7 @@ async function start(options: StartOptions): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  const hangUp = reloadOnHangUp();
   const { config, file } = loadConfig(options.config);
   log.info('starting', { config: file ?? '(embedded defaults)', storageDir: config.storageDir });
   // Last resort (promise 4): a fault that escaped one association's handling is logged,
@@ -52,12 +54,44 @@ async function start(options: StartOptions): Promise<number> {
       ? { serial: { path: path.resolve(serialPath), baudRate: config.serial?.baudRate ?? 115200 } }
       : {}),
   });
+  hangUp.started(box);
   const why = options.dashboard
     ? await withDashboard(config.storageDir, signalled)
     : await signalled;
+  hangUp.stopping();
   log.info('stopping', { reason: why });
   await box.stop();
   return 0;
+}
+
+/**
+ * SIGHUP reads the config file again (the daemons' convention: `systemctl reload`), and
+ * never stops the box, which is Node's default for it. One that comes while the box starts
+ * is acted on once it has started; one while it stops, not at all.
+ */
+function reloadOnHangUp(): { started(box: RunningAppliance): void; stopping(): void } {
+  let box: RunningAppliance | undefined;
+  let pending = false;
+  let over = false;
+  const reload = (running: RunningAppliance): void => {
+    log.info('SIGHUP: reading the configuration again');
+    // The outcome, a refusal included, is logged by reload itself.
+    running.liveConfig.reload().catch(() => undefined);
+  };
+  process.on('SIGHUP', () => {
+    if (over) return;
+    if (box) reload(box);
+    else pending = true;
+  });
+  return {
+    started(running) {
+      box = running;
+      if (pending) reload(running);
+    },
+    stopping() {
+      over = true;
+    },
+  };
 }
 
 /** Shows the dashboard on this terminal until it is quit or the process is signalled. */

@@ -37,6 +37,8 @@ export interface ControlCommands {
   status: { args: Record<never, never>; result: StatusResult };
   config: { args: Record<never, never>; result: ConfigView };
   'config-set': { args: { set: Record<string, unknown> }; result: ChangeResult };
+  /** The config file read again and put in force, as on SIGHUP. */
+  reload: { args: Record<never, never>; result: ChangeResult };
   queue: { args: Record<never, never>; result: DestinationReport[] };
   failed: { args: { destination?: string }; result: FailedJob[] };
   retry: { args: RetryFilter; result: RetryResult };
@@ -117,6 +119,7 @@ const PARSERS: { [C in CommandName]: (raw: Raw) => ControlCommands[C]['args'] } 
   config: none,
   queue: none,
   cache: none,
+  reload: none,
   'config-set': (raw) => {
     const set = raw.set;
     if (typeof set !== 'object' || set === null || Array.isArray(set))

@@ -157,6 +157,8 @@ export class BoxMetrics {
 
   /** The last value seen of each count the box keeps, to mirror its increase. */
   private readonly seen = new Map<string, number>();
+  /** The destinations whose delivered counters have series. */
+  private destinations: ReadonlySet<string> = new Set();
 
   constructor(version: string) {
     // process_resident_memory_bytes, process_start_time_seconds (uptime is time() minus
@@ -226,6 +228,7 @@ export class BoxMetrics {
       this.mirror(this.deliveredInstances, `sent:${d.name}`, d.sentSinceStart, labels);
       this.mirror(this.deliveredBytes, `bytes:${d.name}`, d.bytesSentSinceStart, labels);
     }
+    this.forgetDestinations(new Set(status.destinations.map((d) => d.name)));
     const c = status.cache;
     this.cacheBytes.set(extras.cacheBytes);
     this.pinnedBytes.set(c.pinnedBytes);
@@ -264,8 +267,22 @@ export class BoxMetrics {
   ): void {
     const before = this.seen.get(key) ?? 0;
     const added = now >= before ? now - before : now;
-    if (added > 0) counter.inc(labels, added);
+    // Even when nothing was added: a series that exists from the start at 0 lets increase()
+    // count the first delivery after a restart, which a series born at 5 would not show.
+    counter.inc(labels, added);
     this.seen.set(key, now);
+  }
+
+  /** A destination no longer forwarded to (its node removed) leaves no series behind. */
+  private forgetDestinations(current: ReadonlySet<string>): void {
+    for (const name of this.destinations) {
+      if (current.has(name)) continue;
+      this.deliveredInstances.remove({ destination: name });
+      this.deliveredBytes.remove({ destination: name });
+      this.seen.delete(`sent:${name}`);
+      this.seen.delete(`bytes:${name}`);
+    }
+    this.destinations = new Set(current);
   }
 
   private counter<L extends string>(

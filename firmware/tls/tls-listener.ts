@@ -2,12 +2,14 @@
 // handshake succeeds is handed to the same acceptor as a plain connection (ScpServer).
 // A handshake that fails — a plain-TCP peer, an untrusted, expired or missing client
 // certificate, a truncated handshake — is one log line naming the peer; the box serves on.
-// A configuration change rebinds the port, or only replaces the certificates (read from
-// their files again) for the associations that come after.
+// A configuration change or a reload rebinds the port, or only replaces the certificates
+// (read from their files again) for the associations that come after, when their files'
+// contents or the settings differ from those in use.
+import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ConfigError } from '../config/config';
-import type { StagedChange } from '../scp-server';
+import type { StagedChange } from '../config/live-config';
 import { log } from '../log';
 import { listenerOptions, type TlsListenerConfig } from './tls-options';
 
@@ -29,7 +31,7 @@ function addressOf(socket: net.Socket): string | undefined {
 
 export class TlsListener {
   private server: tls.Server | null = null;
-  private current: { host: string; config: TlsListenerConfig } | null = null;
+  private current: { host: string; config: TlsListenerConfig; loaded: string } | null = null;
   /**
    * Connections still in their handshake, with their peer's address taken when they came:
    * a peer that hangs up mid-handshake can no longer be asked. Closed when the box stops.
@@ -46,30 +48,47 @@ export class TlsListener {
   /**
    * A configuration change: refused (ConfigError) when its certificates cannot be read;
    * applied on commit. A port that cannot be bound then is logged, and the box serves on.
+   * Certificate files replaced under the same names are named as a change of their own.
    */
   prepare(host: string, config: TlsListenerConfig | undefined): StagedChange {
-    if (config) contextOptions(config);
+    const options = config ? contextOptions(config) : undefined;
+    const was = this.current;
+    const renewed =
+      config !== undefined &&
+      options !== undefined &&
+      was !== null &&
+      JSON.stringify(was.config) === JSON.stringify(config) &&
+      was.loaded !== loadedKey(config, options);
     return {
       commit: () =>
-        void this.apply(host, config).catch((err: Error) =>
+        void this.apply(host, config, options).catch((err: Error) =>
           log.error('TLS listener not changed', { reason: err.message }),
         ),
       rollback: () => undefined,
+      changed: renewed ? ['tls certificates'] : [],
     };
   }
 
-  /** Listens as `config` says (or stops, without one). Throws ConfigError when it cannot. */
-  async apply(host: string, config: TlsListenerConfig | undefined): Promise<void> {
+  /**
+   * Listens as `config` says (or stops, without one), with the files read into `options`
+   * (read now when not given). Throws ConfigError when it cannot.
+   */
+  async apply(
+    host: string,
+    config: TlsListenerConfig | undefined,
+    options = config ? contextOptions(config) : undefined,
+  ): Promise<void> {
     const was = this.current;
-    if (!config) {
+    if (!config || !options) {
       await this.close();
       return;
     }
-    const options = contextOptions(config);
+    const loaded = loadedKey(config, options);
     if (this.server && was && was.host === host && was.config.port === config.port) {
+      if (was.loaded === loaded) return; // the same files and settings: nothing to swap
       // Same address: the associations to come get the new certificates and settings.
       this.server.setSecureContext(options);
-      this.current = { host, config };
+      this.current = { host, config, loaded };
       log.info('TLS certificates reloaded', { port: config.port });
       return;
     }
@@ -102,7 +121,7 @@ export class TlsListener {
     });
     await this.close();
     this.server = server;
-    this.current = { host, config };
+    this.current = { host, config, loaded };
     log.info('listening for TLS', {
       address: `${host}:${config.port}`,
       profile: config.profile,
@@ -163,4 +182,16 @@ function contextOptions(config: TlsListenerConfig): tls.SecureContextOptions {
   } catch (err) {
     throw new ConfigError('tls', `cannot use the certificates: ${(err as Error).message}`);
   }
+}
+
+/** The settings and the bytes of the files a secure context was made of, as one key. */
+function loadedKey(config: TlsListenerConfig, options: tls.SecureContextOptions): string {
+  const digest = (part: unknown): string =>
+    Buffer.isBuffer(part) ? createHash('sha256').update(part).digest('hex') : '-';
+  return [
+    JSON.stringify(config),
+    digest(options.cert),
+    digest(options.key),
+    digest(options.ca),
+  ].join(' ');
 }

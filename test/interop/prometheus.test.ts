@@ -88,6 +88,30 @@ describe('metrics: a real Prometheus scrapes the box', function () {
     assert.equal(checked.code, 0, checked.stdout + checked.stderr);
   });
 
+  it("every forward destination's delivered counters exist from the start at 0, and go with its node", async () => {
+    // Before anything was delivered: without these series, increase() over the first
+    // scrape that has them misses the first batch after each restart.
+    const scrape = async (): Promise<string> =>
+      (await get(`http://127.0.0.1:${metricsPort}/metrics`)).body;
+    const delivered = (name: string): RegExp =>
+      new RegExp(
+        `^dicom_edge_forward_delivered_(instances|bytes)_total\\{destination="${name}"\\} 0$`,
+        'gm',
+      );
+    assert.equal((await scrape()).match(delivered('pacs'))?.length, 2);
+    const nodes = box.liveConfig.get().nodes;
+    const archive = { ...nodes[0]!, name: 'archive', ae: 'ARCHIVE' };
+    await box.liveConfig.change({ nodes: [...nodes, archive] });
+    try {
+      assert.equal((await scrape()).match(delivered('archive'))?.length, 2);
+    } finally {
+      await box.liveConfig.change({ nodes });
+    }
+    const after = await scrape();
+    assert.doesNotMatch(after, /destination="archive"/);
+    assert.equal(after.match(delivered('pacs'))?.length, 2);
+  });
+
   it('ships alert rules that promtool accepts', async () => {
     const checked = await run('promtool', ['check', 'rules', RULES]);
     assert.equal(checked.code, 0, checked.stdout + checked.stderr);
