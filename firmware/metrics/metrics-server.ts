@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, type MetricsConfig } from '../config/config';
 import { log } from '../log';
-import type { StagedChange } from '../scp-server';
+import type { StagedChange } from '../config/live-config';
 
 export interface Readiness {
   readonly ready: boolean;
