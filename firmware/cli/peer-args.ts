@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/load';
 import { nodePeer, type PeerAddress } from '../services/open-association';
-import type { NodeTlsConfig, TlsProfile } from '../tls/tls-options';
+import type { NodeTlsConfig, TlsProfile } from '../config/tls-config';
 import { commandPath, portArg, UsageError, withConfigOption } from './args';
 
 const PROFILES: readonly TlsProfile[] = ['bcp195-nd', 'bcp195', 'bcp195-ex'];

@@ -1,13 +1,21 @@
 // The box's configuration: embedded defaults, one JSON file, validated as a whole before
 // anything is applied. A bad file is refused with the key and what is wrong with it.
 import { isIP } from 'node:net';
-import { ROUTING_KEYS, type ForwardWhen } from '../forward/routing';
 import {
   TLS_PROFILES,
   type NodeTlsConfig,
   type TlsListenerConfig,
   type TlsProfile,
-} from '../tls/tls-options';
+} from './tls-config';
+/** Routing criteria (firmware/forward/routing.ts): each a pattern list, all given must match. */
+export interface ForwardWhen {
+  readonly callingAe?: readonly string[];
+  readonly modality?: readonly string[];
+  readonly sopClassUid?: readonly string[];
+}
+
+export const ROUTING_KEYS = ['callingAe', 'modality', 'sopClassUid'] as const;
+
 /** Lossless re-encoding a node may ask for before sending (firmware/codec). */
 export type Compression = 'jpeg-ls-lossless';
 

@@ -2,21 +2,14 @@
 // instance, unless it has "forwardWhen": then every criterion given must match (and),
 // each being one pattern or a list of patterns (or). Patterns are exact, or use the
 // wildcards * (any run of characters) and ? (one character).
+import type { ForwardWhen } from '../config/config';
 import type { RoutingFacts } from '../../storage/instance-store';
-
-export interface ForwardWhen {
-  readonly callingAe?: readonly string[];
-  readonly modality?: readonly string[];
-  readonly sopClassUid?: readonly string[];
-}
 
 export interface RoutableNode {
   readonly name: string;
   readonly forward: boolean;
   readonly forwardWhen?: ForwardWhen;
 }
-
-export const ROUTING_KEYS = ['callingAe', 'modality', 'sopClassUid'] as const;
 
 export function wildcardMatch(pattern: string, value: string): boolean {
   const re = new RegExp(

@@ -6,7 +6,8 @@ import type { Config, DimseNodeConfig } from '../config/config';
 import { Association, type EstablishedAssociation } from '../dicom/association';
 import type { PresentationContextRq, RoleSelection } from '../dicom/pdu';
 import { tcpConnector, tlsConnector } from '../dicom/transport';
-import { connectionOptions, type NodeTlsConfig } from '../tls/tls-options';
+import type { NodeTlsConfig } from '../config/tls-config';
+import { connectionOptions } from '../tls/tls-options';
 
 /** Whom to associate with, and as whom. */
 export interface PeerAddress {

@@ -11,7 +11,8 @@ import * as tls from 'node:tls';
 import { ConfigError } from '../config/config';
 import type { StagedChange } from '../config/live-config';
 import { log } from '../log';
-import { listenerOptions, type TlsListenerConfig } from './tls-options';
+import type { TlsListenerConfig } from '../config/tls-config';
+import { listenerOptions } from './tls-options';
 
 /** A client that has not finished its handshake after this long is closed. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;

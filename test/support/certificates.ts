@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
-import type { TlsListenerConfig } from '../../firmware/tls/tls-options';
+import type { TlsListenerConfig } from '../../firmware/config/tls-config';
 
 export interface TestCertificates {
   readonly dir: string;
