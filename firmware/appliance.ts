@@ -162,8 +162,8 @@ async function startOn(
     queue: () => forwarder.report(),
     'commit-report': (request) => index.commitments.commitReport(request.transaction),
     retry: async (request): Promise<RetryResult> => {
-      const jobs = await forwarder.retry(request);
-      return { count: jobs.length, jobs: jobs.slice(0, RETRY_LISTED) };
+      const { requeued, backoffs } = await forwarder.retry(request);
+      return { count: requeued.length, jobs: requeued.slice(0, RETRY_LISTED), backoffs };
     },
     failed: (request) => forwarder.failed(request.destination),
     cache: () => cacheReport(index, evictor, config()),
@@ -176,7 +176,8 @@ async function startOn(
     },
     // An operator's request: down to the low watermark now, as if the high one were crossed.
     'cache-evict': (request) => evictor.run(request.dryRun, true),
-    echo: async (request) => ({ status: await forwarder.echo(request.node) }),
+    echo: (request) => forwarder.echo(request.node),
+    'echo-answered': (request) => ({ backoffEnded: forwarder.answered(request.node) }),
     status: () => status(),
   });
   const metrics = new BoxMetrics(VERSION);

@@ -13,10 +13,10 @@ import {
 } from '../firmware/control/config-edits';
 import { runningStatus } from '../firmware/control/commands';
 import type { ControlCall } from '../firmware/control/control-client';
-import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
 import {
   formatBoxStatus,
   formatCacheReport,
+  formatEcho,
   formatEviction,
   formatQueue,
   formatRetry,
@@ -87,13 +87,11 @@ export class ConsoleCommands {
       case 'echo': {
         const [name] = args;
         if (!name || args.length > 1) throw new ConsoleUsageError('usage: echo NAME');
-        let status: number;
         try {
-          ({ status } = await this.call({ command: 'echo', node: name }));
+          return formatEcho(name, await this.call({ command: 'echo', node: name }));
         } catch (err) {
           return `echo ${name}: failed: ${(err as Error).message}`;
         }
-        return `echo ${name}: ${formatDimseStatus(status)}`;
       }
       case 'queue':
         return formatQueue(await this.call({ command: 'queue' })).trimEnd();

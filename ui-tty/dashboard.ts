@@ -21,7 +21,7 @@ import {
 } from '../firmware/control/config-edits';
 import type { BoxStatus } from '../firmware/control/status';
 import { ControlCommandError, runningStatus } from '../firmware/control/commands';
-import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
+import { formatBackoffs, formatEcho } from './format';
 import type { ControlCall } from './console-commands';
 import { renderDashboard, type DashboardLine } from './dashboard-view';
 
@@ -459,8 +459,8 @@ export class Dashboard {
     if (!node) return;
     this.say(`echo ${node.name}...`);
     try {
-      const { status } = await this.options.call({ command: 'echo', node: node.name });
-      this.say(`echo ${node.name}: ${formatDimseStatus(status)}`, status !== 0);
+      const result = await this.options.call({ command: 'echo', node: node.name });
+      this.say(formatEcho(node.name, result), result.status !== 0);
     } catch (err) {
       this.say(`echo ${node.name}: failed: ${(err as Error).message}`, true);
     }
@@ -468,7 +468,7 @@ export class Dashboard {
 
   private async retry(): Promise<void> {
     const result = await this.options.call({ command: 'retry' });
-    this.say(`${result.count} failed job(s) requeued`);
+    this.say([`${result.count} failed job(s) requeued`, ...formatBackoffs(result)].join('; '));
     await this.refresh();
   }
 }

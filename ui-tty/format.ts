@@ -2,7 +2,8 @@
 // the consoles, so a field engineer sees the same table wherever they ask.
 import type { BoxStatus } from '../firmware/control/status';
 import type { CacheReport } from '../firmware/control/cache-report';
-import type { RetryResult } from '../firmware/control/commands';
+import type { EchoResult, RetryResult } from '../firmware/control/commands';
+import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
 import type { EvictionReport } from '../storage/evictor';
 import type { DestinationReport } from '../firmware/forward/forwarder';
 import type { FailedJob } from '../storage/index';
@@ -94,15 +95,30 @@ export function formatFailedJobs(jobs: readonly FailedJob[]): string {
   );
 }
 
-/** What a retry requeued, in words. */
+/** What a retry requeued, and the backoffs it ended, in words. */
 export function formatRetry(result: RetryResult): string {
-  if (result.count === 0) return 'no failed jobs matched: nothing requeued';
+  const backoffs = formatBackoffs(result);
+  if (result.count === 0)
+    return ['no failed jobs matched: nothing requeued', ...backoffs].join('\n');
   const named = result.jobs.map((j) => `  ${j.destination}: ${j.sopInstanceUid}`);
   const more =
     result.count > result.jobs.length
       ? [`  ... and ${result.count - result.jobs.length} more`]
       : [];
-  return [`${result.count} failed job(s) requeued:`, ...named, ...more].join('\n');
+  return [`${result.count} failed job(s) requeued:`, ...named, ...more, ...backoffs].join('\n');
+}
+
+/** "pacs: backoff ended, retrying now", one line per destination a retry names. */
+export function formatBackoffs(result: RetryResult): string[] {
+  return result.backoffs.map(
+    (b) => `${b.destination}: ${b.ended ? 'backoff ended, retrying now' : 'was not backing off'}`,
+  );
+}
+
+/** "echo pacs: 0x0000 (success)", and whether that ended a backoff towards it. */
+export function formatEcho(node: string, result: EchoResult): string {
+  const ended = result.backoffEnded ? '; backoff ended, retrying now' : '';
+  return `echo ${node}: ${formatDimseStatus(result.status)}${ended}`;
 }
 
 export function formatBoxStatus(s: BoxStatus): string {

@@ -82,6 +82,11 @@ export interface ForwardingConfig {
   /** First retry delay after a transient failure, seconds; doubles up to retryMaxSeconds. */
   readonly retryInitialSeconds: number;
   readonly retryMaxSeconds: number;
+  /**
+   * While a destination backs off, it is checked this often (C-ECHO, or its QIDO-RS
+   * query): the backoff ends the moment it answers, however long it had grown.
+   */
+  readonly probeSeconds: number;
   /** Instances sent over one association before it is released and a new one opened. */
   readonly instancesPerAssociation: number;
   /** An idle association to a destination is released after this many seconds. */
@@ -197,6 +202,7 @@ export const DEFAULTS: Config = {
   forwarding: {
     retryInitialSeconds: 5,
     retryMaxSeconds: 600,
+    probeSeconds: 2,
     instancesPerAssociation: 1000,
     idleSeconds: 10,
     instanceAttempts: 3,
@@ -603,6 +609,7 @@ function validateForwarding(raw: unknown): ForwardingConfig {
   return {
     retryInitialSeconds,
     retryMaxSeconds,
+    probeSeconds: seconds('probeSeconds', 3600),
     instancesPerAssociation: requireInt(
       'forwarding.instancesPerAssociation',
       f.instancesPerAssociation,

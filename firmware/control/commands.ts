@@ -4,7 +4,7 @@
 // a failure crosses the socket as a structured error that keeps its kind and, for a
 // refused configuration change, the key it refused.
 import type { ConfigView, ChangeResult } from '../config/live-config';
-import type { DestinationReport } from '../forward/forwarder';
+import type { BackoffEnded, DestinationReport } from '../forward/forwarder';
 import type { FailedJob, RetryFilter } from '../../storage/forward-queue';
 import type { EvictionReport } from '../../storage/evictor';
 import type { VerifyReport } from '../../storage/consistency';
@@ -12,10 +12,18 @@ import type { StoredCommitReport } from '../../storage/commitments';
 import type { CacheReport } from './cache-report';
 import type { BoxStatus } from './status';
 
-/** What `retry` requeued: how many, and the first of them. */
+/** What `retry` requeued (how many, and the first of them), and the backoffs it ended. */
 export interface RetryResult {
   readonly count: number;
   readonly jobs: ReadonlyArray<{ readonly sopInstanceUid: string; readonly destination: string }>;
+  /** The destination named, whether or not it was backing off; else those that were. */
+  readonly backoffs: readonly BackoffEnded[];
+}
+
+/** An echo's status, and whether its success ended a backoff towards the node. */
+export interface EchoResult {
+  readonly status: number;
+  readonly backoffEnded: boolean;
 }
 
 /** At most this many requeued jobs are named in a RetryResult. */
@@ -50,7 +58,9 @@ export interface ControlCommands {
   };
   'cache-evict': { args: { dryRun: boolean }; result: EvictionReport };
   check: { args: { digest: boolean; repair: boolean }; result: VerifyReport };
-  echo: { args: { node: string }; result: { status: number } };
+  echo: { args: { node: string }; result: EchoResult };
+  /** A node answered an echo made outside the box (`dicom-edge echo --node`). */
+  'echo-answered': { args: { node: string }; result: { backoffEnded: boolean } };
 }
 
 export type CommandName = keyof ControlCommands;
@@ -150,6 +160,9 @@ const PARSERS: { [C in CommandName]: (raw: Raw) => ControlCommands[C]['args'] } 
   'cache-evict': (raw) => ({ dryRun: flag(raw, 'cache-evict', 'dryRun') }),
   check: (raw) => ({ digest: flag(raw, 'check', 'digest'), repair: flag(raw, 'check', 'repair') }),
   echo: (raw) => ({ node: requiredText(raw, 'echo', 'node', 'a node name') }),
+  'echo-answered': (raw) => ({
+    node: requiredText(raw, 'echo-answered', 'node', 'a node name'),
+  }),
 };
 
 export function isCommand(name: string): name is CommandName {

@@ -122,9 +122,15 @@ export class DicomwebClient {
   }
 }
 
+/** Whether a query's HTTP status says the service works for us: found, and our credentials taken. */
+export function queryWorks(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
 /**
  * The HTTP status of one QIDO-RS query on a connection of its own (the health check of
- * the console's and dashboard's echo, and the forwarder's "does it still answer").
+ * the console's and dashboard's echo, the forwarder's "does it still answer" and its
+ * probe of a destination that backs off).
  * Throws when the service cannot be reached.
  */
 export async function queryOnce(node: DicomwebNodeConfig): Promise<number> {

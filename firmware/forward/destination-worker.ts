@@ -2,8 +2,11 @@
 // another): the queue side, whatever the destination speaks. It takes queued jobs oldest
 // study first, a batch at a time, marks the delivered ones in the index together, and on
 // transient trouble backs off for the whole destination with capped exponential delay,
-// forever. How a batch reaches the destination is its subclass's: DimseWorker (C-STORE
-// over associations) or StowWorker (STOW-RS over HTTP).
+// forever. While it backs off, the destination is probed every few seconds (C-ECHO, a
+// QIDO-RS query): when it answers again the backoff ends, so a PACS back after a long
+// outage is sent to within seconds, not when a backoff grown to minutes runs out. How a
+// batch reaches the destination is its subclass's: DimseWorker (C-STORE over
+// associations) or StowWorker (STOW-RS over HTTP).
 import type { ForwardingConfig, NodeConfig } from '../config/config';
 import { nodeAddress } from '../config/config';
 import { formatStatus } from '../dicom/dimse/status';
@@ -70,6 +73,17 @@ export abstract class DestinationWorker<
   private woken = false;
   private loop: Promise<void> | null = null;
   private limiter: { rate: number; bucket: RateLimiter } | null = null;
+  /** Why the backoff under way is to end now (an operator asked, an echo answered), if it is. */
+  private retryAsked: string | null = null;
+  /**
+   * Whether a probe that answers may end a backoff. The wake spends it; it comes back
+   * when a probe finds the destination silent (its coming back is then news) or a batch
+   * goes through. A destination that answers C-ECHO while it refuses C-STOREs is so woken
+   * once, then backs off with the grown delay, instead of being tried at every probe.
+   */
+  private probeMayWake = true;
+  /** The probe in flight, one at most: resolves with whether the destination answered. */
+  private probing: Promise<boolean> | null = null;
 
   /** The node's address or identity changed: the open connection is to the old peer. */
   protected stale = false;
@@ -89,6 +103,8 @@ export abstract class DestinationWorker<
   protected abstract abortNow(): void;
   /** Whether a new configuration of the node is another peer (the connection is stale). */
   protected abstract peerChanged(before: N, after: N): boolean;
+  /** Whether the destination answers a cheap check now (C-ECHO, a QIDO-RS query). */
+  protected abstract probe(): Promise<boolean>;
   /** After a batch with deliveries (storage commitment). */
   protected async afterDelivery(
     _jobs: readonly ForwardJob[],
@@ -107,7 +123,8 @@ export abstract class DestinationWorker<
     if (this.peerChanged(before, node)) {
       this.stale = true;
       this.failures = 0;
-      this.retryNow();
+      this.probeMayWake = true;
+      this.retryNow('its address changed');
     }
   }
 
@@ -123,10 +140,16 @@ export abstract class DestinationWorker<
     if (this.state !== 'backing-off') this.wakeUp?.();
   }
 
-  /** Ends the backoff now (an operator asked to retry). */
-  retryNow(): void {
+  /**
+   * Ends the backoff now, for the reason given (an operator asked to retry, an echo
+   * answered); else looks at the queue again. Returns whether it was backing off.
+   */
+  retryNow(why = 'an operator asked to retry'): boolean {
+    const backingOff = this.state === 'backing-off' && this.retryAt !== null;
     this.woken = true;
+    if (backingOff) this.retryAsked ??= why;
     this.wakeUp?.();
+    return backingOff;
   }
 
   async stop(): Promise<void> {
@@ -221,30 +244,12 @@ export abstract class DestinationWorker<
       try {
         await this.sendBatch(jobs);
         this.failures = 0;
+        this.probeMayWake = true;
         this.retryAt = null;
       } catch (err) {
         await this.closeConnection(true);
         if (!this.running) break;
-        if (this.lastError === null) this.failingSince = new Date().toISOString();
-        this.failures++;
-        this.lastError = (err as Error).message;
-        const delay = backoffDelay(
-          {
-            initialMs: this.deps.settings.retryInitialSeconds * 1000,
-            maxMs: this.deps.settings.retryMaxSeconds * 1000,
-          },
-          this.failures,
-        );
-        this.retryAt = Date.now() + delay;
-        this.state = 'backing-off';
-        log.warn('forwarding paused', {
-          dest: this.node.name,
-          reason: this.lastError,
-          failures: this.failures,
-          retryInSeconds: Math.round(delay / 1000),
-        });
-        await this.sleep(delay);
-        this.retryAt = null;
+        await this.backOff((err as Error).message);
       }
     }
     await this.flushMarks().catch((err: unknown) =>
@@ -254,6 +259,77 @@ export abstract class DestinationWorker<
       }),
     );
     await this.closeConnection();
+  }
+
+  /** The destination's trouble: it is left alone for a capped, growing delay, and probed. */
+  private async backOff(reason: string): Promise<void> {
+    if (this.lastError === null) this.failingSince = new Date().toISOString();
+    this.failures++;
+    this.lastError = reason;
+    const delay = backoffDelay(
+      {
+        initialMs: this.deps.settings.retryInitialSeconds * 1000,
+        maxMs: this.deps.settings.retryMaxSeconds * 1000,
+      },
+      this.failures,
+    );
+    const started = Date.now();
+    this.retryAt = started + delay;
+    this.state = 'backing-off';
+    log.warn('forwarding paused', {
+      dest: this.node.name,
+      reason,
+      failures: this.failures,
+      retryInSeconds: Math.round(delay / 1000),
+    });
+    const why = await this.waitOut(this.retryAt);
+    this.retryAt = null;
+    if (why)
+      log.info('forwarding resumes before its backoff ran out', {
+        dest: this.node.name,
+        why,
+        afterSeconds: Math.round((Date.now() - started) / 100) / 10,
+      });
+  }
+
+  /**
+   * Waits until `until`, probing the destination every probeSeconds meanwhile. Returns
+   * why it ended early (the destination answers again, or a retry was asked), or null.
+   */
+  private async waitOut(until: number): Promise<string | null> {
+    this.retryAsked = null;
+    const every = this.deps.settings.probeSeconds * 1000;
+    for (;;) {
+      const left = until - Date.now();
+      if (!this.running || left <= 0) return null;
+      if (this.retryAsked !== null) return this.retryAsked;
+      // Woken: stopping, or asked to retry; the loop's head tells which.
+      if (await this.sleep(Math.min(every, left))) continue;
+      if (left > every && (await this.probeWakes(until))) return 'the probe answered';
+    }
+  }
+
+  /** Probes once (or waits on the probe in flight): whether its answer ends the backoff. */
+  private async probeWakes(until: number): Promise<boolean> {
+    this.probing ??= this.probe()
+      .catch(() => false)
+      .finally(() => {
+        this.probing = null;
+      });
+    // The backoff may run out, or be ended, while the probe waits on a silent peer.
+    const answered = await Promise.race([
+      this.probing,
+      this.sleep(Math.max(0, until - Date.now())).then(() => null),
+    ]);
+    if (answered === null) return false;
+    this.wakeUp?.(); // the probe came first: the wait beside it ends
+    if (!answered) {
+      this.probeMayWake = true;
+      return false;
+    }
+    if (!this.probeMayWake) return false;
+    this.probeMayWake = false;
+    return true;
   }
 
   private async sendBatch(jobs: readonly ForwardJob[]): Promise<void> {

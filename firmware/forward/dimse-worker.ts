@@ -8,7 +8,7 @@ import { compressionFor, type CompressionPlan } from '../codec/compress-instance
 import type { DimseNodeConfig } from '../config/config';
 import type { EstablishedAssociation } from '../dicom/association';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
-import { formatStatus, verdictForStatus } from '../dicom/dimse/status';
+import { formatStatus, Status, verdictForStatus } from '../dicom/dimse/status';
 import { DatasetParseError } from '../dicom/errors';
 import { encodeDataset } from '../dicom/dataset/dataset-writer';
 import { CommandField } from '../dicom/dimse/command-field';
@@ -27,6 +27,7 @@ import { receiveCommitReport } from '../services/commitment/commitment-report-sc
 import { newTransactionUid } from '../services/commitment/commitment-scu';
 import { proposeContexts, routeKey, sendInstance, type Routes } from '../services/store-sender';
 import { CacheFileError } from '../../storage/cache-file';
+import { echo } from '../services/echo-scu';
 import { openAssociation, type PeerAddress } from '../services/open-association';
 import type { ForwardJob } from '../../storage/index';
 import { DestinationWorker, TransientError, type WorkerDeps } from './destination-worker';
@@ -71,6 +72,11 @@ export class DimseWorker extends DestinationWorker<DimseNodeConfig, DimseWorkerD
       before.requestCommit !== after.requestCommit ||
       before.compress !== after.compress
     );
+  }
+
+  /** C-ECHO on an association of its own (PS3.4 Annex A): the cheapest "are you there". */
+  protected async probe(): Promise<boolean> {
+    return (await echo(this.deps.peer)) === Status.Success;
   }
 
   protected async sendJobs(jobs: readonly ForwardJob[], delivered: number[]): Promise<void> {

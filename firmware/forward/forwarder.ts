@@ -2,7 +2,8 @@
 // STOW-RS, as the node speaks), woken when new jobs are committed, started on boot (so
 // jobs left by a crash resume).
 import { isDimse, UnknownNodeError, type Config, type DicomwebNodeConfig } from '../config/config';
-import { queryOnce } from '../dicomweb/dicomweb-client';
+import { queryOnce, queryWorks } from '../dicomweb/dicomweb-client';
+import { Status } from '../dicom/dimse/status';
 import { echo } from '../services/echo-scu';
 import { nodePeer } from '../services/open-association';
 import type { Cache } from '../../storage/cache';
@@ -18,6 +19,12 @@ export interface DestinationReport
   /** Age in seconds of the oldest instance still waiting for this destination. */
   readonly oldestWaitingSeconds: number | null;
   readonly lastJobError: string | null;
+}
+
+/** Whether a retry (or an echo) ended a destination's backoff. */
+export interface BackoffEnded {
+  readonly destination: string;
+  readonly ended: boolean;
 }
 
 export class Forwarder {
@@ -88,18 +95,36 @@ export class Forwarder {
     for (const d of destinations) this.workers.get(d)?.wake();
   }
 
-  /** Requeues failed jobs (by destination, SOP instance, study) and retries at once. */
-  async retry(
-    filter: RetryFilter = {},
-  ): Promise<Array<{ sopInstanceUid: string; destination: string }>> {
+  /**
+   * An operator's "retry now": requeues failed jobs (by destination, SOP instance, study)
+   * and ends the backoff of the destination named, or of every destination. Says, of the
+   * one named, whether it was backing off; else names those whose backoff ended.
+   */
+  async retry(filter: RetryFilter = {}): Promise<{
+    requeued: Array<{ sopInstanceUid: string; destination: string }>;
+    backoffs: BackoffEnded[];
+  }> {
     const { destination } = filter;
     if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
       throw new UnknownNodeError(destination, this.config.nodes);
     }
     const requeued = await this.index.queue.requeueFailed(filter);
-    const destinations = new Set(requeued.map((j) => j.destination));
-    for (const [name, worker] of this.workers) if (destinations.has(name)) worker.retryNow();
-    return requeued;
+    if (destination !== undefined) {
+      const ended = this.workers.get(destination)?.retryNow() ?? false;
+      return { requeued, backoffs: [{ destination, ended }] };
+    }
+    const backoffs: BackoffEnded[] = [];
+    for (const [name, worker] of this.workers)
+      if (worker.retryNow()) backoffs.push({ destination: name, ended: true });
+    return { requeued, backoffs };
+  }
+
+  /**
+   * The node answered an echo (the box's, or a command's in its own process): a backoff
+   * towards it ends now. Whether one did (false for a node the box does not forward to).
+   */
+  answered(name: string): boolean {
+    return this.workers.get(name)?.retryNow(`${name} answered an echo`) ?? false;
   }
 
   /** Jobs failed for good, most recent first. */
@@ -114,10 +139,13 @@ export class Forwarder {
    * A health check of a node for the control API: C-ECHO, or for a DICOMweb node one
    * QIDO-RS query with its credentials (an HTTP error is thrown, with its status).
    */
-  async echo(name: string): Promise<number> {
+  async echo(name: string): Promise<{ status: number; backoffEnded: boolean }> {
     const node = this.config.nodes.find((n) => n.name === name);
     if (!node) throw new UnknownNodeError(name, this.config.nodes);
-    return isDimse(node) ? echo(nodePeer(this.config, node)) : dicomwebEcho(node);
+    const status = isDimse(node)
+      ? await echo(nodePeer(this.config, node))
+      : await dicomwebEcho(node);
+    return { status, backoffEnded: status === Status.Success && this.answered(name) };
   }
 
   async report(): Promise<DestinationReport[]> {
@@ -162,7 +190,7 @@ export class Forwarder {
 
 async function dicomwebEcho(node: DicomwebNodeConfig): Promise<number> {
   const status = await queryOnce(node);
-  if (status < 200 || status >= 300)
+  if (!queryWorks(status))
     throw new Error(
       `${node.url} answered HTTP ${status}${status === 401 || status === 403 ? ' (credentials refused)' : ''}`,
     );

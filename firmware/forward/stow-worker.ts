@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import type { DicomwebNodeConfig } from '../config/config';
 import { CodecError } from '../codec/jpeg-ls';
 import { compressedFile, compressionFor } from '../codec/compress-instance';
-import { DicomwebClient, queryOnce } from '../dicomweb/dicomweb-client';
+import { DicomwebClient, queryOnce, queryWorks } from '../dicomweb/dicomweb-client';
 import { judgeStow } from '../dicomweb/stow-response';
 import { log } from '../log';
 import { readCacheFile } from '../../storage/cache-file';
@@ -71,6 +71,14 @@ export class StowWorker extends DestinationWorker<DicomwebNodeConfig> {
   private async answers(): Promise<boolean> {
     await this.closeConnection(true);
     return (await queryOnce(this.node).catch(() => 599)) < 500;
+  }
+
+  /**
+   * The query of the health check, on a connection of its own: the service answers, and
+   * takes our credentials (a 401 probed would only be refused again at the STOW).
+   */
+  protected async probe(): Promise<boolean> {
+    return queryWorks(await queryOnce(this.node));
   }
 
   /**

@@ -1,7 +1,9 @@
 // A storage SCP for forwarding tests, built on the project's own association layer: it
 // accepts every context proposed and every C-STORE, except that it aborts the association
 // on the instances named "poison" (as DCMTK does on data it cannot take). It can also be
-// closed and reopened on the same port, to play a destination that goes down.
+// closed and reopened on the same port, to play a destination that goes down, and answer
+// every C-STORE with a status of the test's (0xA700: a PACS out of resources that still
+// answers C-ECHO).
 import * as net from 'node:net';
 import { Association } from '../../firmware/dicom/association';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
@@ -19,8 +21,14 @@ export interface PoisonScp {
   readonly stored: string[];
   /** SOP Instance UIDs it aborted on, each time. */
   readonly aborted: string[];
-  /** When each store and abort happened (performance.now() milliseconds). */
-  readonly timeline: Array<{ sop: string; kind: 'stored' | 'aborted'; at: number }>;
+  /** When each store, abort, refusal and C-ECHO happened (performance.now() milliseconds). */
+  readonly timeline: Array<{
+    sop: string;
+    kind: 'stored' | 'aborted' | 'refused' | 'echoed';
+    at: number;
+  }>;
+  /** The status C-STOREs are answered with: 0, or a failure (nothing is then stored). */
+  storeStatus: number;
   /** Stops listening and drops every connection (a destination that went down). */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -64,7 +72,11 @@ export async function startPoisonScp(poison: ReadonlySet<string>): Promise<Poiso
       return;
     }
     if (dataset) await drain(dataset).catch(() => undefined);
-    if (command.commandField === CommandField.CStoreRq) {
+    const status = command.commandField === CommandField.CStoreRq ? scp.storeStatus : 0;
+    if (command.commandField === CommandField.CEchoRq)
+      timeline.push({ sop, kind: 'echoed', at: performance.now() });
+    else if (status !== 0) timeline.push({ sop, kind: 'refused', at: performance.now() });
+    else if (command.commandField === CommandField.CStoreRq) {
       stored.push(sop);
       timeline.push({ sop, kind: 'stored', at: performance.now() });
     }
@@ -76,7 +88,7 @@ export async function startPoisonScp(poison: ReadonlySet<string>): Promise<Poiso
           ? { affectedSopClassUid: command.affectedSopClassUid }
           : {}),
         ...(sop ? { affectedSopInstanceUid: sop } : {}),
-        status: 0,
+        status,
         hasDataSet: false,
       })
       .catch(() => undefined);
@@ -87,6 +99,7 @@ export async function startPoisonScp(poison: ReadonlySet<string>): Promise<Poiso
     stored,
     aborted,
     timeline,
+    storeStatus: 0,
     async down() {
       const s = server;
       server = undefined;

@@ -72,7 +72,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
         };
       }
       case 'echo':
-        if (request.node === 'pacs') return { status: 0 };
+        if (request.node === 'pacs') return { status: 0, backoffEnded: true };
         throw new Error(`no node named "${String(request.node)}"`);
       case 'queue':
         return [];
@@ -80,6 +80,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
         return {
           count: 3,
           jobs: [1, 2, 3].map((i) => ({ sopInstanceUid: `1.2.${i}`, destination: 'pacs' })),
+          backoffs: [{ destination: 'pacs', ended: request.destination === 'pacs' }],
         };
       default:
         throw new Error(`unknown command "${request.command}"`);
@@ -165,11 +166,17 @@ describe('console commands', () => {
 
   it('echo and retry', async () => {
     const { commands } = fakeBox();
-    assert.equal(await commands.run('echo pacs'), 'echo pacs: 0x0000 (success)');
+    assert.equal(
+      await commands.run('echo pacs'),
+      'echo pacs: 0x0000 (success); backoff ended, retrying now',
+    );
     assert.equal(await commands.run('echo nobody'), 'echo nobody: failed: no node named "nobody"');
     const requeued = '3 failed job(s) requeued:\n  pacs: 1.2.1\n  pacs: 1.2.2\n  pacs: 1.2.3';
-    assert.equal(await commands.run('retry'), requeued);
-    assert.equal(await commands.run('retry pacs'), requeued);
+    assert.equal(await commands.run('retry'), `${requeued}\npacs: was not backing off`);
+    assert.equal(
+      await commands.run('retry pacs'),
+      `${requeued}\npacs: backoff ended, retrying now`,
+    );
   });
 
   it('answers bad input with an error line, never a throw', async () => {

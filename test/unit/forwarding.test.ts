@@ -120,6 +120,7 @@ describe('forwarding rules', () => {
       assert.deepEqual(c.nodes[0]!.forwardWhen, { modality: ['CT'], callingAe: ['A*', 'B?'] });
       assert.equal(c.forwarding.retryInitialSeconds, 1);
       assert.equal(c.forwarding.instancesPerAssociation, 1000);
+      assert.equal(c.forwarding.probeSeconds, 2, 'a backing-off destination is checked every 2 s');
     });
     const bad: Array<[string, unknown, RegExp]> = [
       [
@@ -141,6 +142,11 @@ describe('forwarding rules', () => {
         'max retry below initial',
         { forwarding: { retryInitialSeconds: 10, retryMaxSeconds: 5 } },
         /"forwarding\.retryMaxSeconds"/,
+      ],
+      [
+        'a probe interval of 0',
+        { forwarding: { probeSeconds: 0 } },
+        /"forwarding\.probeSeconds": must be a number of seconds above 0 and at most 3600/,
       ],
       [
         'an unknown forwarding key',
