@@ -37,7 +37,7 @@ export const HELP = `commands:
   node set NAME KEY VALUE           change a node's setting (ae, host, port, forward, ...)
   echo NAME                         C-ECHO the node named NAME
   queue                             forward queue per destination
-  retry [NAME]                      requeue failed forward jobs (of one destination)
+  retry [NAME]                      requeue failed jobs, end backoffs (of one destination)
   cache                             cache use, watermarks, what may be evicted, what is pinned
   cache protect|unprotect UID       keep a study from eviction (or stop keeping it)
   cache evict dry-run|now           show, or do, an eviction down to the low watermark

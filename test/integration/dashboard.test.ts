@@ -1,8 +1,8 @@
 // The terminal dashboard in a real terminal (tmux, 80x24), attached to a box running as
 // its own process: it shows the AE title and a destination's queue, a keyboard edit of the
-// AE title takes effect (C-ECHO to the new title) and survives a restart of the box, and a
-// refused value is explained where it was typed. The node editor checks each answer at its
-// own prompt and saves only the fields changed.
+// AE title takes effect (C-ECHO to the new title) and survives a restart of the box, a
+// refused value is explained where it was typed, and `r` says the backoff it ended. The
+// node editor checks each answer at its own prompt and saves only the fields changed.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -99,6 +99,12 @@ describe('terminal dashboard (tmux, 80x24)', function () {
       .map((l) => l.trimEnd())
       .join(' ');
     assert.match(message, /^pacs: failing since \d\d:\d\d:\d\d: .*127\.0\.0\.1:9.*ECONNREFUSED/);
+  });
+
+  it('r ends the backoff of a destination that is retrying, and says so', async () => {
+    await screen.until(/^[ >]pacs +PACS@127\.0\.0\.1:9 +yes +retrying /m);
+    await screen.keys('r');
+    await screen.until(/^0 failed job\(s\) requeued; pacs: backoff ended, retrying now/m);
   });
 
   it('explains a refused value where it was typed, and asks again', async () => {
