@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { DicomwebNodeConfig, ForwardingConfig } from '../../firmware/config/config';
 import { controlRequest } from '../../firmware/control/control-client';
 import type { DestinationReport } from '../../firmware/forward/forwarder';
+import { echo } from '../../firmware/services/echo-scu';
 import { BIN } from '../support/box-process';
 import { freePort, run, startBox, storeInto, tempDir, type TestBox } from '../support/peers';
 import { startPoisonScp, type PoisonScp } from '../support/poison-scp';
@@ -154,6 +155,19 @@ describe('forwarding resumes when the destination is back', function () {
     const answer = await controlRequest(box.config.storageDir, { command: 'echo', node: 'pacs' });
     assert.deepEqual(answer, { status: 0, backoffEnded: true });
     await waitFor('delivered', async () => (await pacs(box)).done === 1, 10_000);
+  });
+
+  it('a probe of a PACS that takes the association and never answers the C-ECHO ends', async () => {
+    const scp = await startPoisonScp(new Set());
+    cleanups.push(() => scp.down());
+    scp.answers = false;
+    const peer = {
+      host: '127.0.0.1',
+      port: scp.port,
+      callingAeTitle: 'EDGE',
+      calledAeTitle: 'PACS',
+    };
+    await assert.rejects(echo(peer, 300), /no C-ECHO-RSP within 0\.3 s/);
   });
 
   it('a DICOMweb destination is checked with its QIDO-RS query, and sent to once it answers', async () => {

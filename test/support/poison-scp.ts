@@ -3,7 +3,7 @@
 // on the instances named "poison" (as DCMTK does on data it cannot take). It can also be
 // closed and reopened on the same port, to play a destination that goes down, and answer
 // every C-STORE with a status of the test's (0xA700: a PACS out of resources that still
-// answers C-ECHO).
+// answers C-ECHO), or answer nothing at all (a hung PACS that still takes associations).
 import * as net from 'node:net';
 import { Association } from '../../firmware/dicom/association';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
@@ -29,6 +29,8 @@ export interface PoisonScp {
   }>;
   /** The status C-STOREs are answered with: 0, or a failure (nothing is then stored). */
   storeStatus: number;
+  /** False: requests are read and never answered. */
+  answers: boolean;
   /** Stops listening and drops every connection (a destination that went down). */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -64,6 +66,7 @@ export async function startPoisonScp(poison: ReadonlySet<string>): Promise<Poiso
     message: IncomingMessage,
   ): Promise<void> {
     const { command, context, dataset } = message;
+    if (!scp.answers) return;
     const sop = command.affectedSopInstanceUid ?? '';
     if (command.commandField === CommandField.CStoreRq && poison.has(sop)) {
       aborted.push(sop);
@@ -100,6 +103,7 @@ export async function startPoisonScp(poison: ReadonlySet<string>): Promise<Poiso
     aborted,
     timeline,
     storeStatus: 0,
+    answers: true,
     async down() {
       const s = server;
       server = undefined;
