@@ -388,6 +388,7 @@ describe('store-and-forward', function () {
     });
     assert.deepEqual(await controlRequest(b.config.storageDir, { command: 'echo', node: 'scp' }), {
       status: 0,
+      backoffEnded: false, // not a forward destination: nothing backs off
     });
     await assert.rejects(
       () => controlRequest(b.config.storageDir, { command: 'echo', node: 'nowhere' }),

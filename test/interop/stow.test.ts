@@ -142,7 +142,11 @@ describe('forwarding over STOW-RS', function () {
     assert.deepEqual([r.done, r.failed, r.sentSinceStart], [10, 0, 10]);
     assert.equal(await pacs.instanceCount(), 10);
     await arrivedIdentical(pacs, files);
-    assert.equal(await b.forwarder.echo('cloud'), 0, 'the health check: one QIDO-RS query');
+    assert.equal(
+      (await b.forwarder.echo('cloud')).status,
+      0,
+      'the health check: one QIDO-RS query',
+    );
   });
 
   it('Orthanc down, then up: the queue waits, nothing charged, then drains', async () => {

@@ -205,7 +205,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
       () => box.forwarder.echo('wrong'),
       /TLS: .*(Hostname|IP).*does not match/i,
     );
-    assert.equal(await box.forwarder.echo('pinned'), 0);
+    assert.equal((await box.forwarder.echo('pinned')).status, 0);
     await box.liveConfig.change({ nodes: [] });
   });
 
