@@ -1,66 +1,46 @@
-// Wiring only: the cache, the index, the services and the listener of a running box.
-import * as path from 'node:path';
-import { Cache } from '../storage/cache';
-import { Evictor } from '../storage/evictor';
-import { cacheReport } from './control/cache-report';
-import {
-  checkCacheAtStart,
-  markCleanStop,
-  verifyCache,
-  type ConsistencyReport,
-} from '../storage/consistency';
-import { Index } from '../storage/index';
-import { InstanceStore } from '../storage/instance-store';
-import type { Config, SerialConfig } from './config/config';
-import { controlRequest } from './control/control-client';
-import { ControlCommandError, RETRY_LISTED, type RetryResult } from './control/commands';
+// Wiring only: the parts of a running box, each started in turn and stopped in the reverse
+// order. What each part does is its own module's: the archive (storage/archive.ts), the
+// forwarder, the services (services/box-services.ts), the listeners, the control socket.
+import { Archive } from '../storage/archive';
 import { ConsoleCommands } from '../ui-tty/console-commands';
 import { SerialConsoles } from '../ui-tty/serial-console';
+import type { Config, SerialConfig } from './config/config';
 import { LiveConfig } from './config/live-config';
-import { CommandField } from './dicom/dimse/command-field';
+import { controlRequest } from './control/control-client';
 import { ControlServer } from './control/control-server';
+import { controlHandlers } from './control/handlers';
 import { HealthMonitor } from './control/health';
 import {
   collectCoreStatus,
   collectStatus,
   RecentEvents,
   ThroughputMeter,
+  type CoreStatus,
   type StatusSources,
 } from './control/status';
 import { Forwarder } from './forward/forwarder';
-import { log } from './log';
-import { ScpServer } from './scp-server';
-import { TlsListener } from './tls/tls-listener';
+import { routeInstance } from './forward/routing';
 import { BoxMetrics } from './metrics/box-metrics';
 import { MetricsEndpoint, type Readiness } from './metrics/metrics-server';
-import { commandName } from './dicom/dimse/command-field';
-import type { ServiceHandler } from './services/service';
-import { cEchoScp } from './services/echo-scp';
+import { ScpServer } from './scp-server';
+import { boxServices } from './services/box-services';
 import { CommitmentReporter } from './services/commitment/commitment-reporter';
-import { nEventReportScp } from './services/commitment/commitment-report-scp';
-import { nActionScp } from './services/commitment/commitment-scp';
-import { cFindScp } from './services/find-scp';
-import { cGetScp, cMoveScp } from './services/retrieve-scp';
-import { cStoreScp } from './services/store-scp';
+import { TlsListener } from './tls/tls-listener';
 import { VERSION } from './version';
 
 export interface RunningAppliance {
   /** The port listened on now (a configuration change may move it). */
   readonly port: number;
   readonly liveConfig: LiveConfig;
-  readonly store: InstanceStore;
+  readonly archive: Archive;
   readonly server: ScpServer;
   readonly forwarder: Forwarder;
-  readonly evictor: Evictor;
   readonly control: ControlServer;
-  /** What the start-up check found (checked: false after a clean stop). */
-  readonly startupCheck: ConsistencyReport;
   stop(): Promise<void>;
 }
 
-export function indexPath(storageDir: string): string {
-  return path.join(storageDir, 'index.sqlite');
-}
+/** A part of the running box: what stops it, in the reverse order of the starts. */
+type Stop = () => Promise<unknown> | unknown;
 
 export interface ApplianceOptions {
   /** A serial console given on the command line (--serial); it outranks the config's. */
@@ -82,139 +62,56 @@ export async function startAppliance(
   // directory, so nothing below (temp clean-up, the cache check) runs under a live box.
   const control = new ControlServer(storageDir);
   await control.listen();
-  const undo: Array<() => Promise<unknown>> = [() => control.close()];
+  const stops: Stop[] = [() => control.close()];
   try {
-    return await startOn(control, live, options, undo);
+    return await startOn(control, live, options, stops);
   } catch (err) {
     // A box that cannot start leaves nothing running: no listener, no socket, no index.
-    for (const step of undo.reverse()) await step().catch(() => undefined);
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
     throw err;
   }
 }
 
-/** The rest of the start, under the control socket; `undo` collects what a failure closes. */
+/** The rest of the start, under the control socket; each part started adds its stop. */
 async function startOn(
   control: ControlServer,
   live: LiveConfig,
   options: ApplianceOptions,
-  undo: Array<() => Promise<unknown>>,
+  stops: Stop[],
 ): Promise<RunningAppliance> {
   const config = (): Config => live.get();
   const initial = live.get();
-  const { storageDir } = initial;
-  const cache = new Cache(storageDir);
-  const removed = await cache.init();
-  if (removed > 0) log.info('removed temp files left by an interrupted run', { count: removed });
-  const index = await Index.open(indexPath(storageDir));
-  undo.push(() => index.close());
-  const startedAt = new Date();
-  const events = new RecentEvents();
-  const reporter = new CommitmentReporter(index, config);
-  const evictor = new Evictor(cache, index, () => config().cache);
-  const forwarder = new Forwarder(initial, index, cache, () => {
-    reporter.nudge();
-    evictor.nudge(); // delivered studies may now be evicted
-  });
-  const store = new InstanceStore(
-    cache,
-    index,
-    (facts) => forwarder.route(facts),
-    (destinations) => forwarder.wake(destinations),
+  const archive = await Archive.open(
+    initial.storageDir,
+    () => config().cache,
+    (facts) => routeInstance(config().nodes, facts),
   );
-  // Told after every stored instance; at a hundred instances a second, a commitment sweep
-  // (a query on the index's one connection) and a disk reading each time would queue
-  // behind, and in front of, the next instance's commit: both are folded per interval. The
-  // look at the disk also deletes the copies re-sends replaced (evictor.deleteUnlisted).
-  const sweepCommitments = coalesced(() => reporter.nudge(), 50);
-  const lookAtDisk = coalesced(() => evictor.nudge(), 500);
-  store.onStored = () => {
-    sweepCommitments();
-    lookAtDisk();
-  };
-  store.admission = evictor;
-  // Files the index no longer lists (an eviction or a re-send a crash interrupted) go
-  // first: they are no orphans to adopt.
-  const unlisted = await evictor.deleteUnlisted();
-  if (unlisted > 0) log.info('deleted cache files the index no longer lists', { files: unlisted });
-  const check = await checkCacheAtStart(store);
-  const repaired =
-    check.adopted.length + check.removed.length + check.quarantined.length + check.missing.length;
-  if (check.checked && (check.files > 0 || repaired > 0)) {
-    (repaired > 0 ? log.warn : log.info)('no clean stop recorded: cache and index checked', {
-      files: check.files,
-      adopted: check.adopted.length,
-      removed: check.removed.length,
-      quarantined: check.quarantined.length,
-      ms: check.ms,
-    });
-    for (const q of check.quarantined)
-      log.error('cache file unreadable, moved to quarantine', { path: q.path, reason: q.reason });
-    if (check.missing.length > 0)
-      log.error('cache files missing: their rows were removed and their forward jobs failed', {
-        count: check.missing.length,
-        sops: check.missing.slice(0, 10).join(','),
-      });
-  }
-  control.use({
-    config: () => live.view(),
-    'config-set': (request) => live.change(request.set),
-    reload: () => live.reload(),
-    queue: () => forwarder.report(),
-    'commit-report': (request) => index.commitments.commitReport(request.transaction),
-    retry: async (request): Promise<RetryResult> => {
-      const { requeued, backoffs } = await forwarder.retry(request);
-      return { count: requeued.length, jobs: requeued.slice(0, RETRY_LISTED), backoffs };
-    },
-    failed: (request) => forwarder.failed(request.destination),
-    cache: () => cacheReport(index, evictor, config()),
-    check: (request) => verifyCache(store, { digest: request.digest, repair: request.repair }),
-    'cache-protect': async (request) => {
-      if (!(await index.evictions.protect(request.study, request.protect)))
-        throw new ControlCommandError('not-found', `no study ${request.study} in the cache`);
-      evictor.nudge();
-      return { study: request.study, protected: request.protect };
-    },
-    // An operator's request: down to the low watermark now, as if the high one were crossed.
-    'cache-evict': (request) => evictor.run(request.dryRun, true),
-    echo: (request) => forwarder.echo(request.node),
-    'echo-answered': (request) => ({ backoffEnded: forwarder.answered(request.node) }),
-    status: () => status(),
-  });
+  stops.push(() => archive.close());
+  const events = new RecentEvents();
+  stops.push(() => events.close());
+  const { forwarder, reporter } = startForwarding(archive, live, stops);
   const metrics = new BoxMetrics(VERSION);
-  // Every request but C-STORE (counted with its outcome by store-scp) is timed for the metrics.
-  const timed = (field: number, handler: ServiceHandler): ServiceHandler => {
-    const service = commandName(field).replace(/-RQ$/, '');
-    return async (message, ctx) => {
-      const started = process.hrtime.bigint();
-      try {
-        await handler(message, ctx);
-      } finally {
-        metrics.request(service, Number(process.hrtime.bigint() - started) / 1e9);
-      }
-    };
-  };
-  const services = new Map<number, ServiceHandler>([
-    [CommandField.CEchoRq, cEchoScp],
-    [CommandField.CFindRq, cFindScp(index, () => config().ae)],
-    [CommandField.CMoveRq, cMoveScp({ index, cache, config, hold: (s) => evictor.lease(s) })],
-    [CommandField.CGetRq, cGetScp({ index, cache, config, hold: (s) => evictor.lease(s) })],
-    [CommandField.NActionRq, nActionScp(index, reporter, () => config().commitTimeoutSeconds)],
-    [CommandField.NEventReportRq, nEventReportScp(index)],
-  ]);
+  const services = boxServices({ archive, reporter, config, stored: (o) => metrics.stored(o) });
   const server = new ScpServer(
     initial,
-    new Map([
-      ...[...services].map(([field, handler]) => [field, timed(field, handler)] as const),
-      [CommandField.CStoreRq, cStoreScp(store, (outcome) => metrics.stored(outcome))],
-    ]),
+    services.wrapped((field, handler) => metrics.timed(field, handler)),
     metrics.associations,
   );
+  // Work that outlives its association (a receive finishing its commit) ends with it.
+  stops.push(async () => (await server.close(), await archive.idle()));
+  await server.listen();
+  const tlsListener = new TlsListener((socket) => server.accept(socket));
+  stops.push(() => tlsListener.close());
+  await tlsListener.apply(initial.host, initial.tls);
+  const throughput = new ThroughputMeter(() => server.bytesReceived);
+  stops.push(() => throughput.close());
+  const health = new HealthMonitor();
+  const startedAt = new Date();
   /** The status model: what the control API, the dashboard, the console and the metrics read. */
   const sources = (): StatusSources => ({
     config: config(),
-    index,
+    archive,
     forwarder,
-    evictor,
     server,
     throughput,
     health,
@@ -222,83 +119,112 @@ async function startOn(
     events,
     version: VERSION,
   });
-  const status = () => collectStatus(sources());
-  undo.push(() => server.close(0));
-  await server.listen();
-  const tlsListener = new TlsListener((socket) => server.accept(socket));
-  undo.push(() => tlsListener.close());
-  await tlsListener.apply(initial.host, initial.tls);
-  const throughput = new ThroughputMeter(() => server.bytesReceived);
-  const health = new HealthMonitor();
+  control.use(
+    controlHandlers({ live, forwarder, archive, status: () => collectStatus(sources()) }),
+  );
   const endpoint = new MetricsEndpoint({
-    async metrics() {
-      const [s, usage, commitments] = await Promise.all([
-        collectCoreStatus(sources()),
-        evictor.usage(),
-        index.commitments.commitmentCounts(),
-      ]);
-      metrics.update(s, { cacheBytes: usage.bytes, commitments });
-      return metrics.exposition();
-    },
-    async readiness(): Promise<Readiness> {
-      const problems: string[] = [];
-      if (!server.listening && !tlsListener.address) problems.push('not listening for DICOM');
-      await index.probeWrite().catch((err: Error) => problems.push(`index: ${err.message}`));
-      if (evictor.refusing) problems.push(`refusing C-STORE: ${evictor.refusing}`);
-      return { ready: problems.length === 0, problems };
-    },
+    metrics: () => scrape(metrics, collectCoreStatus(sources()), archive),
+    readiness: () => readiness(server, tlsListener, archive),
   });
-  undo.push(() => endpoint.close());
+  stops.push(() => endpoint.close());
   await endpoint.start(initial.metrics);
   live.use((next) => server.prepare(next));
   live.use(async (next) => tlsListener.prepare(next.host, next.tls));
   live.use((next) => endpoint.prepare(next.metrics));
   live.onApplied((next) => forwarder.apply(next));
-  live.onApplied(() => evictor.nudge());
+  live.onApplied(() => archive.lookAtDisk());
+  openConsoles(live, options, stops);
+  return running({ live, archive, server, forwarder, control }, stops);
+}
+
+/** The forwarder and the commitment reporter, fed by the archive's stored instances. */
+function startForwarding(
+  archive: Archive,
+  live: LiveConfig,
+  stops: Stop[],
+): { forwarder: Forwarder; reporter: CommitmentReporter } {
+  const config = (): Config => live.get();
+  const reporter = new CommitmentReporter(archive, config);
+  const forwarder = new Forwarder(config(), archive.forwardIndex, archive.cache, () => {
+    reporter.nudge();
+    archive.lookAtDisk(); // delivered studies may now be evicted
+  });
+  // A commitment sweep is a query on the index's one connection: folded per interval.
+  const sweepCommitments = coalesced(() => reporter.nudge(), 50);
+  archive.on('stored', (destinations) => {
+    if (destinations.length > 0) forwarder.wake(destinations);
+    sweepCommitments();
+  });
+  archive.start();
+  forwarder.start();
+  stops.push(() => forwarder.stop());
+  reporter.start();
+  stops.push(() => reporter.stop());
+  return { forwarder, reporter };
+}
+
+/** The serial consoles: the command line's, or the configuration's (which may change). */
+function openConsoles(live: LiveConfig, options: ApplianceOptions, stops: Stop[]): void {
   const consoles = new SerialConsoles(
-    new ConsoleCommands((request) => controlRequest(storageDir, request)),
+    new ConsoleCommands((request) => controlRequest(live.get().storageDir, request)),
   );
+  stops.push(() => consoles.close());
   if (options.serial) consoles.open(options.serial);
   else {
-    consoles.open(initial.serial);
+    consoles.open(live.get().serial);
     live.onApplied((next) => consoles.open(next.serial));
   }
+}
+
+/** /metrics: the status model and the archive's totals, as Prometheus text. */
+async function scrape(
+  metrics: BoxMetrics,
+  status: Promise<CoreStatus>,
+  archive: Archive,
+): ReturnType<BoxMetrics['exposition']> {
+  const [s, usage, commitments] = await Promise.all([
+    status,
+    archive.usage(),
+    archive.commitments.commitmentCounts(),
+  ]);
+  metrics.update(s, { cacheBytes: usage.bytes, commitments });
+  return metrics.exposition();
+}
+
+/** /readyz: listening for DICOM, the index writable, C-STORE accepted. */
+async function readiness(
+  server: ScpServer,
+  tlsListener: TlsListener,
+  archive: Archive,
+): Promise<Readiness> {
+  const problems: string[] = [];
+  if (!server.listening && !tlsListener.address) problems.push('not listening for DICOM');
+  await archive.probeWrite().catch((err: Error) => problems.push(`index: ${err.message}`));
+  if (archive.refusing) problems.push(`refusing C-STORE: ${archive.refusing}`);
+  return { ready: problems.length === 0, problems };
+}
+
+/** The running box: its parts, and a stop that runs the stops in reverse (once). */
+function running(
+  parts: Omit<RunningAppliance, 'port' | 'stop' | 'liveConfig'> & { live: LiveConfig },
+  stops: readonly Stop[],
+): RunningAppliance {
   let stopping: Promise<void> | undefined;
-  forwarder.start();
-  reporter.start();
-  evictor.start();
   return {
     get port() {
-      return server.address.port;
+      return parts.server.address.port;
     },
-    liveConfig: live,
-    store,
-    server,
-    forwarder,
-    evictor,
-    control,
-    startupCheck: check,
+    liveConfig: parts.live,
+    archive: parts.archive,
+    server: parts.server,
+    forwarder: parts.forwarder,
+    control: parts.control,
     stop() {
-      // Idempotent: a second call waits for the first.
+      // Idempotent: a second call waits for the first. The archive's close records the
+      // clean stop only when all went well; the control socket goes last, so no second box
+      // starts early.
       stopping ??= (async () => {
-        await tlsListener.close();
-        await server.close();
-        await consoles.close();
-        // Work that outlives its association (a receive finishing its commit, a commitment
-        // report) ends before the index closes.
-        await store.idle();
-        await endpoint.close();
-        await reporter.stop();
-        await evictor.stop();
-        await forwarder.stop();
-        events.close();
-        throughput.close();
-        await index.close();
-        await cache.close();
-        // The last step, and only when all the above went well: the next start may skip
-        // the cache check. The control socket goes after it, so no second box starts early.
-        await markCleanStop(storageDir);
-        await control.close();
+        for (const stop of [...stops].reverse()) await stop();
       })();
       return stopping;
     },

@@ -7,17 +7,10 @@ import { ConfigError, isDimse, type Config } from './config/config';
 import type { StagedChange } from './config/live-config';
 import type { AssociateDecision, AssociationInfo } from './dicom/acse';
 import { Association } from './dicom/association';
-import { negotiateContexts } from './dicom/negotiation';
 import { RejectReason, RejectResult, RejectSource, type AAssociateRq } from './dicom/pdu';
-import { isStorageSopClass } from './dicom/registry/storage-sop-classes';
-import { UNCOMPRESSED_SYNTAXES } from './dicom/registry/transfer-syntaxes';
-import { VERIFICATION_SOP_CLASS } from './dicom/registry/uid';
-import { STORAGE_COMMITMENT_SOP_CLASS } from './services/commitment/commitment';
-import { QR_SOP_CLASSES } from './services/qr/attributes';
-
-const QR_SOP_CLASS_SET: ReadonlySet<string> = new Set(Object.values(QR_SOP_CLASSES));
 import { log } from './log';
-import { serveAssociation, type ServiceTable } from './services/association-handler';
+import { serveAssociation } from './services/association-handler';
+import type { ServiceRegistry } from './services/registry';
 
 /** The DICOM port cannot be listened on (in use, an address not of this machine). */
 export class ListenError extends Error {
@@ -86,7 +79,7 @@ export class ScpServer {
 
   constructor(
     private config: Config,
-    private readonly services: ServiceTable,
+    private readonly services: ServiceRegistry,
     private readonly observer: AssociationObserver = UNOBSERVED,
   ) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -376,25 +369,7 @@ export class ScpServer {
         );
       }
     }
-    const presentationContexts = negotiateContexts(rq.presentationContexts, (uid) => {
-      if (isStorageSopClass(uid)) return true;
-      // Commands and identifiers: the uncompressed syntaxes only.
-      if (
-        uid === VERIFICATION_SOP_CLASS ||
-        uid === STORAGE_COMMITMENT_SOP_CLASS ||
-        QR_SOP_CLASS_SET.has(uid)
-      ) {
-        return (ts) => UNCOMPRESSED_SYNTAXES.includes(ts);
-      }
-      return false;
-    });
-    // SCP/SCU role selection (PS3.7 D.3.3.4): a C-GET requester takes the SCP role for the
-    // storage classes it wants to receive, a commitment requester may name its roles too;
-    // we accept the roles proposed for those.
-    const roleSelections = rq.userInformation.roleSelections.filter(
-      (r) => isStorageSopClass(r.sopClassUid) || r.sopClassUid === STORAGE_COMMITMENT_SOP_CLASS,
-    );
-    return { accept: true, presentationContexts, roleSelections };
+    return { accept: true, ...this.services.negotiate(rq) };
   }
 }
 

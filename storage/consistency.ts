@@ -157,7 +157,7 @@ async function settleOrphan(
     return;
   }
   await store.index.instances.storeInstance(record);
-  if (record.forwardTo.length > 0) store.onIndexed(record.forwardTo);
+  store.onStored(record.forwardTo);
   report.adopted.push(rel);
 }
 

@@ -12,12 +12,14 @@ export interface DiskUse {
   readonly freeBytes: number;
   /** Used of totalBytes, 0-100 (df's Use%, unrounded). */
   readonly usedPercent: number;
+  /** The unit space is allocated in (a file takes whole blocks). */
+  readonly blockBytes: number;
 }
 
 /** The disk holding `dir`, now (statfs: a few microseconds, no I/O on the medium). */
 export async function diskUse(dir: string): Promise<DiskUse> {
   const s = await fs.statfs(dir);
-  return fromUsedAndFree((s.blocks - s.bfree) * s.bsize, s.bavail * s.bsize);
+  return fromUsedAndFree((s.blocks - s.bfree) * s.bsize, s.bavail * s.bsize, s.bsize);
 }
 
 /**
@@ -26,10 +28,11 @@ export async function diskUse(dir: string): Promise<DiskUse> {
  */
 export function diskAfter(d: DiskUse, freedBytes: number, pendingBytes = 0): DiskUse {
   const free = Math.min(d.totalBytes, Math.max(0, d.freeBytes + freedBytes - pendingBytes));
-  return fromUsedAndFree(d.totalBytes - free, free);
+  return fromUsedAndFree(d.totalBytes - free, free, d.blockBytes);
 }
 
-function fromUsedAndFree(used: number, free: number): DiskUse {
+function fromUsedAndFree(used: number, free: number, blockBytes: number): DiskUse {
   const total = used + free;
-  return { totalBytes: total, freeBytes: free, usedPercent: total ? (used / total) * 100 : 0 };
+  const usedPercent = total ? (used / total) * 100 : 0;
+  return { totalBytes: total, freeBytes: free, usedPercent, blockBytes };
 }

@@ -119,10 +119,12 @@ export class Evictor implements Admission {
     const guess = this.seen.freeBytes - this.seen.writtenSince - bytes;
     if (this.seen.writtenSince + bytes > STAT_EVERY_BYTES || guess < s.minFreeBytes) {
       const disk = await this.diskNow();
-      if (disk.freeBytes - bytes < s.minFreeBytes) this.nudge();
-      if (disk.freeBytes - bytes < floor) {
-        const after = await this.waitForRoom(floor + bytes, false);
-        if (after.freeBytes < floor + bytes)
+      // The file's last block, allocated already, takes the start of this write.
+      const need = newBlocksBytes(r.written, bytes, disk.blockBytes);
+      if (disk.freeBytes - need < s.minFreeBytes) this.nudge();
+      if (disk.freeBytes - need < floor) {
+        const after = await this.waitForRoom(floor + need, false);
+        if (after.freeBytes < floor + need)
           throw new OutOfResourcesError(
             `cache full while receiving: ${mb(after.freeBytes)} free and nothing in it may be evicted yet`,
           );
@@ -324,6 +326,12 @@ export class Evictor implements Admission {
       log.info('accepting C-STORE again', { free: disk.freeBytes });
     }
   }
+}
+
+/** The space `bytes` more take in a file of `written` bytes, allocated in whole blocks. */
+function newBlocksBytes(written: number, bytes: number, block: number): number {
+  const blocks = (n: number): number => Math.ceil(n / block);
+  return (blocks(written + bytes) - blocks(written)) * block;
 }
 
 function mb(bytes: number): string {

@@ -64,12 +64,10 @@ export class InstanceStore {
     readonly index: Index,
     /** Replaced when the configuration changes; no forwarding by default. */
     public router: Router = () => [],
-    /** Told the destinations of each newly committed instance (wakes their workers). */
-    public onIndexed: (destinations: readonly string[]) => void = () => undefined,
   ) {}
 
-  /** Told after every instance is durable (storage commitment and eviction look again). */
-  onStored: () => void = () => undefined;
+  /** Told after every instance is durable and indexed, with its destinations. */
+  onStored: (destinations: readonly string[]) => void = () => undefined;
 
   /** Admits each new instance and keeps room for it on the disk (the evictor, in the box). */
   admission: Admission = ADMIT_ALL;
@@ -198,8 +196,7 @@ export class InstanceStore {
         throw new OutOfResourcesError(`cannot index the instance: ${(err as Error).message}`);
       }
       await faultPoint('indexed');
-      if (record.forwardTo.length > 0) this.onIndexed(record.forwardTo);
-      this.onStored();
+      this.onStored(record.forwardTo);
       return {
         path: record.path,
         datasetBytes: record.size - datasetOffset,

@@ -1,5 +1,5 @@
 // `dicom-edge reindex [--config F]`: rebuild the index from the cache files (box stopped).
-import { indexPath } from '../appliance';
+import { indexPath } from '../../storage/archive';
 import { loadConfig } from '../config/load';
 import { StorageInUseError } from '../control/control-client';
 import { ControlServer } from '../control/control-server';

@@ -9,7 +9,7 @@ import type { FailedJob, RetryFilter } from '../../storage/forward-queue';
 import type { EvictionReport } from '../../storage/evictor';
 import type { VerifyReport } from '../../storage/consistency';
 import type { StoredCommitReport } from '../../storage/commitments';
-import type { CacheReport } from './cache-report';
+import type { CacheReport } from '../../storage/archive';
 import type { BoxStatus } from './status';
 
 /** What `retry` requeued (how many, and the first of them), and the backoffs it ended. */

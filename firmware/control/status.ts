@@ -5,8 +5,7 @@ import type { Config } from '../config/config';
 import type { DestinationReport, Forwarder } from '../forward/forwarder';
 import { onLogLine } from '../log';
 import { diskUse } from '../../storage/disk-use';
-import type { Evictor } from '../../storage/evictor';
-import type { Index } from '../../storage/index';
+import type { Archive } from '../../storage/archive';
 import type { AssociationActivity, ScpServer } from '../scp-server';
 import type { Health, HealthMonitor } from './health';
 import { certificateFacts, type CertificateFacts } from '../tls/tls-options';
@@ -204,9 +203,8 @@ export type CoreStatus = Omit<BoxStatus, 'health'>;
 
 export interface StatusSources {
   config: Config;
-  index: Index;
+  archive: Archive;
   forwarder: Forwarder;
-  evictor: Evictor;
   server: ScpServer;
   throughput: ThroughputMeter;
   health: HealthMonitor;
@@ -228,9 +226,9 @@ export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
   const [today, counts, usage, disk, destinations] = await Promise.all([
-    deps.index.instances.receivedSince(midnight.toISOString()),
-    deps.index.instances.counts(),
-    deps.evictor.usage(),
+    deps.archive.receivedSince(midnight.toISOString()),
+    deps.archive.counts(),
+    deps.archive.usage(),
     diskUse(deps.config.storageDir),
     deps.forwarder.report(),
   ]);
@@ -255,9 +253,9 @@ export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus
       evictAbovePercent: deps.config.cache.evictAbovePercent,
       evictToPercent: deps.config.cache.evictToPercent,
       pinnedBytes: usage.pinnedBytes,
-      evictedStudies: deps.evictor.evictedStudies,
-      evictedBytes: deps.evictor.evictedBytes,
-      refusing: deps.evictor.refusing,
+      evictedStudies: deps.archive.evicted.studies,
+      evictedBytes: deps.archive.evicted.bytes,
+      refusing: deps.archive.refusing,
     },
     destinations,
     certificates: certificatesOf(deps.config),

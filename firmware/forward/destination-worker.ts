@@ -17,7 +17,7 @@ import { backoffDelay } from './backoff';
 import { RateLimiter } from './throttle';
 
 export interface WorkerDeps {
-  readonly index: Index;
+  readonly index: Pick<Index, 'queue' | 'instances' | 'commitments'>;
   readonly cache: Cache;
   readonly settings: ForwardingConfig;
   readonly onDelivered?: () => void;

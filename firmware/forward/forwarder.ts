@@ -34,7 +34,7 @@ export class Forwarder {
 
   constructor(
     private config: Config,
-    private readonly index: Index,
+    private readonly index: Pick<Index, 'queue' | 'instances' | 'commitments'>,
     private readonly cache: Cache,
     /** Told when instances were delivered (storage commitment may now be granted). */
     private readonly onDelivered: () => void = () => undefined,

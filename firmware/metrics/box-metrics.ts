@@ -14,7 +14,9 @@ import {
 } from 'prom-client';
 import type { CoreStatus } from '../control/status';
 import type { AssociationObserver, RefusalReason } from '../scp-server';
+import type { ServiceHandler } from '../services/service';
 import type { StoreOutcome } from '../services/store-scp';
+import { CommandField, commandName } from '../dicom/dimse/command-field';
 
 /** What scraping adds to the status: only the metrics need them. */
 export interface MetricsExtras {
@@ -199,10 +201,22 @@ export class BoxMetrics {
     ended: (how) => this.associationsEnded.inc({ how }),
   };
 
-  /** Counts a served request (other than C-STORE) and its time. */
-  request(service: string, seconds: number): void {
-    this.requests.inc({ service });
-    this.requestSeconds.observe({ service }, seconds);
+  /**
+   * A handler that counts each request it serves and its time. C-STORE is left as it is:
+   * store-scp counts it with its outcome (stored()).
+   */
+  timed(field: number, handler: ServiceHandler): ServiceHandler {
+    if (field === CommandField.CStoreRq) return handler;
+    const service = commandName(field).replace(/-RQ$/, '');
+    return async (message, ctx) => {
+      const started = process.hrtime.bigint();
+      try {
+        await handler(message, ctx);
+      } finally {
+        this.requests.inc({ service });
+        this.requestSeconds.observe({ service }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    };
   }
 
   /** Sets what is read from the status model; called before each scrape. */

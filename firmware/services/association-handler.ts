@@ -8,9 +8,8 @@ import { DimseChannel, drain, type IncomingMessage } from '../dicom/dimse/dimse-
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { Status } from '../dicom/dimse/status';
 import { log } from '../log';
-import { respond, type ServiceContext, type ServiceHandler } from './service';
-
-export type ServiceTable = ReadonlyMap<number, ServiceHandler>;
+import type { ServiceTable } from './registry';
+import { respond, type ServiceContext } from './service';
 
 export function serveAssociation(
   association: EstablishedAssociation,

@@ -6,7 +6,7 @@ import type { Element } from '../dicom/dataset/dataset-writer';
 import { CommandField } from '../dicom/dimse/command-field';
 import { Status } from '../dicom/dimse/status';
 import { log } from '../log';
-import type { Index } from '../../storage/index';
+import type { Archive } from '../../storage/archive';
 import {
   QUERY_RETRIEVE_LEVEL,
   RETRIEVE_AE_TITLE,
@@ -20,7 +20,10 @@ import { respond, type ServiceHandler } from './service';
 /** The most matches one C-FIND returns; wider queries get A700. */
 const MAX_MATCHES = 20_000;
 
-export function cFindScp(index: Index, retrieveAeTitle: () => string): ServiceHandler {
+export function cFindScp(
+  archive: Pick<Archive, 'find'>,
+  retrieveAeTitle: () => string,
+): ServiceHandler {
   return async (message, ctx) => {
     const sopClass = message.context.abstractSyntax;
     const messageId = message.command.messageId ?? 0;
@@ -56,7 +59,7 @@ export function cFindScp(index: Index, retrieveAeTitle: () => string): ServiceHa
       return;
     }
     const columns = [...new Set(query.returnKeys.flatMap((k) => (k.column ? [k.column] : [])))];
-    const rows = await index.instances.find({
+    const rows = await archive.find({
       level: query.level,
       conditions: query.conditions,
       select: columns,

@@ -15,8 +15,8 @@ import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { Status, statusCategory } from '../dicom/dimse/status';
 import { DatasetParseError } from '../dicom/errors';
 import { log } from '../log';
-import type { Cache } from '../../storage/cache';
-import type { Index, RetrievableInstance } from '../../storage/index';
+import type { Archive, RetrieveLease } from '../../storage/archive';
+import type { RetrievableInstance } from '../../storage/index';
 import { FAILED_SOP_INSTANCE_UID_LIST, modelOf } from './qr/attributes';
 import { interpretIdentifier, QueryError } from './qr/identifier';
 import { encodeIdentifier, encodingOf, readIdentifier } from './qr/qr-common';
@@ -25,11 +25,9 @@ import { nodePeer, openAssociation } from './open-association';
 import { proposeContexts, routeAmong, routeKey, sendInstance, type Route } from './store-sender';
 
 export interface RetrieveDeps {
-  readonly index: Index;
-  readonly cache: Cache;
+  /** The instances asked for, held against eviction while they are sent (storage/archive.ts). */
+  readonly archive: Pick<Archive, 'retrieve' | 'cache'>;
   readonly config: () => Config;
-  /** Holds studies against eviction while they are sent; returns the release. */
-  readonly hold?: (studyInstanceUids: readonly string[]) => () => void;
 }
 
 interface Counts {
@@ -56,22 +54,48 @@ export function cGetScp(deps: RetrieveDeps): ServiceHandler {
   return (message, ctx) => retrieve('get', deps, message, ctx);
 }
 
+/** One C-MOVE or C-GET: what it asks, where it goes, and its responses as it goes. */
+interface Retrieve {
+  readonly kind: 'move' | 'get';
+  readonly message: Parameters<ServiceHandler>[0];
+  readonly ctx: ServiceContext;
+  readonly counts: Counts;
+  /** A response: pending with the counts, or final (with the failed list). */
+  answer(status: number, fields?: Partial<CommandSet>, withRemaining?: boolean): Promise<void>;
+}
+
 async function retrieve(
   kind: 'move' | 'get',
   deps: RetrieveDeps,
   message: Parameters<ServiceHandler>[0],
   ctx: ServiceContext,
 ): Promise<void> {
-  const sopClass = message.context.abstractSyntax;
-  const messageId = message.command.messageId ?? 0;
-  const commandField = kind === 'move' ? CommandField.CMoveRsp : CommandField.CGetRsp;
-  const counts: Counts = { remaining: 0, completed: 0, failed: 0, warning: 0, failedUids: [] };
   const started = Date.now();
-  const answer = (
-    status: number,
-    fields: Partial<CommandSet> = {},
-    withRemaining = true,
-  ): Promise<void> => {
+  const counts: Counts = { remaining: 0, completed: 0, failed: 0, warning: 0, failedUids: [] };
+  const r: Retrieve = { kind, message, ctx, counts, answer: answerer(kind, message, ctx, counts) };
+  const lease = await matched(r, deps);
+  if (!lease) return;
+  try {
+    const target = await targetOf(r, deps, lease.instances);
+    if (!target) return;
+    try {
+      await subOperations(r, deps, target, lease.instances);
+    } finally {
+      await target.close();
+    }
+    await finish(r, target, started);
+  } finally {
+    lease.release();
+  }
+}
+
+function answerer(
+  kind: 'move' | 'get',
+  message: Parameters<ServiceHandler>[0],
+  ctx: ServiceContext,
+  counts: Counts,
+): Retrieve['answer'] {
+  return (status, fields = {}, withRemaining = true) => {
     const final = statusCategory(status) !== 'pending';
     const identifier =
       final && counts.failedUids.length > 0
@@ -90,8 +114,8 @@ async function retrieve(
       ctx,
       message,
       {
-        commandField,
-        affectedSopClassUid: sopClass,
+        commandField: kind === 'move' ? CommandField.CMoveRsp : CommandField.CGetRsp,
+        affectedSopClassUid: message.context.abstractSyntax,
         status,
         ...(withRemaining ? { remainingSubOperations: counts.remaining } : {}),
         completedSubOperations: counts.completed,
@@ -102,120 +126,140 @@ async function retrieve(
       identifier,
     );
   };
+}
 
-  let instances: RetrievableInstance[];
+/**
+ * The instances the identifier's unique keys match, leased from the archive (used now, and
+ * not evicted while they are sent); undefined when the identifier was refused.
+ */
+async function matched(r: Retrieve, deps: RetrieveDeps): Promise<RetrieveLease | undefined> {
+  const sopClass = r.message.context.abstractSyntax;
+  let conditions;
   try {
-    const elements = await readIdentifier(message.dataset, encodingOf(message.context));
-    const query = interpretIdentifier(elements, modelOf(sopClass)!, 'retrieve');
-    instances = await deps.index.instances.retrievable(query.conditions);
+    const elements = await readIdentifier(r.message.dataset, encodingOf(r.message.context));
+    conditions = interpretIdentifier(elements, modelOf(sopClass)!, 'retrieve').conditions;
   } catch (err) {
     if (!(err instanceof QueryError)) throw err;
-    log.warn(`C-${kind.toUpperCase()} refused`, {
-      peer: ctx.association.peerLabel,
+    log.warn(`C-${r.kind.toUpperCase()} refused`, {
+      peer: r.ctx.association.peerLabel,
       reason: err.message,
     });
-    await respond(ctx, message, {
-      commandField,
+    await respond(r.ctx, r.message, {
+      commandField: r.kind === 'move' ? CommandField.CMoveRsp : CommandField.CGetRsp,
       affectedSopClassUid: sopClass,
       status: err.status,
       errorComment: err.message,
     });
-    return;
+    return undefined;
   }
+  return deps.archive.retrieve(conditions);
+}
 
-  // The matched studies are used now (eviction takes the least recently used first), and
-  // are not evicted while their sub-operations run.
-  const studies = [...new Set(instances.map((i) => i.studyInstanceUid))];
-  const release = deps.hold?.(studies) ?? (() => undefined);
+/** Where the sub-operations go; undefined (answered A801 or A702) when nowhere. */
+async function targetOf(
+  r: Retrieve,
+  deps: RetrieveDeps,
+  instances: readonly RetrievableInstance[],
+): Promise<Target | undefined> {
   try {
-    await deps.index.evictions.touch(studies, new Date().toISOString());
-    let target: Target;
-    try {
-      target =
-        kind === 'move'
-          ? await moveTarget(deps, message.command.moveDestination ?? '', instances)
-          : getTarget(ctx);
-    } catch (err) {
-      const status =
-        err instanceof UnknownDestinationError
-          ? Status.MoveDestinationUnknown
-          : Status.OutOfResourcesSubOperations;
-      log.warn(`C-${kind.toUpperCase()} refused`, {
-        peer: ctx.association.peerLabel,
-        reason: (err as Error).message,
-      });
-      if (status === Status.OutOfResourcesSubOperations) {
-        counts.failed = instances.length;
-        counts.failedUids.push(...instances.map((i) => i.sopInstanceUid));
-      }
-      await answer(status, { errorComment: (err as Error).message }, false);
-      return;
-    }
-
-    counts.remaining = instances.length;
-    try {
-      for (const [n, instance] of instances.entries()) {
-        if (ctx.isCancelled(messageId)) break;
-        const route = target.route(instance);
-        let outcome: 'completed' | 'warning' | 'failed' = 'failed';
-        if (route) {
-          try {
-            const { status } = await sendInstance(target.requestor, deps.cache, route, instance, {
-              peer: target.peer,
-              ...(kind === 'move'
-                ? { moveOriginator: { aeTitle: ctx.info.callingAeTitle, messageId } }
-                : {}),
-            });
-            const category = statusCategory(status);
-            outcome =
-              category === 'success' ? 'completed' : category === 'warning' ? 'warning' : 'failed';
-          } catch (err) {
-            log.warn('sub-operation failed', {
-              peer: target.peer,
-              sop: instance.sopInstanceUid,
-              reason: (err as Error).message,
-            });
-            if (
-              !(err instanceof DatasetParseError) &&
-              target.requestor.association.state !== 'Sta6'
-            ) {
-              // The sub-association is gone: this one and the rest cannot be sent.
-              const unsent = instances.slice(n);
-              counts.remaining = 0;
-              counts.failed += unsent.length;
-              counts.failedUids.push(...unsent.map((i) => i.sopInstanceUid));
-              break;
-            }
-          }
-        }
-        counts.remaining--;
-        counts[outcome]++;
-        if (outcome === 'failed') counts.failedUids.push(instance.sopInstanceUid);
-        if (counts.remaining > 0) await answer(Status.Pending);
-      }
-    } finally {
-      await target.close();
-    }
-
-    let status: number;
-    if (ctx.isCancelled(messageId) && counts.remaining > 0) status = Status.Cancel;
-    else if (counts.failed > 0 || counts.warning > 0)
-      status = Status.SubOperationsCompleteWithFailures;
-    else status = Status.Success;
-    // Remaining sub-operations are reported in a final response only when cancelled (C.4.2.1.6).
-    await answer(status, {}, status === Status.Cancel);
-    log.info(`C-${kind.toUpperCase()}`, {
-      peer: ctx.association.peerLabel,
-      to: target.peer,
-      completed: counts.completed,
-      failed: counts.failed,
-      warning: counts.warning,
-      cancelled: status === Status.Cancel ? counts.remaining : undefined,
-      ms: Date.now() - started,
+    return r.kind === 'move'
+      ? await moveTarget(deps, r.message.command.moveDestination ?? '', instances)
+      : getTarget(r.ctx);
+  } catch (err) {
+    const status =
+      err instanceof UnknownDestinationError
+        ? Status.MoveDestinationUnknown
+        : Status.OutOfResourcesSubOperations;
+    log.warn(`C-${r.kind.toUpperCase()} refused`, {
+      peer: r.ctx.association.peerLabel,
+      reason: (err as Error).message,
     });
-  } finally {
-    release();
+    if (status === Status.OutOfResourcesSubOperations) {
+      r.counts.failed = instances.length;
+      r.counts.failedUids.push(...instances.map((i) => i.sopInstanceUid));
+    }
+    await r.answer(status, { errorComment: (err as Error).message }, false);
+    return undefined;
   }
+}
+
+/** The C-STORE sub-operations, a pending response after each; a C-CANCEL stops them. */
+async function subOperations(
+  r: Retrieve,
+  deps: RetrieveDeps,
+  target: Target,
+  instances: readonly RetrievableInstance[],
+): Promise<void> {
+  const messageId = r.message.command.messageId ?? 0;
+  const { counts } = r;
+  counts.remaining = instances.length;
+  for (const [n, instance] of instances.entries()) {
+    if (r.ctx.isCancelled(messageId)) break;
+    const outcome = await subOperation(r, deps, target, instance);
+    if (outcome === 'lost') {
+      // The sub-association is gone: this one and the rest cannot be sent.
+      const unsent = instances.slice(n);
+      counts.remaining = 0;
+      counts.failed += unsent.length;
+      counts.failedUids.push(...unsent.map((i) => i.sopInstanceUid));
+      break;
+    }
+    counts.remaining--;
+    counts[outcome]++;
+    if (outcome === 'failed') counts.failedUids.push(instance.sopInstanceUid);
+    if (counts.remaining > 0) await r.answer(Status.Pending);
+  }
+}
+
+async function subOperation(
+  r: Retrieve,
+  deps: RetrieveDeps,
+  target: Target,
+  instance: RetrievableInstance,
+): Promise<'completed' | 'warning' | 'failed' | 'lost'> {
+  const route = target.route(instance);
+  if (!route) return 'failed';
+  const messageId = r.message.command.messageId ?? 0;
+  try {
+    const { status } = await sendInstance(target.requestor, deps.archive.cache, route, instance, {
+      peer: target.peer,
+      ...(r.kind === 'move'
+        ? { moveOriginator: { aeTitle: r.ctx.info.callingAeTitle, messageId } }
+        : {}),
+    });
+    const category = statusCategory(status);
+    return category === 'success' ? 'completed' : category === 'warning' ? 'warning' : 'failed';
+  } catch (err) {
+    log.warn('sub-operation failed', {
+      peer: target.peer,
+      sop: instance.sopInstanceUid,
+      reason: (err as Error).message,
+    });
+    const lost =
+      !(err instanceof DatasetParseError) && target.requestor.association.state !== 'Sta6';
+    return lost ? 'lost' : 'failed';
+  }
+}
+
+/** The final response (PS3.4 C.4.2.1.6: remaining only when cancelled) and the log line. */
+async function finish(r: Retrieve, target: Target, started: number): Promise<void> {
+  const { counts } = r;
+  let status: number;
+  if (r.ctx.isCancelled(r.message.command.messageId ?? 0) && counts.remaining > 0)
+    status = Status.Cancel;
+  else if (counts.failed > 0 || counts.warning > 0)
+    status = Status.SubOperationsCompleteWithFailures;
+  else status = Status.Success;
+  await r.answer(status, {}, status === Status.Cancel);
+  log.info(`C-${r.kind.toUpperCase()}`, {
+    peer: r.ctx.association.peerLabel,
+    to: target.peer,
+    completed: counts.completed,
+    failed: counts.failed,
+    warning: counts.warning,
+    cancelled: status === Status.Cancel ? counts.remaining : undefined,
+    ms: Date.now() - started,
+  });
 }
 
 class UnknownDestinationError extends Error {
@@ -225,7 +269,7 @@ class UnknownDestinationError extends Error {
 async function moveTarget(
   deps: RetrieveDeps,
   destinationAe: string,
-  instances: RetrievableInstance[],
+  instances: readonly RetrievableInstance[],
 ): Promise<Target> {
   const config = deps.config();
   // The Move Destination is an AE title (PS3.4 C.4.2.1.4.1); a node's name is taken too,

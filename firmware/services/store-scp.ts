@@ -7,7 +7,7 @@ import { drain } from '../dicom/dimse/dimse-channel';
 import { Status } from '../dicom/dimse/status';
 import { isValidUid } from '../dicom/registry/uid';
 import { log } from '../log';
-import type { InstanceStore } from '../../storage/instance-store';
+import type { Archive } from '../../storage/archive';
 import { InvalidInstanceError, OutOfResourcesError } from '../../storage/store-errors';
 import { respond, type ServiceHandler } from './service';
 
@@ -20,7 +20,7 @@ export interface StoreOutcome {
 }
 
 export function cStoreScp(
-  store: InstanceStore,
+  store: Pick<Archive, 'receive'>,
   observe: (outcome: StoreOutcome) => void = () => undefined,
 ): ServiceHandler {
   return async (message, ctx) => {

@@ -219,7 +219,7 @@ describe('association negotiation and release', function () {
       () => undefined,
     );
     assert.equal(r?.status, 0);
-    const row = await b.store.index.instances.getInstance(uid(60, 1, 1));
+    const row = await b.archive.instance(uid(60, 1, 1));
     assert.deepEqual(
       await datasetBytes(path.join(b.config.storageDir, row!.path)),
       await datasetBytes(file),

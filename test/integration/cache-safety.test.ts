@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { indexPath } from '../../firmware/appliance';
+import { indexPath } from '../../storage/archive';
 import { Status } from '../../firmware/dicom/dimse/status';
 import { storeFiles } from '../../firmware/services/store-scu';
 import { Index } from '../../storage/index';
@@ -115,7 +115,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       box = await startBox({ storageDir: path.join(mount, 'var'), cache: { minFreeBytes: 0 } });
       const { sop, v1, v2 } = await twoVersions(dir, 100);
       assert.equal((await store(box.port, v1)).status, Status.Success);
-      const acknowledged = await box.store.index.instances.getInstance(sop);
+      const acknowledged = await box.archive.instance(sop);
       // Fill the disk so that the new copy's file just fits and the index's WAL cannot grow.
       const size = (await fs.stat(v2)).size;
       const needed = Math.ceil(size / 4096) * 4096;
@@ -129,7 +129,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       const refused = await store(box.port, v2);
       assert.equal(refused.status, Status.OutOfResources, refused.error);
       assert.match(refused.error ?? '', /cannot index the instance: SQLITE_FULL/);
-      const listed = await box.store.index.instances.getInstance(sop);
+      const listed = await box.archive.instance(sop);
       assert.deepEqual(listed, acknowledged, 'the index still lists the acknowledged copy');
       const cached = await datasetBytes(path.join(box.config.storageDir, listed!.path));
       assert.deepEqual(cached, await datasetBytes(v1), 'and its file holds it, intact');
@@ -143,7 +143,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       // Room again: the same re-send is acknowledged, and only then replaces the first copy.
       await fs.rm(filler);
       assert.equal((await store(box.port, v2)).status, Status.Success);
-      const replaced = await box.store.index.instances.getInstance(sop);
+      const replaced = await box.archive.instance(sop);
       assert.notEqual(replaced!.path, listed!.path);
       assert.equal(replaced!.digest, await digestOf(v2));
       // The commit listed the first copy's file for deletion; the evictor's next look deletes it.
@@ -357,21 +357,21 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
     const b = await twoVersions(dir, 103, 2);
     assert.equal((await store(first.port, a.v1)).status, Status.Success);
     assert.equal((await store(first.port, b.v1)).status, Status.Success);
-    const gone = (await first.store.index.instances.getInstance(b.sop))!.path;
+    const gone = (await first.archive.instance(b.sop))!.path;
     await first.stop();
     const second = await startBox({ storageDir, nodes, forwarding });
-    assert.equal(second.startupCheck.checked, false, 'a clean stop: no walk');
+    assert.equal(second.archive.startupCheck.checked, false, 'a clean stop: no walk');
     await second.stop();
     // A file lost while the box was down, then a crash (no clean-stop marker).
     await fs.rm(path.join(storageDir, gone));
     await fs.rm(path.join(storageDir, 'clean-stop'));
     const third = await startBox({ storageDir, nodes, forwarding });
     try {
-      assert.equal(third.startupCheck.checked, true);
-      assert.deepEqual(third.startupCheck.missing, [b.sop]);
-      assert.equal(await third.store.index.instances.getInstance(b.sop), undefined);
-      assert.ok(await third.store.index.instances.getInstance(a.sop));
-      const [job] = await third.store.index.queue.jobsOf(b.sop);
+      assert.equal(third.archive.startupCheck.checked, true);
+      assert.deepEqual(third.archive.startupCheck.missing, [b.sop]);
+      assert.equal(await third.archive.instance(b.sop), undefined);
+      assert.ok(await third.archive.instance(a.sop));
+      const [job] = await third.archive.queue.jobsOf(b.sop);
       assert.equal(job?.state, 'failed');
       assert.match(job?.lastError ?? '', /cache file missing/);
     } finally {

@@ -28,7 +28,7 @@ describe('dicom-edge check (index against files, on a running box)', function ()
       assert.ok(results.every((r) => r.status === 0));
       const dir = box.config.storageDir;
       const pathOf = async (i: number): Promise<string> =>
-        path.join(dir, (await box.store.index.instances.getInstance(uid(800, 1, i)))!.path);
+        path.join(dir, (await box.archive.instance(uid(800, 1, i)))!.path);
       await fs.rm(await pathOf(1)); // lost
       await fs.truncate(await pathOf(2), 1000); // cut short
       const flipped = await fs.readFile(await pathOf(3));
@@ -74,7 +74,7 @@ describe('dicom-edge check (index against files, on a running box)', function ()
         after.stdout,
         /^2 instances in the index, 2 files in the cache.*\nindex and files agree\n$/,
       );
-      const [job] = await box.store.index.queue.jobsOf(uid(800, 1, 2));
+      const [job] = await box.archive.queue.jobsOf(uid(800, 1, 2));
       assert.equal(job?.state, 'failed');
       assert.match(job?.lastError ?? '', /damaged/);
       assert.equal((await fs.readdir(path.join(dir, 'quarantine'))).length, 2);

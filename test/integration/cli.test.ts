@@ -287,7 +287,7 @@ describe('the command line', function () {
       ]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /C-MOVE to viewer: final status 0x0000 \(success\), .*completed 3/);
-      assert.equal((await viewer.store.index.instances.counts()).instances, 3);
+      assert.equal((await viewer.archive.counts()).instances, 3);
       const unknown = await run(BIN, [
         'move',
         '127.0.0.1',

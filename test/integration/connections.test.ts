@@ -58,7 +58,7 @@ describe('connections that do not associate, and associations that go silent', f
     await storescu(box.port, files);
     const echo = await run('echoscu', ['-aec', 'DICOM_EDGE', '127.0.0.1', String(box.port)]);
     assert.equal(echo.code, 0, echo.stderr);
-    assert.equal((await box.store.index.instances.counts()).instances, 5);
+    assert.equal((await box.archive.counts()).instances, 5);
     // The scanner's address keeps at most its own budget; the oldest gave way.
     await waitFor(
       'the box closed all but 8',

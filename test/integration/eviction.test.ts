@@ -12,7 +12,7 @@ import { findScu } from '../../firmware/services/qr-scu';
 import { storeFiles } from '../../firmware/services/store-scu';
 import { diskUse } from '../../storage/disk-use';
 import { Index } from '../../storage/index';
-import { indexPath } from '../../firmware/appliance';
+import { indexPath } from '../../storage/archive';
 import { boxConfig, startBoxProcess, type BoxProcess } from '../support/box-process';
 import {
   echoLocal,
@@ -117,9 +117,9 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
       await scp.down();
       for (let n = 7; n <= 10; n++)
         assert.deepEqual(await send(box.port, await studyFiles(dir, 700 + n)), [0, 0, 0, 0]);
-      await box.evictor.run(false);
+      await box.archive.evict(false, false);
       const present = async (n: number): Promise<boolean> =>
-        (await box!.store.index.instances.getInstance(uid(700 + n, 1, 1))) !== undefined;
+        (await box!.archive.instance(uid(700 + n, 1, 1))) !== undefined;
       const kept: number[] = [];
       for (let n = 1; n <= 10; n++) if (await present(n)) kept.push(n);
       // Least recently used first: 1, 3, 4, 5, 6, then 2; never 7-10.
@@ -147,7 +147,7 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
           () => undefined,
         );
         refused = results.find((r) => r.status !== Status.Success);
-        await box.evictor.run(false);
+        await box.archive.evict(false, false);
       }
       assert.equal(refused?.status, Status.OutOfResources);
       assert.match(refused?.error ?? '', /cache full/);
@@ -186,7 +186,7 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
         async () => (await box!.forwarder.report())[0]!.queued === 0,
         60_000,
       );
-      await waitFor('accepting again', async () => box!.evictor.refusing === null, 30_000);
+      await waitFor('accepting again', async () => box!.archive.refusing === null, 30_000);
       assert.equal((await readyz()).status, 200);
       assert.deepEqual(await send(box.port, await studyFiles(dir, 799)), [0, 0, 0, 0]);
     });

@@ -129,7 +129,7 @@ describe('forwarding: one bad instance never stalls a destination', function () 
     await scp.up();
     await waitFor('all delivered', async () => (await pacs(box!)).done === 10, 30_000);
     assert.equal(new Set(scp.stored).size, 10);
-    const index = box.store.index;
+    const index = box.archive;
     for (let i = 1; i <= 10; i++) {
       const [job] = await index.queue.jobsOf(uid(502, 1, i));
       assert.deepEqual([job?.state, job?.attempts], ['done', 1]);

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { indexPath } from '../../firmware/appliance';
+import { indexPath } from '../../storage/archive';
 import { storeFiles } from '../../firmware/services/store-scu';
 import { Cache } from '../../storage/cache';
 import { Index } from '../../storage/index';

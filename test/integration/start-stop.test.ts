@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { indexPath } from '../../firmware/appliance';
+import { indexPath } from '../../storage/archive';
 import { Index } from '../../storage/index';
 import { BIN, boxConfig, startBoxProcess } from '../support/box-process';
 import { echoLocal, run, startBox } from '../support/peers';

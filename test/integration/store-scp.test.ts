@@ -60,7 +60,7 @@ async function cacheState(
 ): Promise<{ files: number; temps: number; instances: number }> {
   const files = (await listFiles(path.join(box.config.storageDir, 'cache'))).length;
   const temps = await partialTemps(box.config.storageDir);
-  const { instances } = await box.store.index.instances.counts();
+  const { instances } = await box.archive.counts();
   return { files, temps, instances };
 }
 
@@ -104,7 +104,7 @@ describe('C-STORE SCP', function () {
       [0, 0, 0, 0, 0],
     );
     for (let i = 0; i < files.length; i++) {
-      const row = await box.store.index.instances.getInstance(uid(1, 1, i + 1));
+      const row = await box.archive.instance(uid(1, 1, i + 1));
       assert.ok(row, 'indexed');
       assert.equal(row.patientName, 'TEST^PATIENT');
       assert.equal(row.studyInstanceUid, uid(1));
@@ -321,7 +321,7 @@ describe('C-STORE SCP', function () {
     });
 
     it('answers A700 when the disk is full, removes the temp file, and goes on', async () => {
-      const cache = box.store.cache;
+      const cache = box.archive.cache;
       const realCreate = cache.createTemp.bind(cache);
       let failNext = true;
       cache.createTemp = async () => {

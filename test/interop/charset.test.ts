@@ -88,7 +88,7 @@ describe('character sets: ISO 2022 names stored, indexed and queried (PS3.5 Anne
 
   it('indexes each name as its text, every component group decoded', async () => {
     for (const [i, p] of PATIENTS.entries()) {
-      const row = await box.store.index.instances.getInstance(uid(600 + i, 1, 1));
+      const row = await box.archive.instance(uid(600 + i, 1, 1));
       assert.equal(row?.patientName, p.text, p.id);
     }
   });

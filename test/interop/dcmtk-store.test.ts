@@ -99,7 +99,7 @@ describe('interop with DCMTK', function () {
       files.push(f);
     }
     await storescu(box.port, files);
-    assert.deepEqual(await box.store.index.instances.counts(), {
+    assert.deepEqual(await box.archive.counts(), {
       patients: 1,
       studies: 1,
       series: 2,

@@ -70,7 +70,7 @@ describe('deflated data sets with DCMTK (PS3.5 §A.5 padding)', function () {
       60_000,
     );
     assert.equal(r.code, 0, r.stderr);
-    const row = await box.store.index.instances.getInstance(sop);
+    const row = await box.archive.instance(sop);
     assert.ok(row, 'indexed');
     const cached = await datasetBytes(path.join(box.config.storageDir, row.path));
     const original = await datasetBytes(file);
@@ -118,7 +118,7 @@ describe('deflated data sets with DCMTK (PS3.5 §A.5 padding)', function () {
       );
       await association.release();
       assert.equal(rsp.command.status, Status.Success);
-      const row = await forwarding.store.index.instances.getInstance(sop);
+      const row = await forwarding.archive.instance(sop);
       assert.deepEqual(
         await datasetBytes(path.join(forwarding.config.storageDir, row!.path)),
         original,

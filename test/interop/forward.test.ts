@@ -31,7 +31,7 @@ import {
 import { waitFor } from '../support/wait';
 import { onLogLine } from '../../firmware/log';
 import { Index } from '../../storage/index';
-import { indexPath } from '../../firmware/appliance';
+import { indexPath } from '../../storage/archive';
 
 const FAST_RETRY = {
   retryInitialSeconds: 0.3,
@@ -134,7 +134,7 @@ describe('store-and-forward', function () {
     await drained(b, 'pacs');
     assert.equal(await pacs.instanceCount(), 10);
     for (let i = 1; i <= 10; i++) {
-      const jobs = await b.store.index.queue.jobsOf(uid(71, 1, i));
+      const jobs = await b.archive.queue.jobsOf(uid(71, 1, i));
       assert.deepEqual(
         jobs.map((j) => [j.destination, j.state, j.attempts]),
         [['pacs', 'done', 1]],
@@ -183,7 +183,7 @@ describe('store-and-forward', function () {
     await writeSyntheticFile(small, { ...o, patientName: 'CORRECTED^NAME' });
     await storescu(b.port, [small]);
     await drained(b, 'archive');
-    const [row] = await b.store.index.queue.jobsOf(uid(79, 1, 2));
+    const [row] = await b.archive.queue.jobsOf(uid(79, 1, 2));
     assert.equal(row?.state, 'done', row?.lastError ?? '');
     const received = await listFiles(scp.dir);
     const names = await Promise.all(
@@ -220,7 +220,7 @@ describe('store-and-forward', function () {
     await drained(b, 'ctonly');
     const r = (await b.forwarder.report())[0]!;
     assert.deepEqual([r.done, r.failed], [4, 3]);
-    const job = (await b.store.index.queue.jobsOf(uid(74, 1, 1)))[0]!;
+    const job = (await b.archive.queue.jobsOf(uid(74, 1, 1)))[0]!;
     assert.equal(job.state, 'failed');
     assert.match(
       job.lastError ?? '',
@@ -297,7 +297,7 @@ describe('store-and-forward', function () {
     assert.equal((await run('dcmcjpeg', [base!, jpeg])).code, 0);
     await storescu(b.port, [jpeg], ['-xs']); // propose JPEG Lossless, so it is stored as such
     await drained(b, 'plain');
-    const [job] = await b.store.index.queue.jobsOf(uid(79, 1, 1));
+    const [job] = await b.archive.queue.jobsOf(uid(79, 1, 1));
     assert.equal(job?.state, 'failed');
     assert.match(
       job?.lastError ?? '',
@@ -317,8 +317,7 @@ describe('store-and-forward', function () {
     for (let i = 1; i <= 3; i++) {
       await waitFor(
         `commitment of instance ${i}`,
-        async () =>
-          (await b.store.index.queue.jobsOf(uid(81, 1, i)))[0]?.commitState === 'committed',
+        async () => (await b.archive.queue.jobsOf(uid(81, 1, i)))[0]?.commitState === 'committed',
       );
     }
     assert.equal(await pacs.instanceCount(), 3);

@@ -296,7 +296,7 @@ describe('forwarding over STOW-RS', function () {
       const b = await box(cloud(server.url));
       await storeInto(b, await writeSyntheticStudy(tempDir('stow-warning'), 104, 1));
       await drained(b, 'cloud');
-      const [job] = await b.store.index.queue.jobsOf(sop);
+      const [job] = await b.archive.queue.jobsOf(sop);
       assert.deepEqual([job?.state, job?.lastStatus], ['done', 0xb000]);
     });
 

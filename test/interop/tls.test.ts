@@ -91,7 +91,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     const files = await writeSyntheticStudy(path.join(dir, 'in'), 1700, 3);
     await storescu(tlsPort, files, clientTls());
     for (let i = 1; i <= 3; i++)
-      assert.ok(await box.store.index.instances.getInstance(uid(1700, 1, i)), `instance ${i}`);
+      assert.ok(await box.archive.instance(uid(1700, 1, i)), `instance ${i}`);
   });
 
   it('refuses, with a line naming the peer, what may not come in, and serves on', async () => {
@@ -271,7 +271,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     const [file] = await writeSyntheticStudy(path.join(dir, 'cli'), 1702, 1);
     const store = await run(bin, ['store', ...tlsArgs, '127.0.0.1', String(tlsPort), file!]);
     assert.equal(store.code, 0, store.stdout + store.stderr);
-    assert.ok(await box.store.index.instances.getInstance(uid(1702, 1, 1)));
+    assert.ok(await box.archive.instance(uid(1702, 1, 1)));
     // --node: a node of the configuration file, reached as the box reaches it (TLS and all).
     const config = path.join(dir, 'cli-config.json');
     await fs.writeFile(
@@ -357,9 +357,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
       '/modalities/box/store',
       JSON.stringify({ Resources: [uploaded.ID] }),
     );
-    await waitFor('the instance from Orthanc', () =>
-      box.store.index.instances.getInstance(uid(1704, 1, 1)),
-    );
+    await waitFor('the instance from Orthanc', () => box.archive.instance(uid(1704, 1, 1)));
     await box.liveConfig.change({ nodes: [] });
   });
 

@@ -14,7 +14,7 @@ import { readReport, STORAGE_COMMITMENT_SOP_CLASS } from './commitment';
 
 /** Applies one report; returns the response to send. */
 export async function receiveCommitReport(
-  index: Index,
+  index: Pick<Index, 'queue' | 'commitments'>,
   message: IncomingMessage,
   peer: string,
 ): Promise<Omit<CommandSet, 'hasDataSet'>> {
@@ -56,7 +56,7 @@ export async function receiveCommitReport(
   }
 }
 
-export function nEventReportScp(index: Index): ServiceHandler {
+export function nEventReportScp(index: Pick<Index, 'queue' | 'commitments'>): ServiceHandler {
   return async (message, ctx) => {
     await respond(
       ctx,

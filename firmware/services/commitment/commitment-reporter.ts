@@ -48,7 +48,8 @@ export class CommitmentReporter {
   private readonly running = new Set<Promise<void>>();
 
   constructor(
-    private readonly index: Index,
+    /** The archive's commitments (the only part of it commitment reporting reads). */
+    private readonly index: Pick<Index, 'commitments'>,
     private readonly config: () => Config,
   ) {}
 

@@ -66,7 +66,7 @@ export function readCommitmentRequest(elements: readonly Element[]): {
 }
 
 export function nActionScp(
-  index: Index,
+  index: Pick<Index, 'commitments'>,
   reporter: CommitmentReporter,
   timeoutSeconds: () => number,
 ): ServiceHandler {
