@@ -58,6 +58,22 @@ export interface ReceivedInstance {
   readonly durableSeconds: number;
 }
 
+/** The temp file of a receive, and whether it became the instance's cache file. */
+interface TempHolder {
+  temp?: TempFile;
+  committed?: boolean;
+}
+
+/** A data set received whole into its temp file. */
+interface Streamed {
+  readonly temp: TempFile;
+  readonly values: Map<number, Buffer>;
+  readonly datasetOffset: number;
+  readonly digest: string;
+  /** When the last fragment arrived: durability is timed from it. */
+  readonly lastFragmentAt: bigint;
+}
+
 export class InstanceStore {
   constructor(
     readonly cache: Cache,
@@ -127,86 +143,106 @@ export class InstanceStore {
     dataset: AsyncIterable<Buffer>,
     reservation: Reservation,
   ): Promise<ReceivedInstance> {
+    const file: TempHolder = {};
+    try {
+      const streamed = await this.streamIn(incoming, ts, dataset, reservation, file);
+      return await this.commitInstance(incoming, streamed, file);
+    } finally {
+      if (!file.committed) await file.temp?.discard();
+    }
+  }
+
+  /**
+   * The data set to a temp file behind its Part 10 header, scanned and digested on the
+   * way. Reads to the last fragment whatever fails, then throws the first failure.
+   */
+  private async streamIn(
+    incoming: IncomingInstance,
+    ts: TransferSyntax,
+    dataset: AsyncIterable<Buffer>,
+    reservation: Reservation,
+    file: TempHolder,
+  ): Promise<Streamed> {
     const reader: DatasetHeadReader = createDatasetReader(ts, INDEXED_TAGS);
     const digest = createHash('sha256');
-    let temp: TempFile | undefined;
-    let committed = false;
+    let failure: Error | undefined;
     try {
-      let failure: Error | undefined;
-      try {
-        const header = encodePart10Header({
-          mediaStorageSopClassUid: incoming.sopClassUid,
-          mediaStorageSopInstanceUid: incoming.sopInstanceUid,
-          transferSyntaxUid: incoming.transferSyntaxUid,
-          sourceApplicationEntityTitle: incoming.callingAeTitle,
-        });
-        await this.admission.room(reservation, header.length);
-        temp = await this.cache.createTemp();
-        await temp.write(header);
-      } catch (err) {
-        failure = asOutOfResources(err, 'create cache file');
-      }
-      const datasetOffset = temp?.size ?? 0;
-
-      for await (const chunk of dataset) {
-        if (failure) continue; // keep reading to the last fragment, store nothing
-        try {
-          const wait = reader.write(chunk);
-          if (wait) await wait;
-        } catch (err) {
-          failure = asInvalid(err);
-          continue;
-        }
-        digest.update(chunk);
-        try {
-          await this.admission.room(reservation, chunk.length);
-          await temp!.write(chunk);
-        } catch (err) {
-          failure = asOutOfResources(err, 'write cache file');
-        }
-      }
-      if (failure) throw failure;
-      const lastFragmentAt = process.hrtime.bigint();
-      let values: Map<number, Buffer>;
-      try {
-        values = await reader.end();
-      } catch (err) {
-        throw asInvalid(err);
-      }
-      const record = this.recordFrom(
-        incoming,
-        values,
-        temp!.size,
-        datasetOffset,
-        digest.digest('hex'),
-      );
-
-      try {
-        await this.cache.commit(temp!, record.path);
-      } catch (err) {
-        throw new OutOfResourcesError(`cannot make cache file durable: ${(err as Error).message}`);
-      }
-      committed = true;
-      await faultPoint('stored-file');
-      try {
-        await this.index.instances.storeInstance(record);
-      } catch (err) {
-        // Not acknowledged: the new file (a name no row lists) goes; any earlier copy stays.
-        await this.cache.remove(record.path);
-        throw new OutOfResourcesError(`cannot index the instance: ${(err as Error).message}`);
-      }
-      await faultPoint('indexed');
-      this.onStored(record.forwardTo);
-      return {
-        path: record.path,
-        datasetBytes: record.size - datasetOffset,
-        studyInstanceUid: record.studyInstanceUid,
-        seriesInstanceUid: record.seriesInstanceUid,
-        durableSeconds: Number(process.hrtime.bigint() - lastFragmentAt) / 1e9,
-      };
-    } finally {
-      if (!committed) await temp?.discard();
+      const header = encodePart10Header({
+        mediaStorageSopClassUid: incoming.sopClassUid,
+        mediaStorageSopInstanceUid: incoming.sopInstanceUid,
+        transferSyntaxUid: incoming.transferSyntaxUid,
+        sourceApplicationEntityTitle: incoming.callingAeTitle,
+      });
+      await this.admission.room(reservation, header.length);
+      file.temp = await this.cache.createTemp();
+      await file.temp.write(header);
+    } catch (err) {
+      failure = asOutOfResources(err, 'create cache file');
     }
+    const datasetOffset = file.temp?.size ?? 0;
+    for await (const chunk of dataset) {
+      if (failure) continue; // keep reading to the last fragment, store nothing
+      try {
+        const wait = reader.write(chunk);
+        if (wait) await wait;
+      } catch (err) {
+        failure = asInvalid(err);
+        continue;
+      }
+      digest.update(chunk);
+      try {
+        await this.admission.room(reservation, chunk.length);
+        await file.temp!.write(chunk);
+      } catch (err) {
+        failure = asOutOfResources(err, 'write cache file');
+      }
+    }
+    if (failure) throw failure;
+    const lastFragmentAt = process.hrtime.bigint();
+    try {
+      const values = await reader.end();
+      return {
+        temp: file.temp!,
+        values,
+        datasetOffset,
+        digest: digest.digest('hex'),
+        lastFragmentAt,
+      };
+    } catch (err) {
+      throw asInvalid(err);
+    }
+  }
+
+  /** File made durable under its name, then the index row: only then is it acknowledged. */
+  private async commitInstance(
+    incoming: IncomingInstance,
+    s: Streamed,
+    file: TempHolder,
+  ): Promise<ReceivedInstance> {
+    const record = this.recordFrom(incoming, s.values, s.temp.size, s.datasetOffset, s.digest);
+    try {
+      await this.cache.commit(s.temp, record.path);
+    } catch (err) {
+      throw new OutOfResourcesError(`cannot make cache file durable: ${(err as Error).message}`);
+    }
+    file.committed = true;
+    await faultPoint('stored-file');
+    try {
+      await this.index.instances.storeInstance(record);
+    } catch (err) {
+      // Not acknowledged: the new file (a name no row lists) goes; any earlier copy stays.
+      await this.cache.remove(record.path);
+      throw new OutOfResourcesError(`cannot index the instance: ${(err as Error).message}`);
+    }
+    await faultPoint('indexed');
+    this.onStored(record.forwardTo);
+    return {
+      path: record.path,
+      datasetBytes: record.size - s.datasetOffset,
+      studyInstanceUid: record.studyInstanceUid,
+      seriesInstanceUid: record.seriesInstanceUid,
+      durableSeconds: Number(process.hrtime.bigint() - s.lastFragmentAt) / 1e9,
+    };
   }
 
   /**

@@ -1,7 +1,7 @@
 // Plain-text views of the control API's answers, shared by the CLI (`status`, `queue`) and
 // the consoles, so a field engineer sees the same table wherever they ask.
 import type { BoxStatus } from '../firmware/control/status';
-import type { CacheReport } from '../firmware/control/cache-report';
+import type { CacheReport } from '../storage/archive';
 import type { EchoResult, RetryResult } from '../firmware/control/commands';
 import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/status';
 import type { EvictionReport } from '../storage/evictor';
