@@ -1,7 +1,14 @@
-// The forwarding side of the box: one worker per node with "forward": true (DIMSE or
-// STOW-RS, as the node speaks), woken when new jobs are committed, started on boot (so
-// jobs left by a crash resume).
-import { isDimse, UnknownNodeError, type Config, type DicomwebNodeConfig } from '../config/config';
+// The forwarding side of the box: one queue runner per node with "forward": true, over
+// the transport the node speaks (DIMSE or STOW-RS), woken when new jobs are committed,
+// started on boot (so jobs left by a crash resume).
+import {
+  isDimse,
+  UnknownNodeError,
+  type Config,
+  type DicomwebNodeConfig,
+  type DimseNodeConfig,
+  type NodeConfig,
+} from '../config/config';
 import { queryOnce, queryWorks } from '../dicomweb/dicomweb-client';
 import { Status } from '../dicom/dimse/status';
 import { echo } from '../services/echo-scu';
@@ -9,13 +16,14 @@ import { nodePeer } from '../services/open-association';
 import type { Cache } from '../../storage/cache';
 import type { DestinationSummary, FailedJob, Index, RetryFilter } from '../../storage/index';
 import type { RoutingFacts } from '../../storage/instance-store';
-import type { WorkerDeps, WorkerStatus } from './destination-worker';
-import { DimseWorker } from './dimse-worker';
-import { StowWorker } from './stow-worker';
+import { DimseTransport } from './dimse-transport';
+import { QueueRunner, type DestinationStatus } from './queue-runner';
 import { routeInstance } from './routing';
+import { StowTransport } from './stow-transport';
+import type { ForwardDeps } from './transport';
 
 export interface DestinationReport
-  extends WorkerStatus, Omit<DestinationSummary, 'destination' | 'lastError'> {
+  extends DestinationStatus, Omit<DestinationSummary, 'destination' | 'lastError'> {
   /** Age in seconds of the oldest instance still waiting for this destination. */
   readonly oldestWaitingSeconds: number | null;
   readonly lastJobError: string | null;
@@ -27,9 +35,14 @@ export interface BackoffEnded {
   readonly ended: boolean;
 }
 
+/** A destination's runner, by the protocol it speaks (a change of protocol is a new runner). */
+type Runner =
+  | { readonly dimse: true; readonly runner: QueueRunner<DimseNodeConfig> }
+  | { readonly dimse: false; readonly runner: QueueRunner<DicomwebNodeConfig> };
+
 export class Forwarder {
-  private readonly workers = new Map<string, DimseWorker | StowWorker>();
-  /** Workers of removed nodes, still finishing their instance in flight. */
+  private readonly workers = new Map<string, Runner>();
+  /** Runners of removed nodes, still finishing their instance in flight. */
   private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(
@@ -44,46 +57,51 @@ export class Forwarder {
     this.apply(this.config);
   }
 
-  /** Applies a (new) configuration: workers for forward nodes appear, change or go. */
+  /** Applies a (new) configuration: runners for forward nodes appear, change or go. */
   apply(config: Config): void {
     this.config = config;
     const wanted = new Map(config.nodes.filter((n) => n.forward).map((n) => [n.name, n]));
     for (const [name, worker] of this.workers) {
-      // Gone, or now speaking the other protocol: this worker ends, another may start.
+      // Gone, or now speaking the other protocol: this runner ends, another may start.
       const node = wanted.get(name);
-      if (!node || isDimse(node) !== worker instanceof DimseWorker) {
-        const stopped = worker.stop().finally(() => {
+      if (!node || isDimse(node) !== worker.dimse) {
+        const stopped = worker.runner.stop().finally(() => {
           if (this.stopping.get(name) === stopped) this.stopping.delete(name);
         });
         this.stopping.set(name, stopped);
         this.workers.delete(name);
       }
     }
+    const deps: ForwardDeps = {
+      index: this.index,
+      cache: this.cache,
+      settings: config.forwarding,
+      onDelivered: this.onDelivered,
+    };
     for (const [name, node] of wanted) {
-      const deps: WorkerDeps = {
-        index: this.index,
-        cache: this.cache,
-        settings: config.forwarding,
-        onDelivered: this.onDelivered,
-      };
       const existing = this.workers.get(name);
-      if (existing instanceof DimseWorker && isDimse(node)) {
-        existing.reconfigure(node, { ...deps, peer: nodePeer(config, node) });
-        continue;
-      }
-      if (existing instanceof StowWorker && !isDimse(node)) {
-        existing.reconfigure(node, deps);
-        continue;
-      }
-      const worker = isDimse(node)
-        ? new DimseWorker(node, { ...deps, peer: nodePeer(config, node) })
-        : new StowWorker(node, deps);
-      this.workers.set(name, worker);
-      // A node removed and added back must not have two workers sending the same jobs.
-      const previous = this.stopping.get(name);
-      if (previous) void previous.then(() => this.workers.get(name) === worker && worker.start());
-      else worker.start();
+      if (existing?.dimse && isDimse(node)) existing.runner.reconfigure(node, deps);
+      else if (existing && !existing.dimse && !isDimse(node))
+        existing.runner.reconfigure(node, deps);
+      else this.startRunner(name, this.runnerFor(node, deps));
     }
+  }
+
+  private runnerFor(node: NodeConfig, deps: ForwardDeps): Runner {
+    if (!isDimse(node))
+      return { dimse: false, runner: new QueueRunner(node, deps, new StowTransport(node, deps)) };
+    // The box's own AE title and timers are read when it calls: a change applies at once.
+    const transport = new DimseTransport(node, deps, (n) => nodePeer(this.config, n));
+    return { dimse: true, runner: new QueueRunner(node, deps, transport) };
+  }
+
+  private startRunner(name: string, worker: Runner): void {
+    this.workers.set(name, worker);
+    // A node removed and added back must not have two runners sending the same jobs.
+    const previous = this.stopping.get(name);
+    if (previous)
+      void previous.then(() => this.workers.get(name) === worker && worker.runner.start());
+    else worker.runner.start();
   }
 
   /** The routing decision for a newly received instance. */
@@ -92,7 +110,7 @@ export class Forwarder {
   }
 
   wake(destinations: readonly string[]): void {
-    for (const d of destinations) this.workers.get(d)?.wake();
+    for (const d of destinations) this.workers.get(d)?.runner.wake();
   }
 
   /**
@@ -110,12 +128,12 @@ export class Forwarder {
     }
     const requeued = await this.index.queue.requeueFailed(filter);
     if (destination !== undefined) {
-      const ended = this.workers.get(destination)?.retryNow() ?? false;
+      const ended = this.workers.get(destination)?.runner.retryNow() ?? false;
       return { requeued, backoffs: [{ destination, ended }] };
     }
     const backoffs: BackoffEnded[] = [];
     for (const [name, worker] of this.workers)
-      if (worker.retryNow()) backoffs.push({ destination: name, ended: true });
+      if (worker.runner.retryNow()) backoffs.push({ destination: name, ended: true });
     return { requeued, backoffs };
   }
 
@@ -124,7 +142,7 @@ export class Forwarder {
    * towards it ends now. Whether one did (false for a node the box does not forward to).
    */
   answered(name: string): boolean {
-    return this.workers.get(name)?.retryNow(`${name} answered an echo`) ?? false;
+    return this.workers.get(name)?.runner.retryNow(`${name} answered an echo`) ?? false;
   }
 
   /** Jobs failed for good, most recent first. */
@@ -154,7 +172,7 @@ export class Forwarder {
     );
     const now = Date.now();
     return [...this.workers.values()].map((w) => {
-      const status = w.status();
+      const status = w.runner.status();
       const s = summaries.get(status.name);
       return {
         ...status,
@@ -182,7 +200,7 @@ export class Forwarder {
 
   async stop(): Promise<void> {
     await Promise.all([
-      ...[...this.workers.values()].map((w) => w.stop()),
+      ...[...this.workers.values()].map((w) => w.runner.stop()),
       ...this.stopping.values(),
     ]);
   }

@@ -13,7 +13,7 @@ import {
   parseStoreResponse,
   StowResponseError,
 } from '../../firmware/dicomweb/stow-response';
-import { batches } from '../../firmware/forward/stow-worker';
+import { batches } from '../../firmware/forward/stow-transport';
 
 async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];

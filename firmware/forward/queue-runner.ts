@@ -1,0 +1,571 @@
+// One runner per forward destination (PRODUCT.md: one dead destination never blocks
+// another), whatever the destination speaks: it takes queued jobs oldest study first, a
+// batch at a time, hands them to its Transport (DIMSE or STOW-RS) request by request, and
+// acts on what the transport says of each instance: delivered (marked with others in one
+// commit), refused (failed with the reason; refused compressed, sent again as it is),
+// unreadable, or out of resources. On the destination's trouble it backs off for the whole
+// destination with capped exponential delay, forever, probing it every few seconds
+// meanwhile (C-ECHO, a QIDO-RS query): a PACS back after a long outage is sent to within
+// seconds, not when a backoff grown to minutes runs out. An instance whose transfer fails
+// while the destination otherwise works is set aside, then failed: one bad instance never
+// stalls the queue behind it.
+import { promises as fs } from 'node:fs';
+import { compressionFor } from '../codec/compress-instance';
+import type { NodeConfig } from '../config/config';
+import { nodeAddress } from '../config/config';
+import { formatStatus } from '../dicom/dimse/status';
+import { log } from '../log';
+import type { ForwardJob } from '../../storage/index';
+import { backoffDelay } from './backoff';
+import { BATCH, DeliveryMarks } from './delivery-marks';
+import { RateLimiter } from './throttle';
+import {
+  TransientError,
+  type ForwardDeps,
+  type InstanceVerdict,
+  type Outcome,
+  type SendOptions,
+  type Transport,
+} from './transport';
+
+export interface DestinationStatus {
+  readonly name: string;
+  /** Where it is: AE@host:port, or the DICOMweb service's URL. */
+  readonly peer: string;
+  readonly state: 'idle' | 'sending' | 'backing-off' | 'stopped';
+  readonly inFlight: string | null;
+  /** An association (or an HTTP connection) is open to it. */
+  readonly connected: boolean;
+  readonly consecutiveFailures: number;
+  readonly retryAt: string | null;
+  readonly lastSuccessAt: string | null;
+  readonly lastError: string | null;
+  /** When lastError's run of failures began: the destination has failed since then. */
+  readonly failingSince: string | null;
+  readonly sentSinceStart: number;
+  /** Data set bytes of the instances delivered since this runner started. */
+  readonly bytesSentSinceStart: number;
+}
+
+/** More instances than this failing in transfer one after another: the destination's fault. */
+const SUSPECTS_IN_A_ROW = 2;
+
+export class QueueRunner<N extends NodeConfig> {
+  private state: DestinationStatus['state'] = 'idle';
+  private running = false;
+  private inFlight: string | null = null;
+  private failures = 0;
+  private retryAt: number | null = null;
+  private lastSuccessAt: string | null = null;
+  private lastError: string | null = null;
+  private failingSince: string | null = null;
+  private sent = 0;
+  private bytesSent = 0;
+  private readonly marks = new DeliveryMarks(() => ({
+    dest: this.node.name,
+    index: this.deps.index,
+    ...(this.deps.onDelivered ? { onDelivered: this.deps.onDelivered } : {}),
+  }));
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private loop: Promise<void> | null = null;
+  private limiter: { rate: number; bucket: RateLimiter } | null = null;
+  /** Why the backoff under way is to end now (an operator asked, an echo answered), if it is. */
+  private retryAsked: string | null = null;
+  /**
+   * Whether a probe that answers may end a backoff. The wake spends it; it comes back
+   * when a probe finds the destination silent (its coming back is then news) or a batch
+   * goes through. A destination that answers C-ECHO while it refuses C-STOREs is so woken
+   * once, then backs off with the grown delay, instead of being tried at every probe.
+   */
+  private probeMayWake = true;
+  /** The probe in flight, one at most: resolves with whether the destination answered. */
+  private probing: Promise<boolean> | null = null;
+  /** The node's address or identity changed: the open connection is to the old peer. */
+  private stale = false;
+  /** Instances whose transfer failed since the destination last answered one. */
+  private suspectsInARow = 0;
+  /** Instances to send as they are: the destination refused them compressed, or the codec failed. */
+  private readonly asTheyAre = new Set<string>();
+
+  constructor(
+    private node: N,
+    private deps: ForwardDeps,
+    private readonly transport: Transport<N>,
+  ) {}
+
+  /**
+   * A configuration change, applied live: new settings take effect at once; when the peer
+   * itself changed, the connection to the old one ends after the instance in flight and
+   * a backoff towards the old address is cut short.
+   */
+  reconfigure(node: N, deps: ForwardDeps): void {
+    this.node = node;
+    this.deps = deps;
+    if (this.transport.reconfigure(node, deps)) {
+      this.stale = true;
+      this.failures = 0;
+      this.probeMayWake = true;
+      this.retryNow('its address changed');
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New jobs were committed for this destination. Does not cut a backoff short. */
+  wake(): void {
+    this.woken = true;
+    if (this.state !== 'backing-off') this.wakeUp?.();
+  }
+
+  /**
+   * Ends the backoff now, for the reason given (an operator asked to retry, an echo
+   * answered); else looks at the queue again. Returns whether it was backing off.
+   */
+  retryNow(why = 'an operator asked to retry'): boolean {
+    const backingOff = this.state === 'backing-off' && this.retryAt !== null;
+    this.woken = true;
+    if (backingOff) this.retryAsked ??= why;
+    this.wakeUp?.();
+    return backingOff;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    // An instance in flight gets a moment to finish; a hung destination must not hold up
+    // shutdown, so its transfer is then cut (the job stays queued).
+    const cutoff = setTimeout(() => this.transport.abortNow(), 2000);
+    await this.loop;
+    clearTimeout(cutoff);
+    this.state = 'stopped';
+  }
+
+  status(): DestinationStatus {
+    return {
+      name: this.node.name,
+      peer: nodeAddress(this.node),
+      state: this.state,
+      inFlight: this.inFlight,
+      connected: this.transport.connected,
+      consecutiveFailures: this.failures,
+      retryAt: this.retryAt ? new Date(this.retryAt).toISOString() : null,
+      lastSuccessAt: this.lastSuccessAt,
+      lastError: this.lastError,
+      failingSince: this.lastError === null ? null : this.failingSince,
+      sentSinceStart: this.sent,
+      bytesSentSinceStart: this.bytesSent,
+    };
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.woken = false;
+      if (this.stale) {
+        this.stale = false;
+        await this.transport.close();
+      }
+      const jobs = await this.nextJobs();
+      if (jobs === null) {
+        await this.sleep(5000);
+        continue;
+      }
+      if (jobs.length === 0) {
+        this.state = 'idle';
+        if (!this.woken) await this.idle();
+        continue;
+      }
+      this.state = 'sending';
+      try {
+        await this.sendBatch(jobs);
+        this.failures = 0;
+        this.probeMayWake = true;
+        this.retryAt = null;
+      } catch (err) {
+        await this.transport.close(true);
+        if (!this.running) break;
+        await this.backOff((err as Error).message);
+      }
+    }
+    await this.marks.flush().catch((err: unknown) => this.marks.failed(err));
+    await this.transport.close();
+  }
+
+  /** The next batch, less what was delivered and not yet marked; null if unreadable. */
+  private async nextJobs(): Promise<ForwardJob[] | null> {
+    try {
+      return (await this.deps.index.queue.queuedJobs(this.node.name, BATCH + this.marks.size))
+        .filter((j) => !this.marks.has(j.pk))
+        .slice(0, BATCH);
+    } catch (err) {
+      log.error('forward queue unreadable', {
+        dest: this.node.name,
+        reason: (err as Error).message,
+      });
+      return null;
+    }
+  }
+
+  /** Nothing queued: waits for a wake, an instance set aside coming due, or idleness. */
+  private async idle(): Promise<void> {
+    const idleMs = this.transport.connected ? this.deps.settings.idleSeconds * 1000 : 3_600_000;
+    const setAside = await this.deps.index.queue.nextSetAsideAt(this.node.name).catch(() => null);
+    const untilSetAside = setAside ? Math.max(0, Date.parse(setAside) - Date.now()) : Infinity;
+    const woke = await this.sleep(Math.min(idleMs, untilSetAside + 10));
+    if (!woke && untilSetAside >= idleMs) await this.transport.close(); // idle long enough
+  }
+
+  /** The destination's trouble: it is left alone for a capped, growing delay, and probed. */
+  private async backOff(reason: string): Promise<void> {
+    if (this.lastError === null) this.failingSince = new Date().toISOString();
+    this.failures++;
+    this.lastError = reason;
+    const delay = this.delay(this.failures);
+    const started = Date.now();
+    this.retryAt = started + delay;
+    this.state = 'backing-off';
+    log.warn('forwarding paused', {
+      dest: this.node.name,
+      reason,
+      failures: this.failures,
+      retryInSeconds: Math.round(delay / 1000),
+    });
+    const why = await this.waitOut(this.retryAt);
+    this.retryAt = null;
+    if (why)
+      log.info('forwarding resumes before its backoff ran out', {
+        dest: this.node.name,
+        why,
+        afterSeconds: Math.round((Date.now() - started) / 100) / 10,
+      });
+  }
+
+  private delay(failures: number): number {
+    return backoffDelay(
+      {
+        initialMs: this.deps.settings.retryInitialSeconds * 1000,
+        maxMs: this.deps.settings.retryMaxSeconds * 1000,
+      },
+      failures,
+    );
+  }
+
+  /**
+   * Waits until `until`, probing the destination every probeSeconds meanwhile. Returns
+   * why it ended early (the destination answers again, or a retry was asked), or null.
+   */
+  private async waitOut(until: number): Promise<string | null> {
+    this.retryAsked = null;
+    const every = this.deps.settings.probeSeconds * 1000;
+    for (;;) {
+      const left = until - Date.now();
+      if (!this.running || left <= 0) return null;
+      if (this.retryAsked !== null) return this.retryAsked;
+      // Woken: stopping, or asked to retry; the loop's head tells which.
+      if (await this.sleep(Math.min(every, left))) continue;
+      if (left > every && (await this.probeWakes(until))) return 'the probe answered';
+    }
+  }
+
+  /** Probes once (or waits on the probe in flight): whether its answer ends the backoff. */
+  private async probeWakes(until: number): Promise<boolean> {
+    this.probing ??= this.transport
+      .probe()
+      .catch(() => false)
+      .finally(() => {
+        this.probing = null;
+      });
+    // The backoff may run out, or be ended, while the probe waits on a silent peer.
+    const answered = await Promise.race([
+      this.probing,
+      this.sleep(Math.max(0, until - Date.now())).then(() => null),
+    ]);
+    if (answered === null) return false;
+    this.wakeUp?.(); // the probe came first: the wait beside it ends
+    if (!answered) {
+      this.probeMayWake = true;
+      return false;
+    }
+    if (!this.probeMayWake) return false;
+    this.probeMayWake = false;
+    return true;
+  }
+
+  /** Sends a batch request by request; each job's outcome is recorded as it comes. */
+  private async sendBatch(jobs: readonly ForwardJob[]): Promise<void> {
+    const delivered: ForwardJob[] = [];
+    try {
+      await this.transport.prepare(jobs);
+      for (const request of this.transport.requests(jobs)) {
+        if (!this.running || this.stale) return;
+        await this.sendRequest(request, delivered);
+      }
+    } finally {
+      await this.marks.add(delivered.map((j) => j.pk));
+      if (delivered.length > 0) await this.transport.delivered(delivered);
+    }
+  }
+
+  /** One request: sent, then each instance dealt with as the destination answered. */
+  private async sendRequest(
+    request: readonly ForwardJob[],
+    delivered: ForwardJob[],
+  ): Promise<void> {
+    const jobs = await this.present(request);
+    if (jobs.length === 0) return;
+    const compressed = new Set<string>();
+    const started = Date.now();
+    this.inFlight = jobs.length === 1 ? jobs[0]!.sopInstanceUid : `${jobs.length} instances`;
+    log.debug('forwarding', {
+      dest: this.node.name,
+      instances: jobs.length,
+      sop: jobs[0]!.sopInstanceUid,
+    });
+    let outcome: Outcome;
+    try {
+      outcome = await this.transport.send(jobs, this.sendOptions(compressed));
+    } finally {
+      this.inFlight = null;
+    }
+    if (outcome.kind === 'codec' && compressed.size > 0) {
+      // The encoder's trouble, not the destination's: these go as they are, now.
+      log.warn('compression failed: sending as they are', {
+        dest: this.node.name,
+        reason: outcome.reason,
+      });
+      for (const sop of compressed) this.asTheyAre.add(sop);
+      return this.sendRequest(jobs, delivered);
+    }
+    if (outcome.kind === 'codec' || outcome.kind === 'broken')
+      return this.broken(jobs, outcome.reason, delivered);
+    this.suspectsInARow = 0; // the destination answered
+    if (outcome.kind === 'answered')
+      return this.judge(jobs, outcome.verdicts, compressed, delivered, started);
+    if (jobs.length === 1)
+      return this.refused(jobs[0]!, null, outcome.reason, compressed, delivered);
+    log.warn('request refused as a whole: sending its instances one at a time', {
+      dest: this.node.name,
+      instances: jobs.length,
+      reason: outcome.reason,
+    });
+    return this.oneAtATime(jobs, delivered);
+  }
+
+  /** How the transport is to send: compressed where the node asks and it can, capped. */
+  private sendOptions(compressed: Set<string>): SendOptions {
+    const rate = this.node.maxBytesPerSecond;
+    return {
+      plan: async (job) => {
+        if (!this.node.compress || this.asTheyAre.has(job.sopInstanceUid)) return undefined;
+        const plan = await compressionFor(this.deps.cache, job, this.node.name);
+        if (plan) compressed.add(job.sopInstanceUid);
+        return plan;
+      },
+      ...(rate ? { through: (data: AsyncIterable<Buffer>) => this.limited(rate, data) } : {}),
+    };
+  }
+
+  private limited(rate: number, data: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    if (this.limiter?.rate !== rate) this.limiter = { rate, bucket: new RateLimiter(rate) };
+    return this.limiter.bucket.limit(data);
+  }
+
+  private async oneAtATime(jobs: readonly ForwardJob[], delivered: ForwardJob[]): Promise<void> {
+    for (const job of jobs) {
+      if (!this.running || this.stale) return;
+      await this.sendRequest([job], delivered);
+    }
+  }
+
+  /** The jobs whose cache file is there (checked before a request, which has no undo). */
+  private async present(jobs: readonly ForwardJob[]): Promise<ForwardJob[]> {
+    const out: ForwardJob[] = [];
+    for (const job of jobs) {
+      try {
+        await fs.access(this.deps.cache.absolute(job.path));
+        out.push(job);
+      } catch {
+        await this.fileGone(job, `cache file missing: ${job.path}`);
+      }
+    }
+    return out;
+  }
+
+  /** Each instance of an answered request, as the destination said; out of resources backs off. */
+  private async judge(
+    jobs: readonly ForwardJob[],
+    verdicts: ReadonlyMap<number, InstanceVerdict>,
+    compressed: ReadonlySet<string>,
+    delivered: ForwardJob[],
+    started: number,
+  ): Promise<void> {
+    let retry: string | undefined;
+    for (const job of jobs) {
+      const v = verdicts.get(job.pk);
+      if (v === undefined) continue; // not sent: stopping
+      if (v.kind === 'delivered') await this.accepted(job, v.status, delivered, started);
+      else if (v.kind === 'failed')
+        await this.refused(job, v.status, v.reason, compressed, delivered);
+      else if (v.kind === 'gone') await this.fileGone(job, v.reason);
+      else {
+        await this.deps.index.queue.noteAttempt(job.pk, v.reason, v.status ?? null);
+        retry = v.reason;
+      }
+    }
+    if (retry !== undefined) throw new TransientError(retry);
+  }
+
+  /**
+   * An instance the destination took: a success waits to be marked with the batch, a
+   * warning is recorded as it came. The destination works: an earlier error is history.
+   */
+  private async accepted(
+    job: ForwardJob,
+    status: number,
+    delivered: ForwardJob[],
+    started: number,
+  ): Promise<void> {
+    if (status === 0) delivered.push(job);
+    else await this.deps.index.queue.finishJobs([job.pk], { state: 'done', status });
+    this.sent++;
+    this.bytesSent += job.size - job.datasetOffset;
+    this.lastSuccessAt = new Date().toISOString();
+    this.lastError = null;
+    const said = {
+      dest: this.node.name,
+      sop: job.sopInstanceUid,
+      bytes: job.size - job.datasetOffset,
+      ms: Date.now() - started,
+    };
+    // A warning (coerced attributes, say) is delivered, and said so.
+    if (status === 0) log.info('forwarded', said);
+    else log.warn('forwarded with a warning', { ...said, status: formatStatus(status) });
+  }
+
+  /**
+   * Refused for good: failed, unless it went compressed; then it goes again as it is, now
+   * (the one "refused compressed, send as it is" fallback, whatever the destination speaks).
+   */
+  private async refused(
+    job: ForwardJob,
+    status: number | null,
+    reason: string,
+    compressed: ReadonlySet<string>,
+    delivered: ForwardJob[],
+  ): Promise<void> {
+    if (!compressed.has(job.sopInstanceUid)) return this.fail(job, status, reason);
+    log.warn('refused compressed: sending it as it is', {
+      dest: this.node.name,
+      sop: job.sopInstanceUid,
+      reason,
+    });
+    this.asTheyAre.add(job.sopInstanceUid);
+    await this.sendRequest([job], delivered);
+  }
+
+  /**
+   * The transfer of a request ended badly: aborted, reset, or no answer came. Whether an
+   * instance or the destination is to blame, the destination tells (a new association, a
+   * query). If it does not work, it is down: back off, nothing is charged. If it does, a
+   * request of many goes again one instance at a time; a single instance is a suspect: set
+   * aside for a while (the rest of the queue flows), failed with the reason once its tries
+   * are spent. Several instances failing in a row is the destination's trouble: back off.
+   */
+  private async broken(
+    jobs: readonly ForwardJob[],
+    reason: string,
+    delivered: ForwardJob[],
+  ): Promise<void> {
+    // Stopping (the transfer was cut short on purpose): the jobs stay queued, uncharged.
+    if (!this.running) return;
+    const one = jobs.length === 1 ? jobs[0]! : undefined;
+    const detail = one ? `${reason} (while sending ${one.sopInstanceUid})` : reason;
+    const charge = async (): Promise<void> => {
+      if (one) await this.deps.index.queue.noteAttempt(one.pk, detail);
+    };
+    if (one && ++this.suspectsInARow > SUSPECTS_IN_A_ROW) {
+      await charge();
+      throw new TransientError(
+        `${this.suspectsInARow} instances in a row failed in transfer, the last: ${detail}`,
+      );
+    }
+    const works = await this.transport.works(jobs).catch(async (err: unknown) => {
+      await charge();
+      throw err;
+    });
+    if (!works) {
+      await charge();
+      throw new TransientError(reason);
+    }
+    if (one)
+      return this.setAsideOrFail(one, detail, `${this.node.name} ${this.transport.worksWhen}`);
+    log.warn('request failed in transfer: sending its instances one at a time', {
+      dest: this.node.name,
+      instances: jobs.length,
+      reason,
+    });
+    return this.oneAtATime(jobs, delivered);
+  }
+
+  /**
+   * A job whose cache file cannot be read. If a newer copy replaced it since the batch was
+   * read, the job stays queued and goes with the new file in the next batch; else it fails.
+   */
+  private async fileGone(job: ForwardJob, reason: string): Promise<void> {
+    const current = await this.deps.index.instances.getInstance(job.sopInstanceUid);
+    if (current && current.path !== job.path) return;
+    await this.fail(job, null, reason);
+  }
+
+  /**
+   * An instance whose transfer failed while the destination otherwise works (`working`
+   * says how that was seen): set aside for a while, the rest of the queue goes on; failed
+   * with the reason once its tries are spent (forwarding.instanceAttempts).
+   */
+  private async setAsideOrFail(job: ForwardJob, detail: string, working: string): Promise<void> {
+    const tries = job.suspectCount + 1;
+    if (tries >= this.deps.settings.instanceAttempts) {
+      await this.fail(job, null, `${detail}; ${tries} tries, each time while ${working}`);
+      return;
+    }
+    const hold = this.delay(tries);
+    await this.deps.index.queue.noteAttempt(job.pk, detail);
+    await this.deps.index.queue.setAside(job.pk, new Date(Date.now() + hold).toISOString());
+    log.warn('instance set aside, the rest of the queue goes on', {
+      dest: this.node.name,
+      sop: job.sopInstanceUid,
+      tries,
+      of: this.deps.settings.instanceAttempts,
+      retryInSeconds: Math.round(hold / 1000),
+      reason: detail,
+    });
+  }
+
+  private async fail(job: ForwardJob, status: number | null, error: string): Promise<void> {
+    await this.deps.index.queue.finishJobs([job.pk], { state: 'failed', status, error });
+    log.warn('forward failed for good', {
+      dest: this.node.name,
+      sop: job.sopInstanceUid,
+      reason: error,
+    });
+  }
+
+  /** Sleeps up to ms; resolves true if woken early. */
+  private sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null;
+        resolve(false);
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve(true);
+      };
+    });
+  }
+}
