@@ -145,7 +145,7 @@ function startForwarding(
 ): { forwarder: Forwarder; reporter: CommitmentReporter } {
   const config = (): Config => live.get();
   const reporter = new CommitmentReporter(archive, config);
-  const forwarder = new Forwarder(config(), archive.forwardIndex, archive.cache, () => {
+  const forwarder = new Forwarder(config(), archive, archive.cache, () => {
     reporter.nudge();
     archive.lookAtDisk(); // delivered studies may now be evicted
   });

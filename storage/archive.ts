@@ -127,11 +127,6 @@ export class Archive extends EventEmitter<ArchiveEvents> {
     return this.index.queue;
   }
 
-  /** What forward/ reads: its queue, and the row of an instance it sends. */
-  get forwardIndex(): Pick<Index, 'queue' | 'instances' | 'commitments'> {
-    return this.index;
-  }
-
   /** Storage commitments, for services/commitment alone. */
   get commitments(): Commitments {
     return this.index.commitments;

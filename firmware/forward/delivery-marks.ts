@@ -12,7 +12,7 @@ const MARK_DELAY_MS = 1000;
 
 export interface MarksContext {
   readonly dest: string;
-  readonly index: ForwardDeps['index'];
+  readonly archive: ForwardDeps['archive'];
   /** Told when instances were marked delivered (storage commitment may now be granted). */
   readonly onDelivered?: () => void;
 }
@@ -55,8 +55,8 @@ export class DeliveryMarks {
     // The time of the latest delivery among them, not of the mark: an error after these
     // deliveries must not look older than them.
     const latest = [...this.unmarked.values()].sort().at(-1)!;
-    const { index, onDelivered } = this.of();
-    await index.queue.finishJobs(pks, { state: 'done', status: 0 }, latest);
+    const { archive, onDelivered } = this.of();
+    await archive.queue.finishJobs(pks, { state: 'done', status: 0 }, latest);
     for (const pk of pks) this.unmarked.delete(pk);
     onDelivered?.();
   }

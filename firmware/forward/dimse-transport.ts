@@ -164,7 +164,7 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
     const transactionUid = newTransactionUid();
     try {
       // Recorded first: the report may come back on another association before the response.
-      await this.deps.index.queue.markCommitRequested(
+      await this.deps.archive.queue.markCommitRequested(
         jobs.map((j) => j.pk),
         transactionUid,
       );
@@ -227,7 +227,7 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
   private takeReports(requestor: DimseRequestor): void {
     requestor.channel.on('message', (m: IncomingMessage) => {
       if (m.command.commandField !== CommandField.NEventReportRq) return;
-      void receiveCommitReport(this.deps.index, m, this.node.name)
+      void receiveCommitReport(this.deps.archive, m, this.node.name)
         .then((rsp) => requestor.channel.send(m.context.id, { ...rsp, hasDataSet: false }))
         .catch(() => undefined);
     });

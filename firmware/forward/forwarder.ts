@@ -14,7 +14,8 @@ import { Status } from '../dicom/dimse/status';
 import { echo } from '../services/echo-scu';
 import { nodePeer } from '../services/open-association';
 import type { Cache } from '../../storage/cache';
-import type { DestinationSummary, FailedJob, Index, RetryFilter } from '../../storage/index';
+import type { Archive } from '../../storage/archive';
+import type { DestinationSummary, FailedJob, RetryFilter } from '../../storage/index';
 import type { RoutingFacts } from '../../storage/instance-store';
 import { DimseTransport } from './dimse-transport';
 import { QueueRunner, type DestinationStatus } from './queue-runner';
@@ -47,7 +48,7 @@ export class Forwarder {
 
   constructor(
     private config: Config,
-    private readonly index: Pick<Index, 'queue' | 'instances' | 'commitments'>,
+    private readonly archive: Pick<Archive, 'queue' | 'instance' | 'commitments'>,
     private readonly cache: Cache,
     /** Told when instances were delivered (storage commitment may now be granted). */
     private readonly onDelivered: () => void = () => undefined,
@@ -73,7 +74,7 @@ export class Forwarder {
       }
     }
     const deps: ForwardDeps = {
-      index: this.index,
+      archive: this.archive,
       cache: this.cache,
       settings: config.forwarding,
       onDelivered: this.onDelivered,
@@ -126,7 +127,7 @@ export class Forwarder {
     if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
       throw new UnknownNodeError(destination, this.config.nodes);
     }
-    const requeued = await this.index.queue.requeueFailed(filter);
+    const requeued = await this.archive.queue.requeueFailed(filter);
     if (destination !== undefined) {
       const ended = this.workers.get(destination)?.runner.retryNow() ?? false;
       return { requeued, backoffs: [{ destination, ended }] };
@@ -150,7 +151,7 @@ export class Forwarder {
     if (destination !== undefined && !this.config.nodes.some((n) => n.name === destination)) {
       throw new UnknownNodeError(destination, this.config.nodes);
     }
-    return this.index.queue.failedJobs(destination, limit);
+    return this.archive.queue.failedJobs(destination, limit);
   }
 
   /**
@@ -168,7 +169,7 @@ export class Forwarder {
 
   async report(): Promise<DestinationReport[]> {
     const summaries = new Map(
-      (await this.index.queue.forwardSummary()).map((s) => [s.destination, s]),
+      (await this.archive.queue.forwardSummary()).map((s) => [s.destination, s]),
     );
     const now = Date.now();
     return [...this.workers.values()].map((w) => {

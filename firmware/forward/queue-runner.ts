@@ -63,7 +63,7 @@ export class QueueRunner<N extends NodeConfig> {
   private bytesSent = 0;
   private readonly marks = new DeliveryMarks(() => ({
     dest: this.node.name,
-    index: this.deps.index,
+    archive: this.deps.archive,
     ...(this.deps.onDelivered ? { onDelivered: this.deps.onDelivered } : {}),
   }));
   private wakeUp: (() => void) | null = null;
@@ -198,7 +198,7 @@ export class QueueRunner<N extends NodeConfig> {
   /** The next batch, less what was delivered and not yet marked; null if unreadable. */
   private async nextJobs(): Promise<ForwardJob[] | null> {
     try {
-      return (await this.deps.index.queue.queuedJobs(this.node.name, BATCH + this.marks.size))
+      return (await this.deps.archive.queue.queuedJobs(this.node.name, BATCH + this.marks.size))
         .filter((j) => !this.marks.has(j.pk))
         .slice(0, BATCH);
     } catch (err) {
@@ -213,7 +213,7 @@ export class QueueRunner<N extends NodeConfig> {
   /** Nothing queued: waits for a wake, an instance set aside coming due, or idleness. */
   private async idle(): Promise<void> {
     const idleMs = this.transport.connected ? this.deps.settings.idleSeconds * 1000 : 3_600_000;
-    const setAside = await this.deps.index.queue.nextSetAsideAt(this.node.name).catch(() => null);
+    const setAside = await this.deps.archive.queue.nextSetAsideAt(this.node.name).catch(() => null);
     const untilSetAside = setAside ? Math.max(0, Date.parse(setAside) - Date.now()) : Infinity;
     const woke = await this.sleep(Math.min(idleMs, untilSetAside + 10));
     if (!woke && untilSetAside >= idleMs) await this.transport.close(); // idle long enough
@@ -412,7 +412,7 @@ export class QueueRunner<N extends NodeConfig> {
         await this.refused(job, v.status, v.reason, compressed, delivered);
       else if (v.kind === 'gone') await this.fileGone(job, v.reason);
       else {
-        await this.deps.index.queue.noteAttempt(job.pk, v.reason, v.status ?? null);
+        await this.deps.archive.queue.noteAttempt(job.pk, v.reason, v.status ?? null);
         retry = v.reason;
       }
     }
@@ -430,7 +430,7 @@ export class QueueRunner<N extends NodeConfig> {
     started: number,
   ): Promise<void> {
     if (status === 0) delivered.push(job);
-    else await this.deps.index.queue.finishJobs([job.pk], { state: 'done', status });
+    else await this.deps.archive.queue.finishJobs([job.pk], { state: 'done', status });
     this.sent++;
     this.bytesSent += job.size - job.datasetOffset;
     this.lastSuccessAt = new Date().toISOString();
@@ -485,7 +485,7 @@ export class QueueRunner<N extends NodeConfig> {
     const one = jobs.length === 1 ? jobs[0]! : undefined;
     const detail = one ? `${reason} (while sending ${one.sopInstanceUid})` : reason;
     const charge = async (): Promise<void> => {
-      if (one) await this.deps.index.queue.noteAttempt(one.pk, detail);
+      if (one) await this.deps.archive.queue.noteAttempt(one.pk, detail);
     };
     if (one && ++this.suspectsInARow > SUSPECTS_IN_A_ROW) {
       await charge();
@@ -516,7 +516,7 @@ export class QueueRunner<N extends NodeConfig> {
    * read, the job stays queued and goes with the new file in the next batch; else it fails.
    */
   private async fileGone(job: ForwardJob, reason: string): Promise<void> {
-    const current = await this.deps.index.instances.getInstance(job.sopInstanceUid);
+    const current = await this.deps.archive.instance(job.sopInstanceUid);
     if (current && current.path !== job.path) return;
     await this.fail(job, null, reason);
   }
@@ -533,8 +533,8 @@ export class QueueRunner<N extends NodeConfig> {
       return;
     }
     const hold = this.delay(tries);
-    await this.deps.index.queue.noteAttempt(job.pk, detail);
-    await this.deps.index.queue.setAside(job.pk, new Date(Date.now() + hold).toISOString());
+    await this.deps.archive.queue.noteAttempt(job.pk, detail);
+    await this.deps.archive.queue.setAside(job.pk, new Date(Date.now() + hold).toISOString());
     log.warn('instance set aside, the rest of the queue goes on', {
       dest: this.node.name,
       sop: job.sopInstanceUid,
@@ -546,7 +546,7 @@ export class QueueRunner<N extends NodeConfig> {
   }
 
   private async fail(job: ForwardJob, status: number | null, error: string): Promise<void> {
-    await this.deps.index.queue.finishJobs([job.pk], { state: 'failed', status, error });
+    await this.deps.archive.queue.finishJobs([job.pk], { state: 'failed', status, error });
     log.warn('forward failed for good', {
       dest: this.node.name,
       sop: job.sopInstanceUid,

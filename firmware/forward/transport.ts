@@ -5,11 +5,12 @@
 import type { CompressionPlan } from '../codec/compress-instance';
 import type { ForwardingConfig, NodeConfig } from '../config/config';
 import type { Cache } from '../../storage/cache';
-import type { ForwardJob, Index } from '../../storage/index';
+import type { Archive } from '../../storage/archive';
+import type { ForwardJob } from '../../storage/index';
 
 /** What forwarding to a destination uses, as configured now. */
 export interface ForwardDeps {
-  readonly index: Pick<Index, 'queue' | 'instances' | 'commitments'>;
+  readonly archive: Pick<Archive, 'queue' | 'instance' | 'commitments'>;
   readonly cache: Cache;
   readonly settings: ForwardingConfig;
   /** Told when instances were delivered (storage commitment may now be granted). */
