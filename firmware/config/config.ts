@@ -153,10 +153,13 @@ const forwarding = object(
   },
   {
     rules: [
-      (f) =>
-        f.retryMaxSeconds < f.retryInitialSeconds
-          ? ['retryMaxSeconds', 'must not be below retryInitialSeconds']
-          : undefined,
+      (f, given) => {
+        if (f.retryMaxSeconds >= f.retryInitialSeconds) return undefined;
+        // The key the file sets is the one named: retryInitialSeconds=1000 alone is refused as that.
+        return given('retryInitialSeconds') && !given('retryMaxSeconds')
+          ? ['retryInitialSeconds', `must not be above retryMaxSeconds (${f.retryMaxSeconds})`]
+          : ['retryMaxSeconds', 'must not be below retryInitialSeconds'];
+      },
     ],
   },
 );
@@ -183,10 +186,13 @@ const cache = object(
   },
   {
     rules: [
-      (c) =>
-        c.evictToPercent >= c.evictAbovePercent
-          ? ['evictToPercent', 'must be below cache.evictAbovePercent']
-          : undefined,
+      (c, given) => {
+        if (c.evictToPercent < c.evictAbovePercent) return undefined;
+        // The key the file sets is the one named: evictAbovePercent=70 alone is refused as that.
+        return given('evictAbovePercent') && !given('evictToPercent')
+          ? ['evictAbovePercent', `must be above cache.evictToPercent (${c.evictToPercent})`]
+          : ['evictToPercent', 'must be below cache.evictAbovePercent'];
+      },
     ],
   },
 );

@@ -3,6 +3,7 @@
 // key's path ("nodes[0].port") in the box's own words. Small on purpose: those words are
 // quoted by the README, the CLI, the dashboard and the tests, and a general schema library
 // would word them its own way.
+import { closest } from '../nearest-word';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -227,8 +228,10 @@ export class ObjectSchema<F extends Fields> extends Schema<Shape<F>> {
   }
 }
 
-function unknownSetting(): string {
-  return 'is not a known setting';
+/** A misspelt key ("forwarding.idleSecs") is answered with the nearest one, if one is near. */
+function unknownSetting(key: string, known: readonly string[], at: string): string {
+  const near = closest(key, known);
+  return `is not a known setting${near ? `; did you mean ${join(at, near)}?` : ''}`;
 }
 
 export function object<F extends Fields>(
