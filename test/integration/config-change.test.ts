@@ -276,4 +276,24 @@ describe('configuration over the control API', function () {
     const shown = await run(BIN, ['config', '--config', file]);
     assert.match(shown.stdout, /"ae": "EDGE_CLI"/);
   });
+
+  it('`config set` names the key it sets: a misspelt one with the nearest, a rule between two (issue 27)', async () => {
+    const fileBefore = readFileSync(file, 'utf8');
+    const cases: Array<[string, RegExp]> = [
+      [
+        'forwarding.idleSecs=5',
+        /^dicom-edge config set: config key "forwarding\.idleSecs": is not a known setting; did you mean forwarding\.idleSeconds\?\n$/,
+      ],
+      [
+        'cache.evictAbovePercent=70',
+        /^dicom-edge config set: config key "cache\.evictAbovePercent": must be above cache\.evictToPercent \(80\)\n$/,
+      ],
+    ];
+    for (const [assignment, message] of cases) {
+      const r = await run(BIN, ['config', 'set', assignment, '--config', file]);
+      assert.equal(r.code, 2, `${assignment}: ${r.stdout}`);
+      assert.match(r.stderr, message);
+      assert.equal(readFileSync(file, 'utf8'), fileBefore);
+    }
+  });
 });

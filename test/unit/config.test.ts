@@ -113,6 +113,54 @@ describe('configuration', () => {
     });
   }
 
+  it('a misspelt key is refused with the nearest known one (issue 27)', () => {
+    const node = { name: 'a', ae: 'A', host: 'h', port: 1 };
+    const cases: Array<[unknown, RegExp]> = [
+      [
+        { forwarding: { idleSecs: 5 } },
+        /^config key "forwarding\.idleSecs": is not a known setting; did you mean forwarding\.idleSeconds\?$/,
+      ],
+      [
+        { nodes: [{ ...node, prot: 104 }] },
+        /^config key "nodes\[0\]\.prot": is not a known setting; did you mean nodes\[0\]\.port\?$/,
+      ],
+      [
+        { forwardng: {} },
+        /^config key "forwardng": is not a known setting; did you mean forwarding\?$/,
+      ],
+      [{ colour: 'red' }, /^config key "colour": is not a known setting$/],
+    ];
+    for (const [raw, message] of cases) assert.throws(() => validateConfig(raw), { message });
+  });
+
+  it('a rule between two keys names the one the file sets (issue 27)', () => {
+    const refused = (raw: unknown): ConfigError => {
+      try {
+        validateConfig(raw);
+      } catch (err) {
+        if (err instanceof ConfigError) return err;
+      }
+      throw new Error(`not refused: ${JSON.stringify(raw)}`);
+    };
+    const above = refused({ cache: { evictAbovePercent: 70 } });
+    assert.equal(above.key, 'cache.evictAbovePercent');
+    assert.match(above.message, /must be above cache\.evictToPercent \(80\)/);
+    const to = refused({ cache: { evictToPercent: 95 } });
+    assert.equal(to.key, 'cache.evictToPercent');
+    assert.match(to.message, /must be below cache\.evictAbovePercent$/);
+    assert.equal(
+      refused({ cache: { evictAbovePercent: 70, evictToPercent: 75 } }).key,
+      'cache.evictToPercent',
+    );
+    const initial = refused({ forwarding: { retryInitialSeconds: 1000 } });
+    assert.equal(initial.key, 'forwarding.retryInitialSeconds');
+    assert.match(initial.message, /must not be above retryMaxSeconds \(600\)/);
+    assert.equal(
+      refused({ forwarding: { retryInitialSeconds: 10, retryMaxSeconds: 5 } }).key,
+      'forwarding.retryMaxSeconds',
+    );
+  });
+
   describe('a host: a DNS name (RFC 1123 labels) or an IP address', () => {
     const good = [
       'localhost',
