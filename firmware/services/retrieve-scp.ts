@@ -6,7 +6,7 @@
 // sub-operation ends; a C-CANCEL stops after the one in flight (FE00 with the counts);
 // the final status is 0000, or B000 with the Failed SOP Instance UID List, or A702 when
 // no sub-operation could be started.
-import { isDimse, type Config } from '../config/config';
+import { isDimse, nodeAddress, type Config } from '../config/config';
 import type { EstablishedAssociation } from '../dicom/association';
 import type { Element } from '../dicom/dataset/dataset-writer';
 import { CommandField } from '../dicom/dimse/command-field';
@@ -279,7 +279,7 @@ async function moveTarget(
     nodes.find((n) => n.ae === destinationAe) ?? nodes.find((n) => n.name === destinationAe);
   if (!node)
     throw new UnknownDestinationError(`no node has the AE title or name "${destinationAe}"`);
-  const peer = `${node.ae}@${node.host}:${node.port}`;
+  const peer = nodeAddress(node);
   if (instances.length === 0) {
     return {
       requestor: undefined as unknown as DimseRequestor,
