@@ -115,6 +115,11 @@ export class Archive extends EventEmitter<ArchiveEvents> {
         log.info('deleted cache files the index no longer lists', { files: unlisted });
       const check = await checkCacheAtStart(store);
       logStartupCheck(check);
+      log.info('cache durability', {
+        mode: cache.durability.mode,
+        fs: cache.durability.fsType,
+        mount: cache.durability.mountPoint,
+      });
       return new Archive(cache, index, store, evictor, settings, check);
     } catch (err) {
       await index.close();

@@ -1,14 +1,16 @@
-// The file side of the cache. An instance is written to tmp/, fsync'd, renamed into
-// cache/<study>/<series>/<sop>_<version>.dcm and the directory fsync'd (promise 1: durable
-// before acknowledged). Every received copy gets a file name of its own, so a re-send never
-// replaces the file of the version the index lists: the index switches to the new file in
-// the transaction that makes it acknowledged, and the old file goes only after that commit.
-// The layout comes only from UIDs that passed isValidUid: a UID that is not a UID is
-// rejected by the caller, never "cleaned" into a path.
+// The file side of the cache. An instance is written to tmp/ and becomes
+// cache/<study>/<series>/<sop>_<version>.dcm, durable — data and name — before it is
+// acknowledged (promise 1), in one flush where the filesystem allows (durability.ts). Every
+// received copy gets a file name of its own, so a re-send never replaces the file of the
+// version the index lists: the index switches to the new file in the transaction that makes
+// it acknowledged, and the old file goes only after that commit is durable. The layout
+// comes only from UIDs that passed isValidUid: a UID that is not a UID is rejected by the
+// caller, never "cleaned" into a path.
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isValidUid } from '../firmware/dicom/registry/uid';
+import { durabilityOf, type Durability } from './durability';
 
 export class InvalidUidError extends Error {
   override name = 'InvalidUidError';
@@ -43,9 +45,14 @@ export class TempFile {
     if (this.error) throw this.error;
   }
 
+  /** Writes what is queued (to the page cache: nothing is flushed). */
+  async written(): Promise<void> {
+    await this.drain();
+  }
+
   /**
-   * Writes what is queued and flushes data and size to the device; the file is then closed
-   * in the background (a rename does not need it closed, and the sender waits for the rename).
+   * Flushes data and size (and, on a journalling filesystem, the rename before it) to the
+   * device; the file is then closed in the background.
    */
   async syncAndClose(): Promise<void> {
     await this.drain();
@@ -117,6 +124,8 @@ export class Cache {
   private spare: Promise<TempFile> | null = null;
   /** Directory fsyncs shared by the renames into one directory at the same time. */
   private readonly dirSync = new SharedDirSync((dir) => this.syncDirHandle(dir));
+  /** How files are made durable here (durability.ts); strict until init() has looked. */
+  durability: Durability = { mode: 'strict', fsType: 'unknown', mountPoint: '?' };
 
   constructor(readonly storageDir: string) {
     this.cacheDir = path.join(storageDir, 'cache');
@@ -127,6 +136,7 @@ export class Cache {
   async init(): Promise<number> {
     await fs.mkdir(this.cacheDir, { recursive: true });
     await fs.mkdir(this.tmpDir, { recursive: true });
+    this.durability = await durabilityOf(this.cacheDir);
     const leftovers = await fs.readdir(this.tmpDir);
     await Promise.all(
       leftovers.map((f) => fs.rm(path.join(this.tmpDir, f), { force: true, recursive: true })),
@@ -172,22 +182,36 @@ export class Cache {
     return path.join(this.storageDir, relativePath);
   }
 
-  /** Makes a written temp file the durable cache file at relativePath (a new name). */
+  /**
+   * Makes a written temp file the durable cache file at relativePath (a new name): in one
+   * flush on a journalling filesystem (rename, then fsync), else in two or more (fsync,
+   * rename, fsync of the directory). See durability.ts.
+   */
   async commit(temp: TempFile, relativePath: string): Promise<void> {
-    await temp.syncAndClose();
     const target = this.absolute(relativePath);
+    if (this.durability.mode === 'journal') {
+      await temp.written();
+      await this.renameInto(temp.path, target);
+      await temp.syncAndClose();
+      return;
+    }
+    await temp.syncAndClose();
+    await this.renameInto(temp.path, target);
+    await this.dirSync.sync(path.dirname(target));
+  }
+
+  private async renameInto(from: string, target: string): Promise<void> {
     const dir = path.dirname(target);
     await this.ensureDir(dir);
     try {
-      await fs.rename(temp.path, target);
+      await fs.rename(from, target);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // A directory we remembered was removed behind our back: make it again, once.
       this.knownDirs.delete(dir);
       await this.ensureDir(dir);
-      await fs.rename(temp.path, target);
+      await fs.rename(from, target);
     }
-    await this.dirSync.sync(dir);
   }
 
   /** A directory was removed (eviction): the next instance for it makes it again. */
@@ -256,7 +280,8 @@ export class Cache {
       await this.ensureDir(path.dirname(dir));
       try {
         await fs.mkdir(dir);
-        await fsyncDir(path.dirname(dir));
+        // In journal mode the file's fsync commits the mkdir too.
+        if (this.durability.mode === 'strict') await fsyncDir(path.dirname(dir));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }

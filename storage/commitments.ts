@@ -35,9 +35,10 @@ export interface StoredCommitReport {
 export class Commitments {
   constructor(private readonly sql: Sqlite) {}
 
-  /** Records a commitment request and its items in one transaction. */
-  createCommitment(c: NewCommitment): Promise<void> {
-    return this.sql.exclusive(() => this.insertCommitment(c));
+  /** Records a commitment request and its items in one transaction, durably. */
+  async createCommitment(c: NewCommitment): Promise<void> {
+    await this.sql.exclusive(() => this.insertCommitment(c));
+    await this.sql.durable();
   }
 
   private async insertCommitment(c: NewCommitment): Promise<void> {
@@ -102,6 +103,7 @@ export class Commitments {
       `UPDATE commitments SET state = 'reported', reported_at = ?, event_type = ? WHERE transaction_uid = ?`,
       [new Date().toISOString(), eventType, transactionUid],
     );
+    await this.sql.durable();
   }
 
   /** Keeps a storage commitment report received from a peer. */

@@ -19,10 +19,10 @@
 // with half a million files restarts at once. Only a start without the marker walks the
 // cache: one directory listing and one indexed query per series directory, no stat of
 // each file.
-import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fsyncDir, parseInstancePath } from './cache';
+import { contentDigest } from './content-digest';
 import type { InstanceStore } from './instance-store';
 import { recordOfFile } from './reindex';
 
@@ -268,7 +268,8 @@ export async function verifyCache(
         damaged.push({ sop: row.sopInstanceUid, path: row.path });
       } else if (
         options.digest &&
-        (await datasetDigest(cache.absolute(row.path), row.datasetOffset)) !== row.digest
+        (await datasetDigest(cache.absolute(row.path), row.datasetOffset, row.digest)) !==
+          row.digest
       ) {
         report.wrongDigest.push(row.sopInstanceUid);
         damaged.push({ sop: row.sopInstanceUid, path: row.path });
@@ -307,10 +308,11 @@ export async function verifyCache(
   return report;
 }
 
-async function datasetDigest(file: string, start: number): Promise<string> {
-  const hash = createHash('sha256');
+/** The digest of a file's data set, by the algorithm of the stored one (`like`). */
+async function datasetDigest(file: string, start: number, like: string): Promise<string> {
+  const hash = contentDigest(like);
   for await (const chunk of createReadStream(file, { start })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return hash.digest();
 }
 
 /** Moves a cache file to quarantine/ (its name, and why when given: "x.dcm.damaged"). */

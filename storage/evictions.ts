@@ -160,6 +160,7 @@ export class Evictions {
       'UPDATE studies SET protected = ? WHERE study_instance_uid = ?',
       [on ? 1 : 0, studyInstanceUid],
     );
+    await this.sql.durable();
     return changed > 0;
   }
 

@@ -174,6 +174,8 @@ export class Evictor implements Admission {
     for (;;) {
       const files = await this.index.instances.unlistedFiles(500);
       if (files.length === 0) return deleted;
+      // The commits that unlisted them must survive a power cut before the files go.
+      await this.index.durable();
       for (const f of files) await this.cache.remove(f);
       await this.index.instances.unlistedFilesDeleted(files);
       deleted += files.length;
@@ -297,6 +299,7 @@ export class Evictor implements Admission {
   private async evict(study: StudyUse, usedBefore: string): Promise<boolean> {
     const files = await this.index.evictions.removeStudy(study.studyInstanceUid, usedBefore);
     if (!files) return false;
+    await this.index.durable();
     await faultPoint('evicted-rows');
     for (const f of files) await this.cache.remove(f);
     await this.index.instances.unlistedFilesDeleted(files);

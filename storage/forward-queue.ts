@@ -105,9 +105,9 @@ export class ForwardQueue {
   }
 
   /**
-   * Records the end of jobs: delivered, or refused for good. Delivered jobs are marked in
-   * batches by the worker: a mark lost to a power cut only means one more (harmless)
-   * re-send, as delivery is at least once.
+   * Records the end of jobs: delivered, or refused for good, durably (one flush a batch:
+   * delivered jobs are marked in batches by the worker). A mark lost to a power cut before
+   * it means one more (harmless) re-send of those few, as delivery is at least once.
    */
   async finishJobs(
     pks: readonly number[],
@@ -129,6 +129,7 @@ export class ForwardQueue {
         ...pks,
       ],
     );
+    await this.sql.durable();
   }
 
   /** Storage commitment was asked of the destination for these delivered jobs. */
@@ -139,6 +140,7 @@ export class ForwardQueue {
         WHERE pk IN (${pks.map(() => '?').join(', ')})`,
       [transactionUid, ...pks],
     );
+    await this.sql.durable();
   }
 
   /** Applies a destination's N-EVENT-REPORT; returns how many jobs it settled. */
@@ -162,6 +164,7 @@ export class ForwardQueue {
         [f.reason, transactionUid, f.sopInstanceUid],
       );
     }
+    await this.sql.durable();
     return settled;
   }
 

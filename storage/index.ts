@@ -45,6 +45,11 @@ export class Index {
     });
   }
 
+  /** Every commit so far made durable (see sqlite.ts): before deleting files, say. */
+  durable(): Promise<void> {
+    return this.sql.durable();
+  }
+
   close(): Promise<void> {
     return this.sql.close();
   }

@@ -4,7 +4,6 @@
 // name of its own and indexed. Any failure leaves nothing behind: no file, no row, and the
 // copy acknowledged before (if any) is untouched. The one file the committed index no
 // longer lists is listed for deletion in that commit (unlisted_files, see evictor.ts).
-import { createHash } from 'node:crypto';
 import {
   createDatasetReader,
   type DatasetHeadReader,
@@ -16,6 +15,7 @@ import { DatasetParseError } from '../firmware/dicom/errors';
 import { Tag } from '../firmware/dicom/registry/tags';
 import { transferSyntax, type TransferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
 import { Cache, InvalidUidError, parseInstancePath, type TempFile } from './cache';
+import { contentDigest } from './content-digest';
 import { faultPoint } from './fault-points';
 import { INDEXED_ATTRIBUTES, type IndexedValues } from './indexed-attributes';
 import type { Index, InstanceRecord } from './index';
@@ -164,7 +164,7 @@ export class InstanceStore {
     file: TempHolder,
   ): Promise<Streamed> {
     const reader: DatasetHeadReader = createDatasetReader(ts, INDEXED_TAGS);
-    const digest = createHash('sha256');
+    const digest = contentDigest();
     let failure: Error | undefined;
     try {
       const header = encodePart10Header({
@@ -205,7 +205,7 @@ export class InstanceStore {
         temp: file.temp!,
         values,
         datasetOffset,
-        digest: digest.digest('hex'),
+        digest: digest.digest(),
         lastFragmentAt,
       };
     } catch (err) {
@@ -213,7 +213,15 @@ export class InstanceStore {
     }
   }
 
-  /** File made durable under its name, then the index row: only then is it acknowledged. */
+  /**
+   * File made durable under its name, then the index row: only then is it acknowledged.
+   * The row's commit is not flushed (sqlite.ts): after a power cut the start-up check adopts
+   * a new instance's file. A copy that changes an instance acknowledged before is different:
+   * an unlisted file of a listed instance is taken for one never acknowledged (promise 2:
+   * an acknowledged version is never replaced by one that was not), so its acknowledgement
+   * waits for the index that names it to be durable — a second flush, for changed re-sends
+   * alone.
+   */
   private async commitInstance(
     incoming: IncomingInstance,
     s: Streamed,
@@ -228,7 +236,13 @@ export class InstanceStore {
     file.committed = true;
     await faultPoint('stored-file');
     try {
+      const listed = await this.index.instances.getInstance(record.sopInstanceUid);
       await this.index.instances.storeInstance(record);
+      if (
+        listed &&
+        (listed.digest !== record.digest || listed.transferSyntaxUid !== record.transferSyntaxUid)
+      )
+        await this.index.durable();
     } catch (err) {
       // Not acknowledged: the new file (a name no row lists) goes; any earlier copy stays.
       await this.cache.remove(record.path);

@@ -3,12 +3,12 @@
 // set is walked by the same scanner that indexes incoming instances. Forward jobs are
 // kept, so what was delivered stays delivered; instances the router sends somewhere and
 // that have no job there get one (a lost index means re-sending rather than losing).
-import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createDatasetReader } from '../firmware/dicom/dataset/dataset-reader';
 import { parsePart10Header, PART10_HEAD_BYTES } from '../firmware/dicom/dataset/part10';
 import { transferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
 import { Cache } from './cache';
+import { contentDigest } from './content-digest';
 import { Index, type InstanceRecord } from './index';
 import { INDEXED_TAGS, InstanceStore, type Router } from './instance-store';
 
@@ -40,7 +40,7 @@ export async function recordOfFile(store: InstanceStore, rel: string): Promise<I
   const ts = transferSyntax(meta.transferSyntaxUid);
   if (!ts) throw new Error(`unknown transfer syntax ${meta.transferSyntaxUid}`);
   const reader = createDatasetReader(ts, INDEXED_TAGS);
-  const digest = createHash('sha256');
+  const digest = contentDigest();
   for await (const chunk of createReadStream(file, { start: datasetOffset })) {
     digest.update(chunk as Buffer);
     const wait = reader.write(chunk as Buffer);
@@ -57,7 +57,7 @@ export async function recordOfFile(store: InstanceStore, rel: string): Promise<I
     values,
     size,
     datasetOffset,
-    digest.digest('hex'),
+    digest.digest(),
     rel,
   );
   return { ...record, receivedAt: mtime.toISOString() };

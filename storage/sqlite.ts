@@ -1,6 +1,9 @@
 // The one SQLite connection of the index and the small helpers every module of storage/
-// uses on it. WAL with synchronous=FULL, so that a commit that returned is on disk
-// (promise 1; with NORMAL a power cut may roll back the last commits).
+// uses on it. WAL with synchronous=NORMAL: a commit does not flush, so an instance's only
+// flush is its file's (promise 1 rests on the files: after a power cut the last commits may
+// be gone, and the start-up check makes the index whole from the files). What must not be
+// lost that the files cannot tell — before files are deleted, a delivery marked — waits
+// for durable(), which flushes the log.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -28,7 +31,7 @@ export class Sqlite {
     // bytes per instance to what an SD card must write. An existing index keeps its size.
     await sqlite.exec('PRAGMA page_size = 1024');
     await sqlite.exec('PRAGMA journal_mode = WAL');
-    await sqlite.exec('PRAGMA synchronous = FULL');
+    await sqlite.exec('PRAGMA synchronous = NORMAL');
     await sqlite.exec('PRAGMA busy_timeout = 5000');
     await sqlite.exec('PRAGMA foreign_keys = ON');
     return sqlite;
@@ -38,6 +41,14 @@ export class Sqlite {
     return new Promise((resolve, reject) =>
       this.db.close((err) => (err ? reject(err) : resolve())),
     );
+  }
+
+  /**
+   * Makes every commit so far durable: a checkpoint, which flushes the log first (with
+   * synchronous=NORMAL a commit alone does not).
+   */
+  async durable(): Promise<void> {
+    await this.exclusive(() => this.exec('PRAGMA wal_checkpoint(PASSIVE)'));
   }
 
   /** Runs fn alone on the connection (no other transaction interleaves). */

@@ -4,9 +4,9 @@
 // crashes (kill -9 of the box process, at a chosen step or at random).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { contentDigest } from '../../storage/content-digest';
 import { indexPath } from '../../storage/archive';
 import { Status } from '../../firmware/dicom/dimse/status';
 import { storeFiles } from '../../firmware/services/store-scu';
@@ -31,9 +31,9 @@ async function store(port: number, file: string): Promise<{ status?: number; err
 }
 
 async function digestOf(file: string): Promise<string> {
-  return createHash('sha256')
-    .update(await datasetBytes(file))
-    .digest('hex');
+  const digest = contentDigest();
+  digest.update(await datasetBytes(file));
+  return digest.digest();
 }
 
 /** Two versions of one instance: same UIDs, different pixel data, same size. */
