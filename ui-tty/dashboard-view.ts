@@ -183,38 +183,47 @@ function identity(s: BoxStatus, width: number): string {
   return `${head} | ${version}`;
 }
 
-export function renderDashboard(
-  state: DashboardState,
-  width: number,
-  height: number,
-): DashboardLine[] {
-  const s = state.status;
-  const w = Math.max(40, width);
-  const line = (text: string, style?: DashboardLine['style']): DashboardLine =>
-    style ? { text: fit(text, w), style } : { text: fit(text, w) };
+/** Makes a line fitted to the dashboard's width, with its style when it has one. */
+type LineMaker = (text: string, style?: DashboardLine['style']) => DashboardLine;
 
+/** How many rows the panels that grow with the terminal get. */
+interface PanelRows {
+  readonly associations: number;
+  readonly nodes: number;
+  readonly events: number;
+}
+
+function panelRows(state: DashboardState, height: number): PanelRows {
   // Fixed parts: title, receive, associations heading, nodes heading, cache, health,
   // events heading, message, help = 9 lines. The rest is shared out.
   const spare = Math.max(3, height - 9);
-  const associationRows = Math.max(
+  const associations = Math.max(
     1,
-    Math.min(s.activeAssociations.length || 1, Math.floor(spare / 4)),
+    Math.min(state.status.activeAssociations.length || 1, Math.floor(spare / 4)),
   );
-  const nodeRows = Math.max(1, Math.min(state.nodes.length || 1, Math.floor(spare / 3)));
-  const eventRows = Math.max(1, spare - associationRows - nodeRows);
+  const nodes = Math.max(1, Math.min(state.nodes.length || 1, Math.floor(spare / 3)));
+  return { associations, nodes, events: Math.max(1, spare - associations - nodes) };
+}
 
+function titleLine(state: DashboardState, w: number, line: LineMaker): DashboardLine {
   const now = state.now.toISOString().slice(11, 19);
-  const out: DashboardLine[] = [line(`${fit(identity(s, w - 9), w - 9)} ${now}`, 'title')];
+  return line(`${fit(identity(state.status, w - 9), w - 9)} ${now}`, 'title');
+}
 
+function receiveLine(state: DashboardState, w: number, line: LineMaker): DashboardLine {
+  const s = state.status;
   const history = s.throughput.bytes;
   const interval = s.throughput.intervalSeconds;
   const current = history.length ? rate(history[history.length - 1]!, interval) : '-';
   const tail = ` ${current.padStart(10)}  today ${s.today.instances} inst ${bytes(s.today.bytes)}`;
   const graphWidth = Math.max(10, w - 9 - tail.length);
-  out.push(line(`Receive ${sparkline(history, graphWidth, state.unicode)}${tail}`));
+  return line(`Receive ${sparkline(history, graphWidth, state.unicode)}${tail}`);
+}
 
-  out.push(line(`Associations ${s.associations} open`, 'heading'));
-  const assocs = s.activeAssociations.slice(0, associationRows);
+function associationsPanel(state: DashboardState, rows: number, line: LineMaker): DashboardLine[] {
+  const s = state.status;
+  const out = [line(`Associations ${s.associations} open`, 'heading')];
+  const assocs = s.activeAssociations.slice(0, rows);
   for (const a of assocs) {
     const since = Math.round((state.now.getTime() - Date.parse(a.since)) / 1000);
     out.push(
@@ -223,36 +232,46 @@ export function renderDashboard(
       ),
     );
   }
-  for (let i = assocs.length; i < associationRows; i++) out.push(line(i === 0 ? '  (none)' : ''));
+  for (let i = assocs.length; i < rows; i++) out.push(line(i === 0 ? '  (none)' : ''));
+  return out;
+}
 
-  out.push(line(` ${columns(NODE_COLUMNS.map(([heading]) => heading))}`, 'heading'));
-  const reports = new Map(s.destinations.map((d) => [d.name, d]));
+function nodesPanel(
+  state: DashboardState,
+  reports: ReadonlyMap<string, DestinationReport>,
+  rows: number,
+  line: LineMaker,
+): DashboardLine[] {
+  const out = [line(` ${columns(NODE_COLUMNS.map(([heading]) => heading))}`, 'heading')];
   // Keep the selected node in view when there are more nodes than rows.
   const first = Math.min(
-    Math.max(0, state.selected - nodeRows + 1),
-    Math.max(0, state.nodes.length - nodeRows),
+    Math.max(0, state.selected - rows + 1),
+    Math.max(0, state.nodes.length - rows),
   );
-  const visible = state.nodes.slice(first, first + nodeRows);
+  const visible = state.nodes.slice(first, first + rows);
   visible.forEach((n, i) => {
     const d = reports.get(n.name);
     const failing = d && (d.failed > 0 || d.state === 'backing-off');
     const style = first + i === state.selected ? 'selected' : failing ? 'warn' : undefined;
     out.push(line(`${first + i === state.selected ? '>' : ' '}${nodeRow(n, d)}`, style));
   });
-  for (let i = visible.length; i < nodeRows; i++)
+  for (let i = visible.length; i < rows; i++)
     out.push(line(i === 0 ? '  (no nodes: press n to add one)' : ''));
+  return out;
+}
 
+function cacheLine(s: BoxStatus, line: LineMaker): DashboardLine {
   const c = s.cache;
   const used = percent(c.diskTotalBytes - c.diskFreeBytes, c.diskTotalBytes);
-  out.push(
-    line(
-      c.refusing
-        ? `Cache  REFUSING C-STORE: ${c.refusing}`
-        : `Cache ${c.instances} inst/${c.studies} studies ${bar(used, 10)} ${used}% evict>${c.evictAbovePercent}% ${bytes(c.diskFreeBytes)} free, ${bytes(c.pinnedBytes)} pinned`,
-      c.refusing ? 'error' : used >= c.warnPercent ? 'warn' : undefined,
-    ),
+  return line(
+    c.refusing
+      ? `Cache  REFUSING C-STORE: ${c.refusing}`
+      : `Cache ${c.instances} inst/${c.studies} studies ${bar(used, 10)} ${used}% evict>${c.evictAbovePercent}% ${bytes(c.diskFreeBytes)} free, ${bytes(c.pinnedBytes)} pinned`,
+    c.refusing ? 'error' : used >= c.warnPercent ? 'warn' : undefined,
   );
+}
 
+function healthLine(s: BoxStatus, line: LineMaker): DashboardLine {
   const h = s.health;
   const temp = h.cpuTemperatureC === null ? 'n/a' : `${Math.round(h.cpuTemperatureC)}C`;
   const memUsed = h.memory.totalBytes - h.memory.availableBytes;
@@ -260,36 +279,70 @@ export function renderDashboard(
     (l) => `${l.name} ${l.up ? 'up' : 'DOWN'}${l.speedMbps ? ` ${l.speedMbps}M` : ''}`,
   );
   const hot = h.cpuTemperatureC !== null && h.cpuTemperatureC >= 80;
-  out.push(
-    line(
-      `Health temp ${temp}  load ${h.load[0].toFixed(2)}/${h.cpus} cpu  mem ${bytes(memUsed)}/${bytes(h.memory.totalBytes)}  ${links.join(' ') || 'no links'}`,
-      hot || h.links.some((l) => !l.up) ? 'warn' : undefined,
-    ),
+  return line(
+    `Health temp ${temp}  load ${h.load[0].toFixed(2)}/${h.cpus} cpu  mem ${bytes(memUsed)}/${bytes(h.memory.totalBytes)}  ${links.join(' ') || 'no links'}`,
+    hot || h.links.some((l) => !l.up) ? 'warn' : undefined,
   );
+}
 
-  // The message: the last action's result, else the selected node's problem, whole: it
-  // takes up to three lines from the events (a SOP Instance UID alone may be 64 characters).
+/** The message: the last action's result, else the selected node's problem. */
+function message(
+  state: DashboardState,
+  reports: ReadonlyMap<string, DestinationReport>,
+): { text: string; style?: DashboardLine['style'] } {
   const selectedNode = state.nodes[state.selected];
   const selectedReport = selectedNode ? reports.get(selectedNode.name) : undefined;
   const selectedProblem = selectedReport && problem(selectedReport);
-  const message: { text: string; style?: DashboardLine['style'] } = state.message
+  return state.message
     ? state.message.error
       ? { text: state.message.text, style: 'error' }
       : { text: state.message.text }
     : selectedNode && selectedProblem
       ? { text: `${selectedNode.name}: ${selectedProblem}`, style: 'warn' }
       : { text: '' };
-  const messageLines = wrap(message.text, w).slice(0, Math.min(3, eventRows));
-  const shownEvents = Math.max(1, eventRows - (messageLines.length - 1));
+}
 
-  out.push(line('Events', 'heading'));
-  const events = s.recentEvents
-    .slice(-shownEvents)
+function eventsPanel(
+  state: DashboardState,
+  w: number,
+  rows: number,
+  line: LineMaker,
+): DashboardLine[] {
+  const out = [line('Events', 'heading')];
+  const events = state.status.recentEvents
+    .slice(-rows)
     .map((e) => e.replace(/^\S+T(\d\d:\d\d:\d\d)\.\d+Z /, '$1 '))
     .map((e) => compactUids(e, w, state.unicode ? '…' : '~'));
   for (const e of events) out.push(line(e, /^\S+ (WARN|ERROR)/.test(e) ? 'warn' : undefined));
-  for (let i = events.length; i < shownEvents; i++) out.push(line(''));
-  for (const text of messageLines) out.push(line(text, message.style));
-  out.push(line(state.help?.text ?? HELP_LINE, state.help?.error ? 'error' : 'help'));
+  for (let i = events.length; i < rows; i++) out.push(line(''));
   return out;
+}
+
+export function renderDashboard(
+  state: DashboardState,
+  width: number,
+  height: number,
+): DashboardLine[] {
+  const s = state.status;
+  const w = Math.max(40, width);
+  const line: LineMaker = (text, style) =>
+    style ? { text: fit(text, w), style } : { text: fit(text, w) };
+  const rows = panelRows(state, height);
+  const reports = new Map(s.destinations.map((d) => [d.name, d]));
+  // The message is shown whole: it takes up to three lines from the events (a SOP
+  // Instance UID alone may be 64 characters).
+  const shown = message(state, reports);
+  const messageLines = wrap(shown.text, w).slice(0, Math.min(3, rows.events));
+  const shownEvents = Math.max(1, rows.events - (messageLines.length - 1));
+  return [
+    titleLine(state, w, line),
+    receiveLine(state, w, line),
+    ...associationsPanel(state, rows.associations, line),
+    ...nodesPanel(state, reports, rows.nodes, line),
+    cacheLine(s, line),
+    healthLine(s, line),
+    ...eventsPanel(state, w, shownEvents, line),
+    ...messageLines.map((text) => line(text, shown.style)),
+    line(state.help?.text ?? HELP_LINE, state.help?.error ? 'error' : 'help'),
+  ];
 }

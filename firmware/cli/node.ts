@@ -35,12 +35,23 @@ export function nodeCommand(program: Command): void {
       return list(options);
     }),
   );
+  nodeListCommand(node);
+  nodeAddCommand(node);
+  nodeAddDicomwebCommand(node);
+  nodeRmCommand(node);
+  nodeSetCommand(node);
+}
 
+/** `node list`: the nodes, as `node` alone shows them. */
+function nodeListCommand(node: Command): void {
   node
     .command('list')
     .description('The nodes, one per line.')
     .action(exits((_: unknown, command: Command) => list(command.optsWithGlobals<ConfigOption>())));
+}
 
+/** `node add NAME AE HOST PORT [forward] [--forward]`: a DICOM node. */
+function nodeAddCommand(node: Command): void {
   node
     .command('add')
     .description('Add a DICOM node. Its other settings: dicom-edge node set NAME KEY=VALUE.')
@@ -69,7 +80,10 @@ export function nodeCommand(program: Command): void {
           }),
       ),
     );
+}
 
+/** `node add-dicomweb NAME URL [forward] [--forward]`: a STOW-RS destination. */
+function nodeAddDicomwebCommand(node: Command): void {
   node
     .command('add-dicomweb')
     .description(
@@ -86,7 +100,10 @@ export function nodeCommand(program: Command): void {
           addNode(command.optsWithGlobals<AddOptions>(), word, { name, kind: 'dicomweb', url }),
       ),
     );
+}
 
+/** `node rm NAME` (or `remove`). */
+function nodeRmCommand(node: Command): void {
   node
     .command('rm')
     .alias('remove')
@@ -99,7 +116,10 @@ export function nodeCommand(program: Command): void {
         return applyChange(options, removeNode(document, name));
       }),
     );
+}
 
+/** `node set NAME KEY=VALUE...`: a patch on one node. */
+function nodeSetCommand(node: Command): void {
   node
     .command('set')
     .description(

@@ -17,6 +17,7 @@ import type { Cache } from '../../storage/cache';
 import { DatasetScanner } from '../dicom/dataset/dataset-scanner';
 import { DatasetParseError } from '../dicom/errors';
 import { encodePart10Header } from '../dicom/dataset/part10';
+import { Tag } from '../dicom/registry/tags';
 import { transcode } from '../dicom/dataset/transcoder';
 import {
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -53,25 +54,16 @@ export interface CompressionPlan {
   readonly frame: FrameInfo;
 }
 
-const SAMPLES_PER_PIXEL = 0x00280002;
-const PHOTOMETRIC = 0x00280004;
-const PLANAR_CONFIGURATION = 0x00280006;
-const NUMBER_OF_FRAMES = 0x00280008;
-const ROWS = 0x00280010;
-const COLUMNS = 0x00280011;
-const BITS_ALLOCATED = 0x00280100;
-const BITS_STORED = 0x00280101;
-const PIXEL_REPRESENTATION = 0x00280103;
 const WANTED = new Set([
-  SAMPLES_PER_PIXEL,
-  PHOTOMETRIC,
-  PLANAR_CONFIGURATION,
-  NUMBER_OF_FRAMES,
-  ROWS,
-  COLUMNS,
-  BITS_ALLOCATED,
-  BITS_STORED,
-  PIXEL_REPRESENTATION,
+  Tag.SamplesPerPixel,
+  Tag.PhotometricInterpretation,
+  Tag.PlanarConfiguration,
+  Tag.NumberOfFrames,
+  Tag.Rows,
+  Tag.Columns,
+  Tag.BitsAllocated,
+  Tag.BitsStored,
+  Tag.PixelRepresentation,
 ]);
 /** Whether every sample fits in bitsStored bits (the JPEG-LS precision P). */
 async function samplesFit(
@@ -127,13 +119,13 @@ export async function planCompression(
     const pd = scanner.pixelData;
     if (!pd) return { skip: 'it has no native Pixel Data' };
     const v = scanner.values;
-    const rows = unsigned(v, ROWS);
-    const columns = unsigned(v, COLUMNS);
-    const samples = unsigned(v, SAMPLES_PER_PIXEL) ?? 1;
-    const bitsAllocated = unsigned(v, BITS_ALLOCATED);
-    const bitsStored = unsigned(v, BITS_STORED) ?? bitsAllocated;
-    const signed = unsigned(v, PIXEL_REPRESENTATION) === 1;
-    const frames = Number(text(v, NUMBER_OF_FRAMES) || '1');
+    const rows = unsigned(v, Tag.Rows);
+    const columns = unsigned(v, Tag.Columns);
+    const samples = unsigned(v, Tag.SamplesPerPixel) ?? 1;
+    const bitsAllocated = unsigned(v, Tag.BitsAllocated);
+    const bitsStored = unsigned(v, Tag.BitsStored) ?? bitsAllocated;
+    const signed = unsigned(v, Tag.PixelRepresentation) === 1;
+    const frames = Number(text(v, Tag.NumberOfFrames) || '1');
     if (
       !rows ||
       !columns ||
@@ -147,7 +139,7 @@ export async function planCompression(
       return { skip: `Bits Allocated ${bitsAllocated} is neither 8 nor 16` };
     if (bitsStored < 2 || bitsStored > bitsAllocated)
       return { skip: `Bits Stored ${bitsStored} does not fit Bits Allocated ${bitsAllocated}` };
-    if (samples === 3 && (unsigned(v, PLANAR_CONFIGURATION) ?? 0) !== 0)
+    if (samples === 3 && (unsigned(v, Tag.PlanarConfiguration) ?? 0) !== 0)
       return { skip: 'its colour is by plane' };
     if (samples !== 1 && !(samples === 3 && bitsAllocated === 8))
       return { skip: `${samples} samples per pixel of ${bitsAllocated} bits` };
@@ -205,7 +197,7 @@ function tagLength(tag: number, length: number): Buffer {
 /** Encapsulated Pixel Data (PS3.5 A.4): OB of undefined length, an empty offset table. */
 function encapsulatedHeader(): Buffer {
   const header = Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]);
-  return Buffer.concat([header, tagLength(0xfffee000, 0)]);
+  return Buffer.concat([header, tagLength(Tag.Item, 0)]);
 }
 
 /** The data set in JPEG-LS Lossless (Explicit VR Little Endian around the pixels). */
@@ -225,10 +217,10 @@ export async function* compressedDataset(
       const samples = await readExactly(file, plan.valueAt + f * plan.frameBytes, plan.frameBytes);
       const encoded = await encodeJpegLs(samples, plan.frame);
       const pad = encoded.length % 2; // items are of even length: a trailing 00H (A.4)
-      yield tagLength(0xfffee000, encoded.length + pad);
+      yield tagLength(Tag.Item, encoded.length + pad);
       yield pad ? Buffer.concat([encoded, Buffer.alloc(1)]) : encoded;
     }
-    yield tagLength(0xfffee0dd, 0);
+    yield tagLength(Tag.SequenceDelimitationItem, 0);
     yield* explicit(readRange(file, plan.valueEnd, instance.size));
   } finally {
     await file.close();

@@ -1,13 +1,9 @@
 // What a STOW-RS response says of each instance sent (PS3.18 §10.5.3, the Store Instances
 // Response Module of PS3.4 Table CC.2.3-1, as application/dicom+json), and what the
 // forwarder makes of it. Pure: text and HTTP status in, a verdict per SOP Instance UID out.
+import { formatTag, tagHex } from '../dicom/dataset/element-header';
 import { verdictForStatus } from '../dicom/dimse/status';
-
-const FAILED_SOP_SEQUENCE = '00081198';
-const REFERENCED_SOP_SEQUENCE = '00081199';
-const REFERENCED_SOP_INSTANCE_UID = '00081155';
-const FAILURE_REASON = '00081197';
-const WARNING_REASON = '00081196';
+import { Tag } from '../dicom/registry/tags';
 
 /** A response body the box cannot read; the HTTP status alone decides then. */
 export class StowResponseError extends Error {
@@ -31,27 +27,27 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function items(dataset: JsonDataset, tag: string): JsonDataset[] {
-  const value = dataset[tag]?.Value;
+function items(dataset: JsonDataset, tag: number): JsonDataset[] {
+  const value = dataset[tagHex(tag)]?.Value;
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every(isObject))
-    throw new StowResponseError(`(${tag.slice(0, 4)},${tag.slice(4)}) is not a sequence of items`);
+    throw new StowResponseError(`${formatTag(tag)} is not a sequence of items`);
   return value as JsonDataset[];
 }
 
-function first(dataset: JsonDataset, tag: string): unknown {
-  const value = dataset[tag]?.Value;
+function first(dataset: JsonDataset, tag: number): unknown {
+  const value = dataset[tagHex(tag)]?.Value;
   return Array.isArray(value) ? value[0] : undefined;
 }
 
 function sopOf(item: JsonDataset): string {
-  const uid = first(item, REFERENCED_SOP_INSTANCE_UID);
+  const uid = first(item, Tag.ReferencedSopInstanceUid);
   if (typeof uid !== 'string' || !/^[0-9.]{1,64}$/.test(uid))
     throw new StowResponseError('an item without a valid Referenced SOP Instance UID');
   return uid;
 }
 
-function reasonOf(item: JsonDataset, tag: string, fallback: number): number {
+function reasonOf(item: JsonDataset, tag: number, fallback: number): number {
   const reason = first(item, tag);
   return typeof reason === 'number' && Number.isInteger(reason) && reason >= 0 && reason <= 0xffff
     ? reason
@@ -72,10 +68,10 @@ export function parseStoreResponse(text: string): StoreResponse {
   if (!isObject(dataset)) throw new StowResponseError('the response is not a DICOM JSON data set');
   const referenced = new Map<string, number>();
   const failed = new Map<string, number>();
-  for (const item of items(dataset as JsonDataset, REFERENCED_SOP_SEQUENCE))
-    referenced.set(sopOf(item), reasonOf(item, WARNING_REASON, 0));
-  for (const item of items(dataset as JsonDataset, FAILED_SOP_SEQUENCE))
-    failed.set(sopOf(item), reasonOf(item, FAILURE_REASON, 0xc000));
+  for (const item of items(dataset as JsonDataset, Tag.ReferencedSopSequence))
+    referenced.set(sopOf(item), reasonOf(item, Tag.WarningReason, 0));
+  for (const item of items(dataset as JsonDataset, Tag.FailedSopSequence))
+    failed.set(sopOf(item), reasonOf(item, Tag.FailureReason, 0xc000));
   return { referenced, failed };
 }
 

@@ -5,14 +5,10 @@
 import type { Element } from '../dicom/dataset/dataset-writer';
 import { CommandField } from '../dicom/dimse/command-field';
 import { Status } from '../dicom/dimse/status';
+import { Tag } from '../dicom/registry/tags';
 import { log } from '../log';
 import type { Archive } from '../../storage/archive';
-import {
-  QUERY_RETRIEVE_LEVEL,
-  RETRIEVE_AE_TITLE,
-  SPECIFIC_CHARACTER_SET,
-  modelOf,
-} from './qr/attributes';
+import { modelOf } from './qr/attributes';
 import { interpretIdentifier, QueryError, type Query } from './qr/identifier';
 import { encodeIdentifier, encodingOf, readIdentifier } from './qr/qr-common';
 import { respond, type ServiceHandler } from './service';
@@ -118,10 +114,10 @@ function responseElements(
     if (!isAscii(value)) nonAscii = true;
     elements.push({ tag: key.tag, vr: key.vr, value });
   }
-  elements.push({ tag: QUERY_RETRIEVE_LEVEL, vr: 'CS', value: query.level });
-  elements.push({ tag: RETRIEVE_AE_TITLE, vr: 'AE', value: retrieveAeTitle });
+  elements.push({ tag: Tag.QueryRetrieveLevel, vr: 'CS', value: query.level });
+  elements.push({ tag: Tag.RetrieveAeTitle, vr: 'AE', value: retrieveAeTitle });
   // The index holds text decoded to Unicode; non-ASCII values go out as UTF-8.
-  if (nonAscii) elements.push({ tag: SPECIFIC_CHARACTER_SET, vr: 'CS', value: 'ISO_IR 192' });
+  if (nonAscii) elements.push({ tag: Tag.SpecificCharacterSet, vr: 'CS', value: 'ISO_IR 192' });
   return elements;
 }
 

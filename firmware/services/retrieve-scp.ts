@@ -14,10 +14,11 @@ import type { CommandSet } from '../dicom/dimse/command-set';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { Status, statusCategory } from '../dicom/dimse/status';
 import { DatasetParseError } from '../dicom/errors';
+import { Tag } from '../dicom/registry/tags';
 import { log } from '../log';
 import type { Archive, RetrieveLease } from '../../storage/archive';
 import type { RetrievableInstance } from '../../storage/index';
-import { FAILED_SOP_INSTANCE_UID_LIST, modelOf } from './qr/attributes';
+import { modelOf } from './qr/attributes';
 import { interpretIdentifier, QueryError } from './qr/identifier';
 import { encodeIdentifier, encodingOf, readIdentifier } from './qr/qr-common';
 import { respond, type ServiceContext, type ServiceHandler } from './service';
@@ -102,7 +103,7 @@ function answerer(
         ? encodeIdentifier(
             [
               {
-                tag: FAILED_SOP_INSTANCE_UID_LIST,
+                tag: Tag.FailedSopInstanceUidList,
                 vr: 'UI',
                 value: counts.failedUids.join('\\'),
               } as Element,

@@ -2,11 +2,9 @@
 // sources themselves, so that a new import running back up fails the build here, naming
 // the files that close the loop.
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-
-const ROOT = path.join(__dirname, '..', '..', '..');
-const SOURCES = ['firmware', 'storage', 'ui-tty'];
+import { ROOT, SOURCES, sourceFiles } from '../support/sources';
 
 /** The unit a file belongs to: its folder (firmware/dicom as one library), or itself at the top. */
 function unitOf(file: string): string {
@@ -14,14 +12,6 @@ function unitOf(file: string): string {
   if (parts[0] !== 'firmware') return parts[0]!;
   if (parts.length === 2) return `firmware/${parts[1]!.replace(/\.ts$/, '')}`;
   return `firmware/${parts[1]}`;
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) return sourceFiles(p);
-    return name.endsWith('.ts') ? [p] : [];
-  });
 }
 
 function resolve(from: string, spec: string): string {

@@ -3,14 +3,12 @@
 // this way. Implicit VR elements get their VR from the data dictionary (UN if unknown).
 import { DatasetParseError } from '../errors';
 import { lookupTag } from '../registry/dictionary';
+import { Tag } from '../registry/tags';
 import type { Encoding } from './dataset-scanner';
 import type { Element } from './dataset-writer';
 import { decodeElementHeader, formatTag } from './element-header';
 
 const UNDEFINED = 0xffffffff;
-const ITEM = 0xfffee000;
-const ITEM_DELIMITATION = 0xfffee00d;
-const SEQUENCE_DELIMITATION = 0xfffee0dd;
 const MAX_DEPTH = 16;
 
 export function parseDataset(buf: Buffer, enc: Encoding): Element[] {
@@ -57,11 +55,11 @@ function parseElements(
   while (r.pos < end) {
     const at = r.pos;
     const h = header(buf, enc, r, end);
-    if (h.tag === ITEM_DELIMITATION) {
+    if (h.tag === Tag.ItemDelimitationItem) {
       if (depth === 0) throw new DatasetParseError('item delimiter outside an item', at);
       return { elements, delimited: true };
     }
-    if (h.tag === ITEM || h.tag === SEQUENCE_DELIMITATION) {
+    if (h.tag === Tag.Item || h.tag === Tag.SequenceDelimitationItem) {
       throw new DatasetParseError(`${formatTag(h.tag)} outside a sequence`, at);
     }
     const vr = h.vr ?? (h.length === UNDEFINED ? 'SQ' : implicitVr(h.tag));
@@ -91,12 +89,12 @@ function parseItems(
   while (r.pos < end) {
     const at = r.pos;
     const h = header(buf, enc, r, end);
-    if (h.tag === SEQUENCE_DELIMITATION) {
+    if (h.tag === Tag.SequenceDelimitationItem) {
       if (length !== UNDEFINED)
         throw new DatasetParseError('sequence delimiter in a defined-length sequence', at);
       return items;
     }
-    if (h.tag !== ITEM)
+    if (h.tag !== Tag.Item)
       throw new DatasetParseError(`${formatTag(h.tag)} where an item was expected`, at);
     if (h.length === UNDEFINED) {
       const item = parseElements(buf, enc, r, end, depth + 1);

@@ -8,6 +8,7 @@
 // and items, encapsulated pixel data (PS3.5 A.4), and UN of undefined length, whose
 // content is Implicit VR Little Endian (PS3.5 §6.2.2, CP-246).
 import { DatasetParseError } from '../errors';
+import { Tag } from '../registry/tags';
 import { formatTag, HeaderAssembler } from './element-header';
 
 export { formatTag };
@@ -18,10 +19,6 @@ export interface Encoding {
 }
 
 const UNDEFINED_LENGTH = 0xffffffff;
-const ITEM = 0xfffee000;
-const ITEM_DELIMITATION = 0xfffee00d;
-const SEQUENCE_DELIMITATION = 0xfffee0dd;
-const PIXEL_DATA = 0x7fe00010;
 /** VRs that may have an undefined length in explicit VR (SQ, UN, and encapsulated OB/OW). */
 const UNDEFINED_LENGTH_VRS = new Set(['SQ', 'UN', 'OB', 'OW']);
 const MAX_DEPTH = 32;
@@ -121,13 +118,13 @@ export class DatasetScanner {
     const top = this.stack[this.stack.length - 1];
     if (top?.kind === 'sequence') {
       // Inside an undefined-length sequence (or encapsulated pixel data): items only.
-      if (tag === ITEM) {
+      if (tag === Tag.Item) {
         if (length === UNDEFINED_LENGTH)
           this.push({ kind: 'item', tag: top.tag, encoding: top.encoding }, at);
         else this.skip = length;
         return;
       }
-      if (tag === SEQUENCE_DELIMITATION) {
+      if (tag === Tag.SequenceDelimitationItem) {
         this.stack.pop();
         return;
       }
@@ -136,12 +133,12 @@ export class DatasetScanner {
         at,
       );
     }
-    if (tag === ITEM_DELIMITATION) {
+    if (tag === Tag.ItemDelimitationItem) {
       if (top?.kind !== 'item') throw new DatasetParseError('item delimiter outside an item', at);
       this.stack.pop();
       return;
     }
-    if (tag === ITEM || tag === SEQUENCE_DELIMITATION) {
+    if (tag === Tag.Item || tag === Tag.SequenceDelimitationItem) {
       throw new DatasetParseError(`${formatTag(tag)} outside a sequence`, at);
     }
     if (length === UNDEFINED_LENGTH) {
@@ -155,7 +152,8 @@ export class DatasetScanner {
       this.push({ kind: 'sequence', tag, encoding }, at);
       return;
     }
-    if (top === undefined && tag === PIXEL_DATA) this.pixelData = { at, valueAt: this.pos, length };
+    if (top === undefined && tag === Tag.PixelData)
+      this.pixelData = { at, valueAt: this.pos, length };
     if (top === undefined && this.wanted.has(tag) && length <= this.maxValueLength) {
       if (length === 0) this.values.set(tag, Buffer.alloc(0));
       else this.collecting = { tag, parts: [], remaining: length, length };

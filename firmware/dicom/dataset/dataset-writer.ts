@@ -1,5 +1,6 @@
 // Encodes small data sets (identifiers, test fixtures) in any of the uncompressed
 // encodings (PS3.5 §7.1). Not for instances in transit: those are never re-encoded.
+import { Tag } from '../registry/tags';
 import { LONG_LENGTH_VRS } from '../registry/vr';
 import type { Encoding } from './dataset-scanner';
 
@@ -60,21 +61,21 @@ export function encodeElement(e: Element, enc: Encoding): Buffer {
       const body = encodeDataset(item, enc);
       if (e.undefinedLength) {
         return Buffer.concat([
-          tagBytes(0xfffee000, enc),
+          tagBytes(Tag.Item, enc),
           u32(UNDEFINED, enc),
           body,
-          tagBytes(0xfffee00d, enc),
+          tagBytes(Tag.ItemDelimitationItem, enc),
           u32(0, enc),
         ]);
       }
-      return Buffer.concat([tagBytes(0xfffee000, enc), u32(body.length, enc), body]);
+      return Buffer.concat([tagBytes(Tag.Item, enc), u32(body.length, enc), body]);
     });
     const body = Buffer.concat(items);
     if (e.undefinedLength) {
       return Buffer.concat([
         header(e.tag, e.vr, UNDEFINED, enc),
         body,
-        tagBytes(0xfffee0dd, enc),
+        tagBytes(Tag.SequenceDelimitationItem, enc),
         u32(0, enc),
       ]);
     }

@@ -16,8 +16,13 @@ export type ElementHeader =
       readonly length: number;
     };
 
+/** The tag as 8 upper-case hex digits, as the DICOM JSON model keys it (PS3.18 F.2.1.1.2). */
+export function tagHex(tag: number): string {
+  return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}
+
 export function formatTag(tag: number): string {
-  const h = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  const h = tagHex(tag);
   return `(${h.slice(0, 4)},${h.slice(4)})`;
 }
 

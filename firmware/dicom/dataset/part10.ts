@@ -2,6 +2,7 @@
 // Information group (0002), always Explicit VR Little Endian, then the data set in the
 // transfer syntax the meta names. Pure functions over buffers.
 import { Part10Error } from '../errors';
+import { Tag } from '../registry/tags';
 import { LONG_LENGTH_VRS } from '../registry/vr';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, trimUid } from '../registry/uid';
 
@@ -23,11 +24,11 @@ export interface Part10Header {
 const PREAMBLE_LENGTH = 128;
 const MAGIC = 'DICM';
 
-function metaElement(elem: number, vr: string, value: Buffer): Buffer {
+function metaElement(tag: number, vr: string, value: Buffer): Buffer {
   const long = vr === 'OB';
   const head = Buffer.alloc(long ? 12 : 8);
-  head.writeUInt16LE(0x0002, 0);
-  head.writeUInt16LE(elem, 2);
+  head.writeUInt16LE(tag >>> 16, 0);
+  head.writeUInt16LE(tag & 0xffff, 2);
   head.write(vr, 4, 'latin1');
   if (long) head.writeUInt32LE(value.length, 8);
   else head.writeUInt16LE(value.length, 6);
@@ -43,15 +44,25 @@ export function encodePart10Header(
   meta: Omit<FileMeta, 'implementationClassUid' | 'implementationVersionName'>,
 ): Buffer {
   const elements = [
-    metaElement(0x0001, 'OB', Buffer.from([0x00, 0x01])),
-    metaElement(0x0002, 'UI', padded(meta.mediaStorageSopClassUid, '\0')),
-    metaElement(0x0003, 'UI', padded(meta.mediaStorageSopInstanceUid, '\0')),
-    metaElement(0x0010, 'UI', padded(meta.transferSyntaxUid, '\0')),
-    metaElement(0x0012, 'UI', padded(IMPLEMENTATION_CLASS_UID, '\0')),
-    metaElement(0x0013, 'SH', padded(IMPLEMENTATION_VERSION_NAME, ' ')),
+    metaElement(Tag.FileMetaInformationVersion, 'OB', Buffer.from([0x00, 0x01])),
+    metaElement(Tag.MediaStorageSopClassUid, 'UI', padded(meta.mediaStorageSopClassUid, '\0')),
+    metaElement(
+      Tag.MediaStorageSopInstanceUid,
+      'UI',
+      padded(meta.mediaStorageSopInstanceUid, '\0'),
+    ),
+    metaElement(Tag.TransferSyntaxUid, 'UI', padded(meta.transferSyntaxUid, '\0')),
+    metaElement(Tag.ImplementationClassUid, 'UI', padded(IMPLEMENTATION_CLASS_UID, '\0')),
+    metaElement(Tag.ImplementationVersionName, 'SH', padded(IMPLEMENTATION_VERSION_NAME, ' ')),
   ];
   if (meta.sourceApplicationEntityTitle) {
-    elements.push(metaElement(0x0016, 'AE', padded(meta.sourceApplicationEntityTitle, ' ')));
+    elements.push(
+      metaElement(
+        Tag.SourceApplicationEntityTitle,
+        'AE',
+        padded(meta.sourceApplicationEntityTitle, ' '),
+      ),
+    );
   }
   const body = Buffer.concat(elements);
   const groupLength = Buffer.alloc(4);
@@ -59,7 +70,7 @@ export function encodePart10Header(
   return Buffer.concat([
     Buffer.alloc(PREAMBLE_LENGTH),
     Buffer.from(MAGIC, 'latin1'),
-    metaElement(0x0000, 'UL', groupLength),
+    metaElement(Tag.FileMetaInformationGroupLength, 'UL', groupLength),
     body,
   ]);
 }
@@ -85,6 +96,7 @@ export function parsePart10Header(head: Buffer): Part10Header {
     if (head.readUInt16LE(off) !== 0x0002)
       throw new Part10Error('File Meta group length overruns group 0002');
     const elem = head.readUInt16LE(off + 2);
+    const tag = ((0x0002 << 16) | elem) >>> 0;
     const vr = head.toString('latin1', off + 4, off + 6);
     let length: number;
     let valueStart: number;
@@ -99,25 +111,26 @@ export function parsePart10Header(head: Buffer): Part10Header {
     if (valueStart + length > head.length)
       throw new Part10Error(`File Meta element (0002,${elem.toString(16)}) is truncated`);
     const value = head.subarray(valueStart, valueStart + length);
-    if (elem === 0x0000 && length === 4) end = valueStart + length + value.readUInt32LE(0);
-    values.set(elem, value);
+    if (tag === Tag.FileMetaInformationGroupLength && length === 4)
+      end = valueStart + length + value.readUInt32LE(0);
+    values.set(tag, value);
     off = valueStart + length;
   }
-  const text = (elem: number): string | undefined => {
-    const v = values.get(elem);
+  const text = (tag: number): string | undefined => {
+    const v = values.get(tag);
     return v === undefined ? undefined : trimUid(v.toString('latin1'));
   };
-  const mediaStorageSopClassUid = text(0x0002);
-  const mediaStorageSopInstanceUid = text(0x0003);
-  const transferSyntaxUid = text(0x0010);
+  const mediaStorageSopClassUid = text(Tag.MediaStorageSopClassUid);
+  const mediaStorageSopInstanceUid = text(Tag.MediaStorageSopInstanceUid);
+  const transferSyntaxUid = text(Tag.TransferSyntaxUid);
   if (!mediaStorageSopClassUid || !mediaStorageSopInstanceUid || !transferSyntaxUid) {
     throw new Part10Error(
       'File Meta Information lacks the SOP class, SOP instance or transfer syntax UID',
     );
   }
-  const implementationClassUid = text(0x0012);
-  const implementationVersionName = text(0x0013);
-  const sourceApplicationEntityTitle = text(0x0016);
+  const implementationClassUid = text(Tag.ImplementationClassUid);
+  const implementationVersionName = text(Tag.ImplementationVersionName);
+  const sourceApplicationEntityTitle = text(Tag.SourceApplicationEntityTitle);
   return {
     meta: {
       mediaStorageSopClassUid,

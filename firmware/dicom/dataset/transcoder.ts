@@ -10,6 +10,7 @@
 // VRs for implicit input come from the data dictionary; private and unknown tags get UN.
 import { DatasetParseError } from '../errors';
 import { lookupTag } from '../registry/dictionary';
+import { Tag } from '../registry/tags';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -48,12 +49,6 @@ export async function* transcode(
 }
 
 const UNDEFINED = 0xffffffff;
-const ITEM = 0xfffee000;
-const ITEM_DELIMITATION = 0xfffee00d;
-const SEQUENCE_DELIMITATION = 0xfffee0dd;
-const BITS_ALLOCATED = 0x00280100;
-const PIXEL_REPRESENTATION = 0x00280103;
-const PIXEL_DATA = 0x7fe00010;
 
 /** Byte-swap unit of a VR's values when endianness changes (0: bytes as they are). */
 function swapUnit(vr: string): number {
@@ -159,15 +154,18 @@ export class Transcoder {
           this.pos,
         );
       this.stack.pop();
-      this.emitTagLength(top.kind === 'item' ? ITEM_DELIMITATION : SEQUENCE_DELIMITATION, 0);
+      this.emitTagLength(
+        top.kind === 'item' ? Tag.ItemDelimitationItem : Tag.SequenceDelimitationItem,
+        0,
+      );
     }
   }
 
   private onElement(tag: number, explicitVr: string | undefined, length: number, at: number): void {
     const top = this.stack[this.stack.length - 1];
-    if (tag === ITEM) {
+    if (tag === Tag.Item) {
       if (top?.kind !== 'sequence') throw new DatasetParseError('item outside a sequence', at);
-      this.emitTagLength(ITEM, UNDEFINED);
+      this.emitTagLength(Tag.Item, UNDEFINED);
       this.stack.push({
         kind: 'item',
         tag: top.tag,
@@ -176,8 +174,8 @@ export class Transcoder {
       });
       return;
     }
-    if (tag === ITEM_DELIMITATION || tag === SEQUENCE_DELIMITATION) {
-      const kind = tag === ITEM_DELIMITATION ? 'item' : 'sequence';
+    if (tag === Tag.ItemDelimitationItem || tag === Tag.SequenceDelimitationItem) {
+      const kind = tag === Tag.ItemDelimitationItem ? 'item' : 'sequence';
       if (top?.kind !== kind || top.end !== undefined)
         throw new DatasetParseError(`unexpected ${formatTag(tag)}`, at);
       this.stack.pop();
@@ -217,7 +215,7 @@ export class Transcoder {
     const swap = this.encoding.littleEndian !== this.output.littleEndian ? swapUnit(outVr) : 0;
     if (
       this.stack.length === 0 &&
-      (tag === BITS_ALLOCATED || tag === PIXEL_REPRESENTATION) &&
+      (tag === Tag.BitsAllocated || tag === Tag.PixelRepresentation) &&
       length === 2
     ) {
       this.capture = { tag, bytes: [] };
@@ -234,7 +232,7 @@ export class Transcoder {
     if (group % 2 === 1) return elem >= 0x0010 && elem <= 0x00ff ? 'LO' : 'UN';
     const entry = lookupTag(tag);
     if (!entry) return 'UN';
-    if (tag === PIXEL_DATA) return this.bitsAllocated > 8 ? 'OW' : 'OB';
+    if (tag === Tag.PixelData) return this.bitsAllocated > 8 ? 'OW' : 'OB';
     switch (entry.vr) {
       case 'US or SS':
         return this.pixelRepresentation === 1 ? 'SS' : 'US';
@@ -279,7 +277,7 @@ export class Transcoder {
     if (this.capture) {
       const b = Buffer.from(this.capture.bytes);
       const v = this.input.littleEndian ? b.readUInt16LE(0) : b.readUInt16BE(0);
-      if (this.capture.tag === BITS_ALLOCATED) this.bitsAllocated = v;
+      if (this.capture.tag === Tag.BitsAllocated) this.bitsAllocated = v;
       else this.pixelRepresentation = v;
       this.capture = null;
     }

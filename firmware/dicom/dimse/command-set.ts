@@ -1,6 +1,7 @@
 // DIMSE command set codec, PS3.7 §6.3 and §E.1: group 0000 elements, always Implicit VR
 // Little Endian, preceded by Command Group Length (0000,0000). Pure functions over buffers.
 import { CommandDecodeError } from '../errors';
+import { Tag } from '../registry/tags';
 import { NO_DATA_SET } from './command-field';
 
 export interface CommandSet {
@@ -35,31 +36,30 @@ type Key = Exclude<keyof CommandSet, 'hasDataSet'>;
 
 /** The command elements of PS3.7 Table E.1-1, in tag order. */
 const ELEMENTS: ReadonlyArray<readonly [tag: number, key: Key, vr: Vr]> = [
-  [0x00000002, 'affectedSopClassUid', 'UI'],
-  [0x00000003, 'requestedSopClassUid', 'UI'],
-  [0x00000100, 'commandField', 'US'],
-  [0x00000110, 'messageId', 'US'],
-  [0x00000120, 'messageIdBeingRespondedTo', 'US'],
-  [0x00000600, 'moveDestination', 'AE'],
-  [0x00000700, 'priority', 'US'],
+  [Tag.AffectedSopClassUid, 'affectedSopClassUid', 'UI'],
+  [Tag.RequestedSopClassUid, 'requestedSopClassUid', 'UI'],
+  [Tag.CommandField, 'commandField', 'US'],
+  [Tag.MessageId, 'messageId', 'US'],
+  [Tag.MessageIdBeingRespondedTo, 'messageIdBeingRespondedTo', 'US'],
+  [Tag.MoveDestination, 'moveDestination', 'AE'],
+  [Tag.Priority, 'priority', 'US'],
   // (0000,0800) Command Data Set Type is handled apart: it maps to hasDataSet.
-  [0x00000900, 'status', 'US'],
-  [0x00000901, 'offendingElement', 'AT'],
-  [0x00000902, 'errorComment', 'LO'],
-  [0x00000903, 'errorId', 'US'],
-  [0x00001000, 'affectedSopInstanceUid', 'UI'],
-  [0x00001001, 'requestedSopInstanceUid', 'UI'],
-  [0x00001002, 'eventTypeId', 'US'],
-  [0x00001005, 'attributeIdentifierList', 'AT'],
-  [0x00001008, 'actionTypeId', 'US'],
-  [0x00001020, 'remainingSubOperations', 'US'],
-  [0x00001021, 'completedSubOperations', 'US'],
-  [0x00001022, 'failedSubOperations', 'US'],
-  [0x00001023, 'warningSubOperations', 'US'],
-  [0x00001030, 'moveOriginatorAeTitle', 'AE'],
-  [0x00001031, 'moveOriginatorMessageId', 'US'],
+  [Tag.Status, 'status', 'US'],
+  [Tag.OffendingElement, 'offendingElement', 'AT'],
+  [Tag.ErrorComment, 'errorComment', 'LO'],
+  [Tag.ErrorId, 'errorId', 'US'],
+  [Tag.AffectedSopInstanceUid, 'affectedSopInstanceUid', 'UI'],
+  [Tag.RequestedSopInstanceUid, 'requestedSopInstanceUid', 'UI'],
+  [Tag.EventTypeId, 'eventTypeId', 'US'],
+  [Tag.AttributeIdentifierList, 'attributeIdentifierList', 'AT'],
+  [Tag.ActionTypeId, 'actionTypeId', 'US'],
+  [Tag.NumberOfRemainingSuboperations, 'remainingSubOperations', 'US'],
+  [Tag.NumberOfCompletedSuboperations, 'completedSubOperations', 'US'],
+  [Tag.NumberOfFailedSuboperations, 'failedSubOperations', 'US'],
+  [Tag.NumberOfWarningSuboperations, 'warningSubOperations', 'US'],
+  [Tag.MoveOriginatorApplicationEntityTitle, 'moveOriginatorAeTitle', 'AE'],
+  [Tag.MoveOriginatorMessageId, 'moveOriginatorMessageId', 'US'],
 ];
-const COMMAND_DATA_SET_TYPE = 0x00000800;
 const BY_TAG = new Map(ELEMENTS.map((e) => [e[0], e] as const));
 
 function element(tag: number, value: Buffer): Buffer {
@@ -106,7 +106,7 @@ function encodeValue(vr: Vr, value: unknown): Buffer {
 
 export function encodeCommandSet(cmd: CommandSet): Buffer {
   const elements: Array<[number, Buffer]> = [
-    [COMMAND_DATA_SET_TYPE, encodeValue('US', cmd.hasDataSet ? 0x0000 : NO_DATA_SET)],
+    [Tag.CommandDataSetType, encodeValue('US', cmd.hasDataSet ? 0x0000 : NO_DATA_SET)],
   ];
   for (const [tag, key, vr] of ELEMENTS) {
     const value = cmd[key];
@@ -115,7 +115,7 @@ export function encodeCommandSet(cmd: CommandSet): Buffer {
   // Elements in ascending tag order (PS3.5 §7.1).
   elements.sort((a, b) => a[0] - b[0]);
   const body = Buffer.concat(elements.map(([tag, value]) => element(tag, value)));
-  return Buffer.concat([element(0x00000000, encodeValue('UL', body.length)), body]);
+  return Buffer.concat([element(Tag.CommandGroupLength, encodeValue('UL', body.length)), body]);
 }
 
 /** Decodes a complete command set. Elements outside Table E.1-1 are ignored. */
@@ -141,7 +141,7 @@ export function decodeCommandSet(buf: Buffer): CommandSet {
     const value = buf.subarray(offset, offset + length);
     offset += length;
     const tag = elem;
-    if (tag === COMMAND_DATA_SET_TYPE) {
+    if (tag === Tag.CommandDataSetType) {
       out.hasDataSet = readUs(value, tag) !== NO_DATA_SET;
       continue;
     }

@@ -7,13 +7,13 @@ import { DataSetTooLargeError, readSmallDataSet } from '../../dicom/dimse/dimse-
 import { nResponse } from '../../dicom/dimse/n-messages';
 import { Status } from '../../dicom/dimse/status';
 import { DatasetParseError } from '../../dicom/errors';
+import { Tag } from '../../dicom/registry/tags';
 import { isValidUid } from '../../dicom/registry/uid';
 import { log } from '../../log';
 import type { Index } from '../../../storage/index';
 import { encodingOf } from '../qr/qr-common';
 import { respond, type ServiceHandler } from '../service';
 import {
-  Attr,
   REQUEST_STORAGE_COMMITMENT,
   STORAGE_COMMITMENT_INSTANCE,
   STORAGE_COMMITMENT_SOP_CLASS,
@@ -39,13 +39,13 @@ export function readCommitmentRequest(elements: readonly Element[]): {
   transactionUid: string;
   items: CommitmentItem[];
 } {
-  const transactionUid = uid(elements.find((e) => e.tag === Attr.TransactionUid));
+  const transactionUid = uid(elements.find((e) => e.tag === Tag.TransactionUid));
   if (!isValidUid(transactionUid))
     throw new RequestError(
       Status.MissingAttributeValue,
       'Transaction UID (0008,1195) missing or invalid',
     );
-  const sequence = elements.find((e) => e.tag === Attr.ReferencedSopSequence);
+  const sequence = elements.find((e) => e.tag === Tag.ReferencedSopSequence);
   if (!sequence || !Array.isArray(sequence.value) || sequence.value.length === 0) {
     throw new RequestError(
       Status.MissingAttribute,
@@ -53,8 +53,8 @@ export function readCommitmentRequest(elements: readonly Element[]): {
     );
   }
   const items = (sequence.value as Element[][]).map((item) => ({
-    sopClassUid: uid(item.find((e) => e.tag === Attr.ReferencedSopClassUid)),
-    sopInstanceUid: uid(item.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
+    sopClassUid: uid(item.find((e) => e.tag === Tag.ReferencedSopClassUid)),
+    sopInstanceUid: uid(item.find((e) => e.tag === Tag.ReferencedSopInstanceUid)),
   }));
   if (items.some((i) => !isValidUid(i.sopClassUid) || !isValidUid(i.sopInstanceUid))) {
     throw new RequestError(

@@ -1,5 +1,6 @@
-// Storage Commitment Push Model (PS3.4 Annex J): the UIDs, attributes and the report.
+// Storage Commitment Push Model (PS3.4 Annex J): the UIDs and the report.
 import type { Element } from '../../dicom/dataset/dataset-writer';
+import { Tag } from '../../dicom/registry/tags';
 
 export const STORAGE_COMMITMENT_SOP_CLASS = '1.2.840.10008.1.20.1';
 export const STORAGE_COMMITMENT_INSTANCE = '1.2.840.10008.1.20.1.1';
@@ -8,15 +9,6 @@ export const REQUEST_STORAGE_COMMITMENT = 1;
 /** N-EVENT-REPORT Event Type IDs (J.3.3): all committed, or some failed. */
 export const EVENT_SUCCESS = 1;
 export const EVENT_FAILURES = 2;
-
-export const Attr = {
-  TransactionUid: 0x00081195,
-  ReferencedSopSequence: 0x00081199,
-  FailedSopSequence: 0x00081198,
-  ReferencedSopClassUid: 0x00081150,
-  ReferencedSopInstanceUid: 0x00081155,
-  FailureReason: 0x00081197,
-} as const;
 
 /** Failure Reason values (PS3.3 C.14.1.1, J.3.3). */
 export const FailureReason = {
@@ -37,8 +29,8 @@ export interface Decision {
 
 function reference(item: CommitmentItem): Element[] {
   return [
-    { tag: Attr.ReferencedSopClassUid, vr: 'UI', value: item.sopClassUid },
-    { tag: Attr.ReferencedSopInstanceUid, vr: 'UI', value: item.sopInstanceUid },
+    { tag: Tag.ReferencedSopClassUid, vr: 'UI', value: item.sopClassUid },
+    { tag: Tag.ReferencedSopInstanceUid, vr: 'UI', value: item.sopInstanceUid },
   ];
 }
 
@@ -48,8 +40,8 @@ export function actionInformation(
   items: readonly CommitmentItem[],
 ): Element[] {
   return [
-    { tag: Attr.TransactionUid, vr: 'UI', value: transactionUid },
-    { tag: Attr.ReferencedSopSequence, vr: 'SQ', value: items.map(reference) },
+    { tag: Tag.TransactionUid, vr: 'UI', value: transactionUid },
+    { tag: Tag.ReferencedSopSequence, vr: 'SQ', value: items.map(reference) },
   ];
 }
 
@@ -58,7 +50,7 @@ export function reportDataset(
   transactionUid: string,
   d: Decision,
 ): { eventTypeId: number; elements: Element[] } {
-  const elements: Element[] = [{ tag: Attr.TransactionUid, vr: 'UI', value: transactionUid }];
+  const elements: Element[] = [{ tag: Tag.TransactionUid, vr: 'UI', value: transactionUid }];
   if (d.failed.length > 0) {
     const us = (v: number): Buffer => {
       const b = Buffer.alloc(2);
@@ -66,16 +58,16 @@ export function reportDataset(
       return b;
     };
     elements.push({
-      tag: Attr.FailedSopSequence,
+      tag: Tag.FailedSopSequence,
       vr: 'SQ',
       value: d.failed.map((f) => [
         ...reference(f),
-        { tag: Attr.FailureReason, vr: 'US', value: us(f.reason) },
+        { tag: Tag.FailureReason, vr: 'US', value: us(f.reason) },
       ]),
     });
   }
   if (d.committed.length > 0) {
-    elements.push({ tag: Attr.ReferencedSopSequence, vr: 'SQ', value: d.committed.map(reference) });
+    elements.push({ tag: Tag.ReferencedSopSequence, vr: 'SQ', value: d.committed.map(reference) });
   }
   return { eventTypeId: d.failed.length > 0 ? EVENT_FAILURES : EVENT_SUCCESS, elements };
 }
@@ -99,14 +91,14 @@ function itemsOf(elements: readonly Element[], tag: number): Element[][] {
 /** Reads the Event Information of a storage commitment report (Little Endian values). */
 export function readReport(elements: readonly Element[]): CommitmentReport {
   return {
-    transactionUid: text(elements.find((e) => e.tag === Attr.TransactionUid)),
-    committed: itemsOf(elements, Attr.ReferencedSopSequence).map((i) =>
-      text(i.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
+    transactionUid: text(elements.find((e) => e.tag === Tag.TransactionUid)),
+    committed: itemsOf(elements, Tag.ReferencedSopSequence).map((i) =>
+      text(i.find((e) => e.tag === Tag.ReferencedSopInstanceUid)),
     ),
-    failed: itemsOf(elements, Attr.FailedSopSequence).map((i) => {
-      const reason = i.find((e) => e.tag === Attr.FailureReason)?.value;
+    failed: itemsOf(elements, Tag.FailedSopSequence).map((i) => {
+      const reason = i.find((e) => e.tag === Tag.FailureReason)?.value;
       return {
-        sopInstanceUid: text(i.find((e) => e.tag === Attr.ReferencedSopInstanceUid)),
+        sopInstanceUid: text(i.find((e) => e.tag === Tag.ReferencedSopInstanceUid)),
         reason: Buffer.isBuffer(reason) && reason.length === 2 ? reason.readUInt16LE(0) : 0,
       };
     }),

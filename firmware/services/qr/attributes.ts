@@ -2,6 +2,7 @@
 // and C.6.2 Study Root, Tables C.6-1 to C.6-4 and C.6-5 to C.6-7), with the index column
 // each maps to and how it is matched (C.2.2.2).
 import type { ColumnName, QueryLevel } from '../../../storage/query';
+import { Tag } from '../../dicom/registry/tags';
 
 export type Matching = 'text' | 'pn' | 'uid' | 'date' | 'time' | 'modalities' | 'none';
 
@@ -27,46 +28,90 @@ const A = (
 ): QrAttribute => ({ tag, keyword, vr, level, column, matching, ...(unique ? { unique } : {}) });
 
 export const QR_ATTRIBUTES: readonly QrAttribute[] = [
-  A(0x00100010, 'PatientName', 'PN', 'PATIENT', 'patientName', 'pn'),
-  A(0x00100020, 'PatientID', 'LO', 'PATIENT', 'patientId', 'text', true),
-  A(0x00100030, 'PatientBirthDate', 'DA', 'PATIENT', 'patientBirthDate', 'date'),
-  A(0x00100040, 'PatientSex', 'CS', 'PATIENT', 'patientSex', 'text'),
-  A(0x00201200, 'NumberOfPatientRelatedStudies', 'IS', 'PATIENT', 'patientStudies', 'none'),
-  A(0x00201202, 'NumberOfPatientRelatedSeries', 'IS', 'PATIENT', 'patientSeries', 'none'),
-  A(0x00201204, 'NumberOfPatientRelatedInstances', 'IS', 'PATIENT', 'patientInstances', 'none'),
-  A(0x0020000d, 'StudyInstanceUID', 'UI', 'STUDY', 'studyInstanceUid', 'uid', true),
-  A(0x00080020, 'StudyDate', 'DA', 'STUDY', 'studyDate', 'date'),
-  A(0x00080030, 'StudyTime', 'TM', 'STUDY', 'studyTime', 'time'),
-  A(0x00080050, 'AccessionNumber', 'SH', 'STUDY', 'accessionNumber', 'text'),
-  A(0x00200010, 'StudyID', 'SH', 'STUDY', 'studyId', 'text'),
-  A(0x00081030, 'StudyDescription', 'LO', 'STUDY', 'studyDescription', 'text'),
-  A(0x00080090, 'ReferringPhysicianName', 'PN', 'STUDY', 'referringPhysicianName', 'pn'),
-  A(0x00080061, 'ModalitiesInStudy', 'CS', 'STUDY', 'modalitiesInStudy', 'modalities'),
-  A(0x00080062, 'SOPClassesInStudy', 'UI', 'STUDY', 'sopClassesInStudy', 'none'),
-  A(0x00201206, 'NumberOfStudyRelatedSeries', 'IS', 'STUDY', 'studySeries', 'none'),
-  A(0x00201208, 'NumberOfStudyRelatedInstances', 'IS', 'STUDY', 'studyInstances', 'none'),
-  A(0x0020000e, 'SeriesInstanceUID', 'UI', 'SERIES', 'seriesInstanceUid', 'uid', true),
-  A(0x00080060, 'Modality', 'CS', 'SERIES', 'modality', 'text'),
-  A(0x00200011, 'SeriesNumber', 'IS', 'SERIES', 'seriesNumber', 'text'),
-  A(0x0008103e, 'SeriesDescription', 'LO', 'SERIES', 'seriesDescription', 'text'),
-  A(0x00080021, 'SeriesDate', 'DA', 'SERIES', 'seriesDate', 'date'),
-  A(0x00080031, 'SeriesTime', 'TM', 'SERIES', 'seriesTime', 'time'),
-  A(0x00180015, 'BodyPartExamined', 'CS', 'SERIES', 'bodyPartExamined', 'text'),
-  A(0x00201209, 'NumberOfSeriesRelatedInstances', 'IS', 'SERIES', 'seriesInstances', 'none'),
-  A(0x00080018, 'SOPInstanceUID', 'UI', 'IMAGE', 'sopInstanceUid', 'uid', true),
-  A(0x00080016, 'SOPClassUID', 'UI', 'IMAGE', 'sopClassUid', 'uid'),
-  A(0x00200013, 'InstanceNumber', 'IS', 'IMAGE', 'instanceNumber', 'text'),
-  A(0x00280008, 'NumberOfFrames', 'IS', 'IMAGE', 'numberOfFrames', 'text'),
+  A(Tag.PatientName, 'PatientName', 'PN', 'PATIENT', 'patientName', 'pn'),
+  A(Tag.PatientId, 'PatientID', 'LO', 'PATIENT', 'patientId', 'text', true),
+  A(Tag.PatientBirthDate, 'PatientBirthDate', 'DA', 'PATIENT', 'patientBirthDate', 'date'),
+  A(Tag.PatientSex, 'PatientSex', 'CS', 'PATIENT', 'patientSex', 'text'),
+  A(
+    Tag.NumberOfPatientRelatedStudies,
+    'NumberOfPatientRelatedStudies',
+    'IS',
+    'PATIENT',
+    'patientStudies',
+    'none',
+  ),
+  A(
+    Tag.NumberOfPatientRelatedSeries,
+    'NumberOfPatientRelatedSeries',
+    'IS',
+    'PATIENT',
+    'patientSeries',
+    'none',
+  ),
+  A(
+    Tag.NumberOfPatientRelatedInstances,
+    'NumberOfPatientRelatedInstances',
+    'IS',
+    'PATIENT',
+    'patientInstances',
+    'none',
+  ),
+  A(Tag.StudyInstanceUid, 'StudyInstanceUID', 'UI', 'STUDY', 'studyInstanceUid', 'uid', true),
+  A(Tag.StudyDate, 'StudyDate', 'DA', 'STUDY', 'studyDate', 'date'),
+  A(Tag.StudyTime, 'StudyTime', 'TM', 'STUDY', 'studyTime', 'time'),
+  A(Tag.AccessionNumber, 'AccessionNumber', 'SH', 'STUDY', 'accessionNumber', 'text'),
+  A(Tag.StudyId, 'StudyID', 'SH', 'STUDY', 'studyId', 'text'),
+  A(Tag.StudyDescription, 'StudyDescription', 'LO', 'STUDY', 'studyDescription', 'text'),
+  A(
+    Tag.ReferringPhysicianName,
+    'ReferringPhysicianName',
+    'PN',
+    'STUDY',
+    'referringPhysicianName',
+    'pn',
+  ),
+  A(Tag.ModalitiesInStudy, 'ModalitiesInStudy', 'CS', 'STUDY', 'modalitiesInStudy', 'modalities'),
+  A(Tag.SopClassesInStudy, 'SOPClassesInStudy', 'UI', 'STUDY', 'sopClassesInStudy', 'none'),
+  A(
+    Tag.NumberOfStudyRelatedSeries,
+    'NumberOfStudyRelatedSeries',
+    'IS',
+    'STUDY',
+    'studySeries',
+    'none',
+  ),
+  A(
+    Tag.NumberOfStudyRelatedInstances,
+    'NumberOfStudyRelatedInstances',
+    'IS',
+    'STUDY',
+    'studyInstances',
+    'none',
+  ),
+  A(Tag.SeriesInstanceUid, 'SeriesInstanceUID', 'UI', 'SERIES', 'seriesInstanceUid', 'uid', true),
+  A(Tag.Modality, 'Modality', 'CS', 'SERIES', 'modality', 'text'),
+  A(Tag.SeriesNumber, 'SeriesNumber', 'IS', 'SERIES', 'seriesNumber', 'text'),
+  A(Tag.SeriesDescription, 'SeriesDescription', 'LO', 'SERIES', 'seriesDescription', 'text'),
+  A(Tag.SeriesDate, 'SeriesDate', 'DA', 'SERIES', 'seriesDate', 'date'),
+  A(Tag.SeriesTime, 'SeriesTime', 'TM', 'SERIES', 'seriesTime', 'time'),
+  A(Tag.BodyPartExamined, 'BodyPartExamined', 'CS', 'SERIES', 'bodyPartExamined', 'text'),
+  A(
+    Tag.NumberOfSeriesRelatedInstances,
+    'NumberOfSeriesRelatedInstances',
+    'IS',
+    'SERIES',
+    'seriesInstances',
+    'none',
+  ),
+  A(Tag.SopInstanceUid, 'SOPInstanceUID', 'UI', 'IMAGE', 'sopInstanceUid', 'uid', true),
+  A(Tag.SopClassUid, 'SOPClassUID', 'UI', 'IMAGE', 'sopClassUid', 'uid'),
+  A(Tag.InstanceNumber, 'InstanceNumber', 'IS', 'IMAGE', 'instanceNumber', 'text'),
+  A(Tag.NumberOfFrames, 'NumberOfFrames', 'IS', 'IMAGE', 'numberOfFrames', 'text'),
 ];
 
 export const BY_TAG: ReadonlyMap<number, QrAttribute> = new Map(
   QR_ATTRIBUTES.map((a) => [a.tag, a]),
 );
-
-export const QUERY_RETRIEVE_LEVEL = 0x00080052;
-export const RETRIEVE_AE_TITLE = 0x00080054;
-export const SPECIFIC_CHARACTER_SET = 0x00080005;
-export const FAILED_SOP_INSTANCE_UID_LIST = 0x00080058;
 
 /** The information models (PS3.4 C.6) by SOP class, and the operations they carry. */
 export const QR_SOP_CLASSES = {

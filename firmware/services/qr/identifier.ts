@@ -6,20 +6,14 @@
 import { decodeText } from '../../dicom/dataset/charset';
 import type { Element } from '../../dicom/dataset/dataset-writer';
 import { Status } from '../../dicom/dimse/status';
+import { Tag } from '../../dicom/registry/tags';
 import {
   LEVEL_ORDER,
   type ColumnName,
   type Condition,
   type QueryLevel,
 } from '../../../storage/query';
-import {
-  BY_TAG,
-  levelIn,
-  QUERY_RETRIEVE_LEVEL,
-  RETRIEVE_AE_TITLE,
-  SPECIFIC_CHARACTER_SET,
-  type InformationModel,
-} from './attributes';
+import { BY_TAG, levelIn, type InformationModel } from './attributes';
 
 export class QueryError extends Error {
   override name = 'QueryError';
@@ -56,10 +50,10 @@ export function interpretIdentifier(
   purpose: 'find' | 'retrieve',
 ): Query {
   const byTag = new Map(elements.map((e) => [e.tag, e]));
-  const charset = Buffer.isBuffer(byTag.get(SPECIFIC_CHARACTER_SET)?.value)
-    ? (byTag.get(SPECIFIC_CHARACTER_SET)!.value as Buffer).toString('latin1').trim()
+  const charset = Buffer.isBuffer(byTag.get(Tag.SpecificCharacterSet)?.value)
+    ? (byTag.get(Tag.SpecificCharacterSet)!.value as Buffer).toString('latin1').trim()
     : '';
-  const levelElement = byTag.get(QUERY_RETRIEVE_LEVEL);
+  const levelElement = byTag.get(Tag.QueryRetrieveLevel);
   if (!levelElement || !Buffer.isBuffer(levelElement.value)) {
     throw new QueryError(
       Status.IdentifierDoesNotMatchSopClass,
@@ -86,9 +80,9 @@ export function interpretIdentifier(
 
   for (const e of [...elements].sort((a, b) => a.tag - b.tag)) {
     if (
-      e.tag === QUERY_RETRIEVE_LEVEL ||
-      e.tag === SPECIFIC_CHARACTER_SET ||
-      e.tag === RETRIEVE_AE_TITLE
+      e.tag === Tag.QueryRetrieveLevel ||
+      e.tag === Tag.SpecificCharacterSet ||
+      e.tag === Tag.RetrieveAeTitle
     )
       continue;
     if ((e.tag & 0xffff) === 0) continue; // group lengths

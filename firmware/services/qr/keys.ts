@@ -2,6 +2,7 @@
 // "-k (0010,0010)=DOE*", "-k StudyInstanceUID" (a return key with no value).
 import type { Element } from '../../dicom/dataset/dataset-writer';
 import { lookupTag, tagForKeyword } from '../../dicom/registry/dictionary';
+import { Tag } from '../../dicom/registry/tags';
 
 export class KeyError extends Error {
   override name = 'KeyError';
@@ -32,12 +33,16 @@ export function identifierFrom(keys: readonly string[], level: string): Element[
     const e = parseKey(k);
     elements.set(e.tag, e);
   }
-  if (!elements.has(0x00080052))
-    elements.set(0x00080052, { tag: 0x00080052, vr: 'CS', value: level });
+  if (!elements.has(Tag.QueryRetrieveLevel))
+    elements.set(Tag.QueryRetrieveLevel, { tag: Tag.QueryRetrieveLevel, vr: 'CS', value: level });
   if (
     [...elements.values()].some((e) => typeof e.value === 'string' && /[^\x20-\x7e]/.test(e.value))
   ) {
-    elements.set(0x00080005, { tag: 0x00080005, vr: 'CS', value: 'ISO_IR 192' });
+    elements.set(Tag.SpecificCharacterSet, {
+      tag: Tag.SpecificCharacterSet,
+      vr: 'CS',
+      value: 'ISO_IR 192',
+    });
   }
   return [...elements.values()].sort((a, b) => a.tag - b.tag);
 }
