@@ -6,34 +6,19 @@ import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { contentDigest } from '../../storage/content-digest';
 import { indexPath } from '../../storage/archive';
 import { Status } from '../../firmware/dicom/dimse/status';
 import { storeFiles } from '../../firmware/services/store-scu';
 import { Index } from '../../storage/index';
 import { boxConfig, startBoxProcess, type BoxProcess } from '../support/box-process';
+import { cacheAudit, digestOf, Ledger, peer, roundBatches } from '../support/crash-workload';
 import { datasetBytes, listFiles, startBox, tempDir } from '../support/peers';
 import { uid, writeSyntheticFile } from '../support/synthetic';
 import { waitFor } from '../support/wait';
 
-function peer(port: number): {
-  host: string;
-  port: number;
-  callingAeTitle: string;
-  calledAeTitle: string;
-} {
-  return { host: '127.0.0.1', port, callingAeTitle: 'MODALITY', calledAeTitle: 'DICOM_EDGE' };
-}
-
 async function store(port: number, file: string): Promise<{ status?: number; error?: string }> {
   const [r] = await storeFiles(peer(port), [file], () => undefined);
   return r!;
-}
-
-async function digestOf(file: string): Promise<string> {
-  const digest = contentDigest();
-  digest.update(await datasetBytes(file));
-  return digest.digest();
 }
 
 /** Two versions of one instance: same UIDs, different pixel data, same size. */
@@ -55,42 +40,6 @@ async function twoVersions(
   await writeSyntheticFile(v1, { ...o, noiseSeed: 1 });
   await writeSyntheticFile(v2, { ...o, noiseSeed: 2 });
   return { sop, v1, v2 };
-}
-
-/** The cache as the index and the files say, with the index opened while the box is stopped. */
-async function cacheAudit(storageDir: string): Promise<{
-  rows: Map<string, { path: string; digest: string }>;
-  files: string[];
-  orphans: string[];
-  mismatched: string[];
-}> {
-  const index = await Index.open(indexPath(storageDir));
-  const rows = new Map<string, { path: string; digest: string }>();
-  try {
-    for (let after = ''; ;) {
-      const page = await index.instances.instancesAfter(after, 500);
-      if (page.length === 0) break;
-      for (const r of page) {
-        const row = await index.instances.getInstance(r.sopInstanceUid);
-        rows.set(r.sopInstanceUid, { path: r.path, digest: row!.digest });
-      }
-      after = page[page.length - 1]!.path;
-    }
-  } finally {
-    await index.close();
-  }
-  const files = (await listFiles(path.join(storageDir, 'cache'))).map((f) =>
-    path.relative(storageDir, f),
-  );
-  const listed = new Set([...rows.values()].map((r) => r.path));
-  const orphans = files.filter((f) => !listed.has(f));
-  const mismatched: string[] = [];
-  for (const [sop, r] of rows) {
-    const file = path.join(storageDir, r.path);
-    const actual = await digestOf(file).catch(() => 'missing');
-    if (actual !== r.digest) mismatched.push(sop);
-  }
-  return { rows, files, orphans, mismatched };
 }
 
 function requireRoot(what: string): void {
@@ -244,73 +193,24 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
   it('20 kill -9 at random instants while 3 senders store, with changed re-sends: nothing acknowledged lost, rows match files, no orphans', async () => {
     const config = await boxConfig();
     const rounds = 20;
-    /** Per SOP: the digests the index may hold (the last acknowledged, and any unanswered since). */
-    const allowed = new Map<string, Set<string>>();
-    const acknowledged = new Set<string>();
-    const totals = { acknowledged: 0, unanswered: 0, lost: 0, mismatched: 0, orphans: 0 };
-    let seed = 1000;
+    const ledger = new Ledger();
+    const totals = { lost: 0, mismatched: 0, orphans: 0 };
+    const seed = { next: 1000 };
     let box: BoxProcess | undefined;
     try {
       for (let round = 0; round < rounds; round++) {
         const dir = tempDir(`round${round}`);
         // Three senders of a new study each; the third also re-sends changed versions of
         // instances acknowledged in earlier rounds.
-        const batches: Array<Array<{ file: string; sop: string; digest: string }>> = [];
-        for (let sender = 0; sender < 3; sender++) {
-          const batch = [];
-          const n = 200 + round * 3 + sender;
-          for (let i = 1; i <= 30; i++) {
-            const file = path.join(dir, `s${sender}-${i}.dcm`);
-            const sop = uid(n, 1, i);
-            await writeSyntheticFile(file, {
-              studyUid: uid(n),
-              seriesUid: uid(n, 1),
-              sopInstanceUid: sop,
-              rows: 192,
-              columns: 192,
-              noiseSeed: seed++,
-            });
-            batch.push({ file, sop, digest: await digestOf(file) });
-          }
-          batches.push(batch);
-        }
-        for (const sop of [...acknowledged].slice(-15)) {
-          const parts = sop.split('.');
-          const study = Number(parts[parts.length - 3]);
-          const file = path.join(dir, `changed-${parts[parts.length - 1]}-${study}.dcm`);
-          await writeSyntheticFile(file, {
-            studyUid: uid(study),
-            seriesUid: uid(study, 1),
-            sopInstanceUid: sop,
-            rows: 192,
-            columns: 192,
-            noiseSeed: seed++,
-          });
-          batches[2]!.push({ file, sop, digest: await digestOf(file) });
-        }
-        box = await startBoxProcess(config);
-        const sending = batches.map(async (batch) => {
-          for (const item of batch) {
-            // Sent: until answered, the index may hold it.
-            const set = allowed.get(item.sop) ?? new Set<string>();
-            set.add(item.digest);
-            allowed.set(item.sop, set);
-          }
-          const bySop = new Map(batch.map((b) => [b.sop, b]));
-          await storeFiles(
-            peer(config.port),
-            batch.map((b) => b.file),
-            (r) => {
-              const item = bySop.get(r.sopInstanceUid ?? '');
-              if (!item) return;
-              if (r.status === Status.Success) {
-                allowed.set(item.sop, new Set([item.digest]));
-                acknowledged.add(item.sop);
-                totals.acknowledged++;
-              } else totals.unanswered++;
-            },
-          ).catch(() => undefined);
+        const batches = await roundBatches(dir, {
+          firstStudy: 200 + round * 3,
+          senders: 3,
+          perSender: 30,
+          resend: [...ledger.acknowledged].slice(-15),
+          seed,
         });
+        box = await startBoxProcess(config);
+        const sending = batches.map((batch) => ledger.send(config.port, batch));
         await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
         await box.kill9();
         await Promise.all(sending);
@@ -319,27 +219,21 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
         const audit = await cacheAudit(config.storageDir);
         totals.orphans += audit.orphans.length;
         totals.mismatched += audit.mismatched.length;
-        for (const sop of acknowledged) {
-          const row = audit.rows.get(sop);
-          if (!row || !allowed.get(sop)!.has(row.digest)) totals.lost++;
-        }
+        totals.lost += ledger.lost(audit).length;
         await fs.rm(dir, { recursive: true, force: true });
       }
     } finally {
       await box?.kill9();
     }
     console.log(
-      `      ${rounds} kill -9: ${totals.acknowledged} acknowledged, ${acknowledged.size} distinct instances, ` +
+      `      ${rounds} kill -9: ${ledger.counts.acknowledged} acknowledged (${ledger.counts.replaced} changed re-sends), ${ledger.acknowledged.size} distinct instances, ` +
         `lost ${totals.lost}, rows not matching their files ${totals.mismatched}, orphans ${totals.orphans}`,
     );
     assert.ok(
-      totals.acknowledged > rounds * 10,
+      ledger.counts.acknowledged > rounds * 10,
       'the kills came while stores were being acknowledged',
     );
-    assert.deepEqual(
-      { lost: totals.lost, mismatched: totals.mismatched, orphans: totals.orphans },
-      { lost: 0, mismatched: 0, orphans: 0 },
-    );
+    assert.deepEqual(totals, { lost: 0, mismatched: 0, orphans: 0 });
   });
 
   it('a clean stop is recorded and the next start skips the walk; without it a missing file loses its row and its jobs fail visibly', async () => {

@@ -3,8 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Config } from '../../firmware/config/config';
-import { freePort, PEER_ENV, tempDir } from './peers';
+import { freePort, PEER_ENV, tempDir, type BoxOverrides } from './peers';
 import { waitFor } from './wait';
 
 export const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
@@ -24,7 +23,7 @@ export interface BoxProcess {
 }
 
 /** Writes a config file for a box on 127.0.0.1 (a free port, a temp storage dir). */
-export async function boxConfig(overrides: Partial<Config> = {}): Promise<{
+export async function boxConfig(overrides: BoxOverrides = {}): Promise<{
   file: string;
   port: number;
   storageDir: string;
