@@ -60,7 +60,10 @@ describe('forwarding: one bad instance never stalls a destination', function () 
     const report = await pacs(box);
     assert.equal(report.lastFailedSop, poison);
     assert.match(report.lastFailedError ?? '', /association aborted .*while sending/);
-    assert.match(report.lastJobError ?? '', /while sending/);
+    // The destination's last error is the poison's, unless the last of the 49 was delivered
+    // after its third try (the order of the two is the scheduler's): then it is history.
+    const deliveredAfter = (report.lastDoneAt ?? '') > (report.lastFailedAt ?? '');
+    if (!deliveredAfter) assert.match(report.lastJobError ?? '', /while sending/);
     await send(box, 504, 1);
     await waitFor('a later delivery', async () => (await pacs(box!)).done === 50);
     assert.equal((await pacs(box)).lastJobError, null, 'a later delivery ages the last error out');
