@@ -7,14 +7,14 @@ import { nResponse } from '../../dicom/dimse/n-messages';
 import { Status } from '../../dicom/dimse/status';
 import type { CommandSet } from '../../dicom/dimse/command-set';
 import { log } from '../../log';
-import type { Index } from '../../../storage/index';
+import type { Archive } from '../../../storage/archive';
 import { encodingOf } from '../qr/qr-common';
 import { respond, type ServiceHandler } from '../service';
 import { readReport, STORAGE_COMMITMENT_SOP_CLASS } from './commitment';
 
 /** Applies one report; returns the response to send. */
 export async function receiveCommitReport(
-  index: Pick<Index, 'queue' | 'commitments'>,
+  index: Pick<Archive, 'queue' | 'commitments'>,
   message: IncomingMessage,
   peer: string,
 ): Promise<Omit<CommandSet, 'hasDataSet'>> {
@@ -56,7 +56,7 @@ export async function receiveCommitReport(
   }
 }
 
-export function nEventReportScp(index: Pick<Index, 'queue' | 'commitments'>): ServiceHandler {
+export function nEventReportScp(index: Pick<Archive, 'queue' | 'commitments'>): ServiceHandler {
   return async (message, ctx) => {
     await respond(
       ctx,

@@ -19,7 +19,7 @@ import {
 } from '../../dicom/registry/transfer-syntaxes';
 import { log } from '../../log';
 import { nodePeer, openAssociation } from '../open-association';
-import type { Index } from '../../../storage/index';
+import type { Archive } from '../../../storage/archive';
 import {
   FailureReason,
   reportDataset,
@@ -49,7 +49,7 @@ export class CommitmentReporter {
 
   constructor(
     /** The archive's commitments (the only part of it commitment reporting reads). */
-    private readonly index: Pick<Index, 'commitments'>,
+    private readonly index: Pick<Archive, 'commitments'>,
     private readonly config: () => Config,
   ) {}
 

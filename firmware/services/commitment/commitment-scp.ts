@@ -10,7 +10,7 @@ import { DatasetParseError } from '../../dicom/errors';
 import { Tag } from '../../dicom/registry/tags';
 import { isValidUid } from '../../dicom/registry/uid';
 import { log } from '../../log';
-import type { Index } from '../../../storage/index';
+import type { Archive } from '../../../storage/archive';
 import { encodingOf } from '../qr/qr-common';
 import { respond, type ServiceHandler } from '../service';
 import {
@@ -66,7 +66,7 @@ export function readCommitmentRequest(elements: readonly Element[]): {
 }
 
 export function nActionScp(
-  index: Pick<Index, 'commitments'>,
+  index: Pick<Archive, 'commitments'>,
   reporter: CommitmentReporter,
   timeoutSeconds: () => number,
 ): ServiceHandler {
