@@ -20,6 +20,7 @@ import {
 } from '../support/peers';
 import { uid, writeSyntheticFile } from '../support/synthetic';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
+import { boxConfig, startBoxProcess } from '../support/box-process';
 import { promises as fs } from 'node:fs';
 
 /** [label, converter and its arguments (null: the base file as written), storescu proposal option] */
@@ -85,6 +86,27 @@ describe('interop with DCMTK', function () {
       );
       assert.deepEqual(await datasetBytes(cached[0]!), await datasetBytes(file));
     });
+  });
+
+  it('storescu of a 105 MB instance: stored, and the A-RELEASE-RQ after it answered at once', async () => {
+    // The data set's last fragment could find its stream full: reading paused then, and the
+    // stream, ended, never asked again, so the release waited unread (issue 26's bench).
+    const file = path.join(dir, 'large.dcm');
+    await writeSyntheticFile(file, {
+      studyUid: uid(42),
+      seriesUid: uid(42, 1),
+      sopInstanceUid: uid(42, 1, 1),
+      rows: 7000,
+      columns: 7500,
+    });
+    // A box process of its own: the in-process one reads its stream as fast as it arrives.
+    const proc = await startBoxProcess(await boxConfig());
+    try {
+      await storescu(proc.port, [file], ['--acse-timeout', '5']);
+      assert.match(proc.output(), /stored .*bytes=105000418/);
+    } finally {
+      assert.equal(await proc.terminate(), 0);
+    }
   });
 
   it('storescu with a whole study in one association: every instance cached and indexed', async () => {

@@ -206,12 +206,16 @@ export class DimseChannel extends EventEmitter<DimseChannelEvents> {
     // A data fragment.
     if (!this.dataset) return this.violation('data set fragment without a command announcing one');
     const ds = this.dataset;
-    if (pdv.data.length > 0 && !ds.push(pdv.data)) this.association.pauseReading();
+    const full = pdv.data.length > 0 && !ds.push(pdv.data);
     if (pdv.isLast) {
+      // The data set is whole: what comes next (a command, a release) is read at once. A
+      // pause left from its fragments would last for ever: an ended stream never asks for
+      // more (_read), so reading resumes here.
       ds.push(null);
       this.dataset = null;
       this.contextId = -1;
-    }
+      this.association.resumeReading();
+    } else if (full) this.association.pauseReading();
     return true;
   }
 
