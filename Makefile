@@ -29,6 +29,7 @@ bench: build peers
 	node dist/scripts/bench-forward.js
 	node dist/scripts/bench-qr.js
 	node dist/scripts/bench-sd-budget.js
+	node dist/scripts/bench-sd.js
 	node dist/scripts/bench-cache-lifecycle.js
 	node dist/scripts/bench-metrics.js
 	node dist/scripts/bench-tls.js

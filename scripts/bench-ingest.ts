@@ -4,46 +4,18 @@
 // 127.0.0.1 in the same run. Also "the durable floor": storescp's time plus, measured on
 // the same disk, what durability costs at the least per instance (write the 0.5 MB, fsync
 // it, rename it, fsync the directory). Prints MB/s and the ratios.
-import { execFileSync } from 'node:child_process';
 import { promises as fs, statSync } from 'node:fs';
-import * as path from 'node:path';
 import { startStorescp, tempDir } from '../test/support/peers';
 import { startOrthanc } from '../test/support/orthanc';
-import { sendWithStorescu, startBoxProcess, writeCtSet } from './bench-support';
+import {
+  durableCost,
+  sendWithStorescu,
+  settleDisk,
+  startBoxProcess,
+  writeCtSet,
+} from './bench-support';
 
 const COUNT = 400;
-
-/**
- * Writes back what the previous run left dirty. storescp and Orthanc do not fsync: their
- * 210 MB would otherwise be written back during the next receiver's run, and its fsyncs
- * would wait for the writeback of someone else's data.
- */
-function settleDisk(): void {
-  execFileSync('sync');
-}
-
-/** What durability costs at the least: per instance, write, fsync, rename, directory fsync. */
-async function durableCost(bytesPerInstance: number): Promise<number> {
-  const dir = tempDir('floor');
-  const target = path.join(dir, 'cache');
-  await fs.mkdir(target);
-  const data = Buffer.alloc(bytesPerInstance, 7);
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < COUNT; i++) {
-    const temp = path.join(dir, `${i}.part`);
-    const h = await fs.open(temp, 'w');
-    await h.write(data);
-    await h.sync();
-    await h.close();
-    await fs.rename(temp, path.join(target, `${i}.dcm`));
-    const d = await fs.open(target, 'r');
-    await d.sync();
-    await d.close();
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await fs.rm(dir, { recursive: true, force: true });
-  return seconds;
-}
 
 async function main(): Promise<void> {
   const work = tempDir('bench-ingest');
@@ -75,7 +47,7 @@ async function main(): Promise<void> {
       await box.stop();
     }
     settleDisk();
-    const floor = best.storescp + (await durableCost(Math.round((mb * 1e6) / COUNT)));
+    const floor = best.storescp + durableCost(COUNT, Math.round((mb * 1e6) / COUNT));
     const rate = (s: number): string => `${(mb / s).toFixed(0).padStart(4)} MB/s`;
     process.stdout.write(
       `${String(senders).padStart(2)} sender(s): storescp ${rate(best.storescp)}  durable floor ${rate(floor)}  ` +

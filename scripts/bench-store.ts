@@ -4,21 +4,20 @@
 //  2. The box's peak RSS while it receives one ~300 MB multi-frame instance.
 // Everything on 127.0.0.1; DCMTK with TCP_NODELAY=1. Each side runs twice, alternating;
 // the faster run of each counts.
-import { promises as fs, readFileSync, rmSync } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startStorescp, tempDir } from '../test/support/peers';
-import { uid, writeSyntheticFile } from '../test/support/synthetic';
-import { sendWithStorescu, startBoxProcess, writeCtSet } from './bench-support';
+import {
+  peakRssMb,
+  sendWithStorescu,
+  startBoxProcess,
+  writeCtSet,
+  writeMultiFrame,
+} from './bench-support';
 
 const COUNT = 400;
 const BIG_FRAMES = 600; // 600 x 512 x 512 x 2 bytes = 315 MB
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
 
 async function main(): Promise<void> {
   const work = tempDir('bench');
@@ -53,15 +52,7 @@ async function main(): Promise<void> {
 
     rmSync(path.join(work, 'ct'), { recursive: true, force: true });
     const big = path.join(work, 'big.dcm');
-    await writeSyntheticFile(big, {
-      studyUid: uid(901),
-      seriesUid: uid(901, 1),
-      sopInstanceUid: uid(901, 1, 1),
-      rows: 512,
-      columns: 512,
-      frames: BIG_FRAMES,
-      sopClassUid: '1.2.840.10008.5.1.4.1.1.7.3',
-    });
+    await writeMultiFrame(big, 901, BIG_FRAMES);
     const bigMb = (await fs.stat(big)).size / 1e6;
     const box = await startBoxProcess();
     const idleRss = peakRssMb(box.pid);

@@ -27,6 +27,8 @@ export interface OrthancPeer {
   readonly dicomPort: number;
   readonly httpPort: number;
   readonly dir: string;
+  /** The running Orthanc's process id (a new one after restart()). */
+  readonly pid: number;
   /** GET/POST against the REST API; resolves with the body. */
   rest(method: 'GET' | 'POST' | 'DELETE', urlPath: string, body?: string | Buffer): Promise<Buffer>;
   /** The stored Part 10 file of an instance, by SOP Instance UID (undefined if absent). */
@@ -51,6 +53,8 @@ export async function startOrthanc(
     dicomweb?: boolean;
     /** HTTP basic authentication with these users (the first is used by rest()). */
     users?: Record<string, string>;
+    /** More environment for the Orthanc process (a preloaded library, for benchmarks). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<OrthancPeer> {
   const ae = options.ae ?? 'ORTHANC';
@@ -108,7 +112,7 @@ export async function startOrthanc(
   let child: ChildProcess;
   const launch = async (): Promise<void> => {
     child = spawn(ORTHANC, [path.join(dir, 'orthanc.json')], {
-      env: PEER_ENV,
+      env: { ...PEER_ENV, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     logOutput(child, 'Orthanc');
@@ -162,6 +166,9 @@ export async function startOrthanc(
     dicomPort,
     httpPort,
     dir,
+    get pid() {
+      return child.pid!;
+    },
     rest,
     async fileOf(sopInstanceUid) {
       const found = JSON.parse(

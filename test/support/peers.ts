@@ -109,7 +109,7 @@ export async function startStorescp(
   extraArgs: readonly string[] = [],
   /** A port chosen before (a destination that comes up later); a free one by default. */
   chosenPort?: number,
-): Promise<{ port: number; dir: string; stop: () => Promise<void> }> {
+): Promise<{ port: number; pid: number; dir: string; stop: () => Promise<void> }> {
   const port = chosenPort ?? (await freePort());
   const dir = tempDir('storescp');
   const child: ChildProcess = spawn(
@@ -124,6 +124,7 @@ export async function startStorescp(
   await waitForPort(port);
   return {
     port,
+    pid: child.pid!,
     dir,
     stop: async () => {
       if (child.exitCode === null) {
