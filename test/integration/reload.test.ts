@@ -7,9 +7,8 @@ import { strict as assert } from 'node:assert';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import * as tls from 'node:tls';
 import { BIN, boxConfig, startBoxProcess, type BoxProcess } from '../support/box-process';
-import { listenerTls, makeCertificates } from '../support/certificates';
+import { listenerTls, makeCertificates, servedSubject } from '../support/certificates';
 import { echoLocal, freePort, run, tempDir } from '../support/peers';
 import { waitFor } from '../support/wait';
 
@@ -154,23 +153,7 @@ describe('SIGHUP with renewed certificate files: the next TLS connection gets th
       }),
     );
     try {
-      const served = (): Promise<string> =>
-        new Promise((resolve, reject) => {
-          const s = tls.connect(
-            {
-              host: '127.0.0.1',
-              port: tlsPort,
-              rejectUnauthorized: false,
-              cert: readFileSync(certs.client.cert),
-              key: readFileSync(certs.client.key),
-            },
-            () => {
-              resolve(String(s.getPeerCertificate().subject.CN));
-              s.destroy();
-            },
-          );
-          s.on('error', reject);
-        });
+      const served = (): Promise<string> => servedSubject(tlsPort, certs);
       assert.equal(await served(), 'dicom-edge test server');
       await fs.copyFile(certs.expiringSoon.cert, cert);
       await fs.copyFile(certs.expiringSoon.key, key);

@@ -4,17 +4,21 @@
 // wrong host, pinned), each refusal one log line while the box serves on, and a
 // certificate changed while the box runs.
 import { strict as assert } from 'node:assert';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { NodeConfig } from '../../firmware/config/config';
 import { onLogLine } from '../../firmware/log';
 import { runningStatus } from '../../firmware/control/commands';
 import { controlRequest } from '../../firmware/control/control-client';
 import { formatBoxStatus } from '../../ui-tty/format';
-import { listenerTls, makeCertificates, type TestCertificates } from '../support/certificates';
+import {
+  listenerTls,
+  makeCertificates,
+  servedSubject,
+  type TestCertificates,
+} from '../support/certificates';
 import {
   datasetBytes,
   freePort,
@@ -210,24 +214,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
   });
 
   it('takes a new certificate while running: the next connection gets it', async () => {
-    const subject = (): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const s = tls.connect(
-          {
-            host: '127.0.0.1',
-            port: tlsPort,
-            rejectUnauthorized: false,
-            cert: readFileSync(certs.client.cert),
-            key: readFileSync(certs.client.key),
-          },
-          () => {
-            const cn = s.getPeerCertificate().subject.CN;
-            s.destroy();
-            resolve(String(cn));
-          },
-        );
-        s.on('error', reject);
-      });
+    const subject = (): Promise<string> => servedSubject(tlsPort, certs);
     assert.equal(await subject(), 'dicom-edge test server');
     const tlsConfig = box.liveConfig.get().tls!;
     await box.liveConfig.change({

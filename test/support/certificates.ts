@@ -2,6 +2,8 @@
 // 127.0.0.1 and localhost; a client certificate; an expired server certificate; one for
 // another host; and a second CA that signed nothing the box trusts.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as tls from 'node:tls';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { TlsListenerConfig } from '../../firmware/config/tls-config';
@@ -99,4 +101,25 @@ export function listenerTls(certs: TestCertificates, port: number): TlsListenerC
     clientCertificates: 'required',
     profile: 'bcp195-nd',
   };
+}
+
+/** The subject CN of the certificate a TLS listener on 127.0.0.1:port serves now. */
+export function servedSubject(port: number, certs: TestCertificates): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect(
+      {
+        host: '127.0.0.1',
+        port,
+        rejectUnauthorized: false,
+        cert: readFileSync(certs.client.cert),
+        key: readFileSync(certs.client.key),
+      },
+      () => {
+        const cn = s.getPeerCertificate().subject.CN;
+        s.destroy();
+        resolve(String(cn));
+      },
+    );
+    s.on('error', reject);
+  });
 }
