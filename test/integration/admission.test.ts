@@ -16,21 +16,10 @@ import { diskUse } from '../../storage/disk-use';
 import { freePort, startBox, tempDir, type TestBox } from '../support/peers';
 import { startPoisonScp, type PoisonScp } from '../support/poison-scp';
 import { writeSyntheticFile, writeSyntheticStudy, uid } from '../support/synthetic';
+import { mountExt4, mountTmpfs, requireRoot, unmount } from '../support/mounts';
 import { waitFor } from '../support/wait';
 
 const MB = 2 ** 20;
-
-function requireRoot(): void {
-  assert.equal(process.getuid?.(), 0, 'the admission tests mount filesystems: run them as root');
-}
-
-/** A loop-mounted ext4 image of `mb` MB, made with mkfs's default 5 % root reserve. */
-function mountExt4(mount: string, mb: number): void {
-  const image = path.join(tempDir('ext4-image'), 'cache.ext4');
-  execFileSync('truncate', ['-s', `${mb}M`, image]);
-  execFileSync('mkfs.ext4', ['-q', image]);
-  execFileSync('mount', ['-o', 'loop', image, mount]);
-}
 
 async function send(port: number, files: readonly string[]): Promise<Array<string>> {
   const results = await storeFiles(
@@ -49,12 +38,12 @@ describe('admission: each C-STORE on the disk as it is when it arrives', functio
   afterEach(async () => {
     await box?.stop();
     await scp?.down();
-    if (mount) execFileSync('umount', ['-l', mount]);
+    if (mount) unmount(mount);
     box = scp = mount = undefined;
   });
 
   it('studies back to back, two modalities at once, on a 96 MB ext4: every C-STORE Success, never ENOSPC, delivered studies evicted in time', async () => {
-    requireRoot();
+    requireRoot('the admission tests');
     mount = tempDir('ext4-admit');
     mountExt4(mount, 96);
     scp = await startPoisonScp(new Set());
@@ -90,9 +79,9 @@ describe('admission: each C-STORE on the disk as it is when it arrives', functio
   });
 
   it('a full tmpfs, a file deleted: the very next C-STOREs, ten at once, are accepted', async () => {
-    requireRoot();
+    requireRoot('the admission tests');
     mount = tempDir('tmpfs-admit');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', mount]);
+    mountTmpfs(mount, '40m');
     // Nothing may be evicted (no destination delivers), and the evictor looks only every 5 s.
     box = await startBox({
       storageDir: path.join(mount, 'var'),
@@ -126,7 +115,7 @@ describe('admission: each C-STORE on the disk as it is when it arrives', functio
   });
 
   it('on an ext4 with the default root reserve, status, `cache`, the metrics and eviction read the disk as df does', async () => {
-    requireRoot();
+    requireRoot('the admission tests');
     mount = tempDir('ext4-figures');
     mountExt4(mount, 64);
     const metricsPort = await freePort();

@@ -3,7 +3,6 @@
 // A real full filesystem (a size-limited tmpfs, mounted by the test as root) and real
 // crashes (kill -9 of the box process, at a chosen step or at random).
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { indexPath } from '../../storage/archive';
@@ -14,6 +13,7 @@ import { boxConfig, startBoxProcess, type BoxProcess } from '../support/box-proc
 import { cacheAudit, digestOf, Ledger, peer, roundBatches } from '../support/crash-workload';
 import { datasetBytes, listFiles, startBox, tempDir } from '../support/peers';
 import { uid, writeSyntheticFile } from '../support/synthetic';
+import { mountTmpfs, requireRoot, unmount } from '../support/mounts';
 import { waitFor } from '../support/wait';
 
 async function store(port: number, file: string): Promise<{ status?: number; error?: string }> {
@@ -42,21 +42,13 @@ async function twoVersions(
   return { sop, v1, v2 };
 }
 
-function requireRoot(what: string): void {
-  assert.equal(
-    process.getuid?.(),
-    0,
-    `${what} needs root (to mount a filesystem); CI runs as root, run make test as root`,
-  );
-}
-
 describe('cache safety: acknowledged copies, orphans and crashes', function () {
   this.timeout(240_000);
 
   it('a changed re-send refused on a full disk (real tmpfs, SQLITE_FULL) leaves the acknowledged copy listed, intact and served', async () => {
     requireRoot('the full-disk test');
     const mount = tempDir('tmpfs');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', mount]);
+    mountTmpfs(mount, '12m');
     const dir = tempDir('versions');
     let box;
     try {
@@ -105,7 +97,7 @@ describe('cache safety: acknowledged copies, orphans and crashes', function () {
       );
     } finally {
       await box?.stop();
-      execFileSync('umount', ['-l', mount]);
+      unmount(mount);
     }
   });
 

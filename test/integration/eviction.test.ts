@@ -5,7 +5,6 @@
 // become evictable and the box accepts again. And kill -9 in the middle of an eviction
 // loses nothing that was acknowledged.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Status } from '../../firmware/dicom/dimse/status';
 import { findScu } from '../../firmware/services/qr-scu';
@@ -25,18 +24,11 @@ import {
 } from '../support/peers';
 import { startPoisonScp, type PoisonScp } from '../support/poison-scp';
 import { uid, writeSyntheticStudy } from '../support/synthetic';
+import { mountExt4, mountTmpfs, requireRoot, unmount } from '../support/mounts';
 import { waitFor } from '../support/wait';
 
 const MB = 2 ** 20;
 const FAST = { retryInitialSeconds: 0.2, retryMaxSeconds: 0.5, idleSeconds: 2 };
-
-function requireRoot(): void {
-  assert.equal(
-    process.getuid?.(),
-    0,
-    'the eviction tests mount a tmpfs: run them as root (CI does)',
-  );
-}
 
 /** A study of four 512x512x16 instances, 2 MB, study number n. */
 async function studyFiles(dir: string, n: number): Promise<string[]> {
@@ -60,23 +52,16 @@ describe('cache lifecycle: eviction by watermarks on a real small filesystem', f
   afterEach(async () => {
     await box?.stop();
     await scp?.down();
-    if (mount) execFileSync('umount', ['-l', mount]);
+    if (mount) unmount(mount);
     box = scp = mount = undefined;
   });
 
   for (const fsType of ['tmpfs', 'ext4'] as const)
     it(`${fsType}: evicts only delivered studies, least recently used first; refuses with A700 when nothing may go, serves C-ECHO and C-FIND, and accepts again when the destination is back`, async () => {
-      requireRoot();
+      requireRoot('the eviction tests');
       mount = tempDir(`${fsType}-evict`);
-      if (fsType === 'tmpfs')
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', mount]);
-      else {
-        // A loop-mounted ext4 image, as an SD card's filesystem is.
-        const image = path.join(tempDir('ext4-image'), 'cache.ext4');
-        execFileSync('truncate', ['-s', '32M', image]);
-        execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
-        execFileSync('mount', ['-o', 'loop', image, mount]);
-      }
+      if (fsType === 'tmpfs') mountTmpfs(mount, '32m');
+      else mountExt4(mount, 32, 0);
       scp = await startPoisonScp(new Set());
       const metricsPort = await freePort();
       const readyz = async (): Promise<{ status: number; body: string }> => {

@@ -30,11 +30,8 @@ import { fsyncDir } from '../../storage/cache';
 import { boxConfig, startBoxProcess, type BoxProcess } from '../support/box-process';
 import { cacheAudit, Ledger, roundBatches } from '../support/crash-workload';
 import { listFiles, tempDir } from '../support/peers';
+import { requireRoot } from '../support/mounts';
 import { waitFor } from '../support/wait';
-
-function requireRoot(): void {
-  assert.equal(process.getuid?.(), 0, 'the power-cut tests mount ext4 images: run them as root');
-}
 
 /** A fresh ext4 image; inode tables and journal written now, so no lazy init writes later. */
 function makeImage(image: string, megabytes: number): void {
@@ -133,7 +130,7 @@ describe('power cut: what no flush covered is gone, and nothing acknowledged', f
   });
 
   it('the model: a copy of the loop-mounted image lacks a file written without fsync, holds an fsync’d one, and the unsynced one once it is fsync’d', async () => {
-    requireRoot();
+    requireRoot('the power-cut tests');
     const images = tempDir('model-images');
     imageDirs.push(images);
     const [image, mount, copyMount] = [
@@ -173,7 +170,7 @@ describe('power cut: what no flush covered is gone, and nothing acknowledged', f
   });
 
   it('10 power cuts at random instants while 3 senders store, with changed re-sends: every acknowledged instance is there in its last acknowledged version, rows match files, no orphans', async () => {
-    requireRoot();
+    requireRoot('the power-cut tests');
     const images = tempDir('power-images');
     imageDirs.push(images);
     const mount = tempDir('power-mnt');
