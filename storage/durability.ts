@@ -33,7 +33,32 @@ export async function durabilityOf(dir: string): Promise<Durability> {
   }
   const entry = mountOf(mounts, real);
   if (!entry) return { mode: 'strict', fsType: 'unknown', mountPoint: '?' };
-  return { mode: modeFor(entry.fsType, entry.options), ...entry };
+  const mode = modeFor(entry.fsType, entry.options);
+  // ext4 may be made without a journal (mkfs -O ^has_journal): then nothing carries the
+  // rename, and only the strict protocol holds.
+  if (mode === 'journal' && !(await hasJournal(real)))
+    return { mode: 'strict', fsType: 'ext4 (no journal)', mountPoint: entry.mountPoint };
+  return { mode, ...entry };
+}
+
+/**
+ * Whether the filesystem holding `file` runs a jbd2 journal: the kernel lists each one as
+ * /proc/fs/jbd2/<device>-8, the device named as in /sys/dev/block/<major>:<minor>/uevent.
+ */
+async function hasJournal(file: string): Promise<boolean> {
+  try {
+    const { dev } = await fs.stat(file);
+    // glibc's encoding of a dev_t (gnu_dev_major/minor), for the numbers a JS number holds.
+    const major = Math.floor(dev / 256) & 0xfff;
+    const minor = (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00);
+    const uevent = await fs.readFile(`/sys/dev/block/${major}:${minor}/uevent`, 'utf8');
+    const name = /^DEVNAME=(.+)$/m.exec(uevent)?.[1];
+    if (!name) return false;
+    await fs.access(`/proc/fs/jbd2/${name.replace(/\//g, '!')}-8`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** ext4 with ordered or journalled data: one fsync of a renamed file carries its name. */

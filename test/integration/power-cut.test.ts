@@ -197,6 +197,8 @@ describe('power cut: what no flush covered is gone, and nothing acknowledged', f
         seed,
       });
       box = await startBoxProcess(config);
+      // The one-flush protocol is the one on trial: the image has a journal.
+      await box.waitForOutput(/cache durability mode=journal fs=ext4/);
       const sending = batches.map((batch) => ledger.send(config.port, batch));
       // The instant: after a random number of this round's Successes, while the rest are sent.
       const target = ledger.counts.acknowledged + 5 + Math.floor(Math.random() * 80);
