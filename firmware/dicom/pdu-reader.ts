@@ -1,8 +1,9 @@
 // TCP chunks in, whole PDUs out. Chunks are kept as they arrived (a list and an offset
-// into the first); a PDU that lies inside one chunk is handed out as a view of it, and one
-// that spans chunks is assembled once into a buffer of exactly its size. Nothing is
-// re-copied as more data arrives, and the length field is checked against our limits
-// before anything is allocated (PS3.8 §9.3.1, §D.1: maximum length).
+// into the first); a PDU's body is handed out as views of the chunks it lies in, one when
+// it lies inside one chunk. Nothing is copied, neither as more data arrives nor when a PDU
+// spans chunks (a P-DATA-TF of 128 KB spans two or three 64 KB socket reads: copying it
+// whole was the receive path's largest copy), and the length field is checked against our
+// limits before anything is allocated (PS3.8 §9.3.1, §D.1: maximum length).
 import { PduDecodeError } from './errors';
 import { PDU_HEADER_LENGTH, PduType } from './pdu/pdu-types';
 
@@ -15,8 +16,9 @@ export interface PduReaderLimits {
 
 export interface RawPdu {
   readonly type: number;
-  /** The PDU's variable part (after the 6-byte header). */
-  readonly body: Buffer;
+  /** The PDU's variable part (after the 6-byte header): views of the chunks it arrived in,
+   * in order; one when it lies inside one chunk. */
+  readonly body: readonly Buffer[];
 }
 
 const KNOWN_TYPES = new Set<number>(Object.values(PduType));
@@ -99,23 +101,15 @@ export class PduReader {
     }
   }
 
-  private take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[0]!;
-    if (first.length - this.head >= n) {
-      const view = first.subarray(this.head, this.head + n);
-      this.consume(n);
-      return view;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let copied = 0;
-    while (copied < n) {
+  private take(n: number): Buffer[] {
+    const views: Buffer[] = [];
+    while (n > 0) {
       const c = this.chunks[0]!;
-      const k = Math.min(n - copied, c.length - this.head);
-      c.copy(out, copied, this.head, this.head + k);
-      copied += k;
+      const k = Math.min(n, c.length - this.head);
+      views.push(c.subarray(this.head, this.head + k));
       this.consume(k);
+      n -= k;
     }
-    return out;
+    return views;
   }
 }

@@ -7,6 +7,8 @@ import { PduReader, type RawPdu } from '../../firmware/dicom/pdu-reader';
 
 const limits = { maxPDataLength: 1024, maxOtherLength: 4096 };
 
+const bodyLength = (p: RawPdu): number => p.body.reduce((n, b) => n + b.length, 0);
+
 function collect(reader: PduReader): RawPdu[] {
   const out: RawPdu[] = [];
   for (let p = reader.next(); p; p = reader.next()) out.push(p);
@@ -28,7 +30,7 @@ describe('PduReader (TCP chunks in, whole PDUs out)', () => {
       r.push(stream.subarray(cut));
       got.push(...collect(r));
       assert.deepEqual(
-        got.map((p) => [p.type, p.body.length]),
+        got.map((p) => [p.type, bodyLength(p)]),
         [
           [4, 14],
           [5, 4],
@@ -47,14 +49,48 @@ describe('PduReader (TCP chunks in, whole PDUs out)', () => {
       r.push(Buffer.from([byte]));
       got.push(...collect(r));
     }
-    assert.deepEqual(Buffer.concat(got.map((p) => p.body)).length, 14 + 4 + 306);
+    assert.deepEqual(Buffer.concat(got.flatMap((p) => p.body)).length, 14 + 4 + 306);
   });
 
   it('hands out a view, not a copy, when a PDU lies within one chunk', () => {
     const r = new PduReader(limits);
     r.push(stream);
     const first = r.next()!;
-    assert.equal(first.body.buffer, stream.buffer);
+    assert.equal(first.body.length, 1);
+    assert.equal(first.body[0]!.buffer, stream.buffer);
+  });
+
+  it('hands out views of the chunks, not a copy, when a PDU spans chunks', () => {
+    const r = new PduReader(limits);
+    // Cut inside the first P-DATA-TF (20 bytes) and inside the last (306 + 6); each chunk
+    // a memory of its own (not the pool's), as socket reads are.
+    const chunks = [
+      [0, 9],
+      [9, 60],
+      [60, stream.length],
+    ].map(([from, to]) => {
+      const c = Buffer.alloc(to! - from!);
+      stream.copy(c, 0, from, to);
+      return c;
+    });
+    const got: RawPdu[] = [];
+    for (const c of chunks) {
+      r.push(c);
+      got.push(...collect(r));
+    }
+    assert.deepEqual(
+      got.map((p) => [p.type, p.body.length]),
+      [
+        [4, 2],
+        [5, 1],
+        [4, 2],
+      ],
+      'the two P-DATA-TFs each come in two views',
+    );
+    const memories: ArrayBufferLike[] = chunks.map((c) => c.buffer);
+    for (const view of got.flatMap((p) => p.body))
+      assert.ok(memories.includes(view.buffer), 'a view of a chunk, not a copy');
+    assert.deepEqual(Buffer.concat(got.flatMap((p) => p.body)).length, 14 + 4 + 306);
   });
 
   it('refuses a P-DATA-TF longer than the maximum length announced, from its header alone', () => {

@@ -17,6 +17,7 @@ import {
   pDataHeader,
   PduType,
   type AAssociateRq,
+  type Pdv,
 } from '../../firmware/dicom/pdu';
 import { PduDecodeError } from '../../firmware/dicom/errors';
 
@@ -202,6 +203,46 @@ describe('PDU codecs (PS3.8 §9.3)', () => {
       ],
     );
     assert.deepEqual(pDataHeader(5, false, true, 2), hex('04 00 00000008 00000004 05 02'));
+  });
+
+  it('decodes a P-DATA-TF body held as chunks into the same fragments, its data as views', () => {
+    const items = [
+      { contextId: 1, isCommand: true, isLast: true, data: hex('0102030405') },
+      { contextId: 3, isCommand: false, isLast: true, data: Buffer.alloc(0) },
+      { contextId: 3, isCommand: false, isLast: true, data: hex('aabbccdd') },
+    ];
+    const encoded = body(encodePDataTf(items));
+    const whole = Buffer.alloc(encoded.length); // a memory of its own, not the pool's
+    encoded.copy(whole);
+    // The fragments of each item, joined; and where the item's last-fragment bit went.
+    const joined = (pdvs: readonly Pdv[]): string[] => {
+      const out: string[] = [];
+      let data = '';
+      for (const p of pdvs) {
+        data += p.data.toString('hex');
+        if (p.isLast || p.data.length === 0) {
+          out.push(`${p.contextId} ${p.isCommand} ${p.isLast} ${data}`);
+          data = '';
+        }
+      }
+      return out;
+    };
+    const expected = joined(items);
+    for (let a = 0; a <= whole.length; a++)
+      for (let b = a; b <= whole.length; b++) {
+        const parts = [whole.subarray(0, a), whole.subarray(a, b), whole.subarray(b)];
+        const pdu = decodePdu(0x04, parts);
+        if (pdu.type !== PduType.PDataTf) return assert.fail('not a P-DATA-TF');
+        assert.deepEqual(joined(pdu.pdvs), expected, `cut at ${a}, ${b}`);
+        for (const p of pdu.pdvs)
+          if (p.data.length > 0) assert.equal(p.data.buffer, whole.buffer, 'a view, not a copy');
+        // Only an item's last fragment carries its bit.
+        assert.equal(pdu.pdvs.filter((p) => p.isLast).length, 3);
+      }
+    assert.throws(
+      () => decodePdu(0x04, [whole.subarray(0, 3), whole.subarray(3, 8)]),
+      PduDecodeError,
+    );
   });
 
   describe('bad input', () => {

@@ -22,7 +22,11 @@ import {
 export type Pdu =
   AAssociateRq | AAssociateAc | AAssociateRj | PDataTf | AReleaseRq | AReleaseRp | AAbort;
 
-export function decodePdu(type: number, body: Buffer): Pdu {
+/** `body` whole, or as the chunks it arrived in (PduReader): only P-DATA-TF keeps them apart. */
+export function decodePdu(type: number, body: Buffer | readonly Buffer[]): Pdu {
+  if (type === PduType.PDataTf) return decodePDataTf(body);
+  // The other PDUs are small: joined, when they spanned chunks, for their decoders.
+  if (!Buffer.isBuffer(body)) body = body.length === 1 ? body[0]! : Buffer.concat(body);
   switch (type) {
     case PduType.AAssociateRq:
       return decodeAAssociateRq(body);
@@ -30,8 +34,6 @@ export function decodePdu(type: number, body: Buffer): Pdu {
       return decodeAAssociateAc(body);
     case PduType.AAssociateRj:
       return decodeAAssociateRj(body);
-    case PduType.PDataTf:
-      return decodePDataTf(body);
     case PduType.AReleaseRq:
       return decodeAReleaseRq(body);
     case PduType.AReleaseRp:

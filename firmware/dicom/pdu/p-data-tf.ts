@@ -1,8 +1,14 @@
 // P-DATA-TF PDU (0x04) and its Presentation Data Value items, PS3.8 §9.3.5 and Annex E.
-// Decoding returns views into the PDU buffer: PDV data is never copied here.
+// Decoding returns views into the PDU's buffers: PDV data is never copied here.
 import { PduDecodeError } from '../errors';
 import { PduType } from './pdu-types';
 
+/**
+ * A fragment of a message (PS3.8 E.1) as one PDV item brought it, or part of one: an item
+ * whose data arrived across TCP chunks comes out as consecutive Pdvs, one per chunk, so
+ * that its data is never copied; only the last of them carries the item's last-fragment
+ * bit. A message's bytes are the concatenation of its Pdvs' data either way.
+ */
 export interface Pdv {
   readonly contextId: number;
   /** Message control header bit 0 (PS3.8 E.2). */
@@ -22,24 +28,79 @@ export const PDATA_OVERHEAD = 12;
 /** Bytes of the PDV item header counted by the maximum length (4 length + 1 id + 1 control). */
 export const PDV_HEADER_LENGTH = 6;
 
-export function decodePDataTf(body: Buffer): PDataTf {
+/** A read position in a body held as several buffers (the chunks a PDU arrived in). */
+class PartsCursor {
+  private part = 0;
+  private offset = 0;
+  private left: number;
+  private readonly small = Buffer.alloc(PDV_HEADER_LENGTH);
+
+  constructor(private readonly parts: readonly Buffer[]) {
+    this.left = parts.reduce((n, p) => n + p.length, 0);
+  }
+
+  get remaining(): number {
+    return this.left;
+  }
+
+  /** The next `n` bytes as views of the parts (none copied). */
+  views(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    while (n > 0) {
+      const p = this.parts[this.part]!;
+      const k = Math.min(n, p.length - this.offset);
+      if (k > 0) out.push(p.subarray(this.offset, this.offset + k));
+      this.skip(k);
+      n -= k;
+    }
+    return out;
+  }
+
+  /** The next `n` (≤ 6) bytes, copied into a scratch buffer when they straddle parts. */
+  header(n: number): Buffer {
+    const p = this.parts[this.part]!;
+    if (p.length - this.offset >= n) {
+      const view = p.subarray(this.offset, this.offset + n);
+      this.skip(n);
+      return view;
+    }
+    let at = 0;
+    for (const v of this.views(n)) at += v.copy(this.small, at);
+    return this.small.subarray(0, n);
+  }
+
+  private skip(k: number): void {
+    this.left -= k;
+    this.offset += k;
+    while (this.part < this.parts.length && this.offset >= this.parts[this.part]!.length) {
+      this.offset -= this.parts[this.part]!.length;
+      this.part++;
+    }
+  }
+}
+
+/** Decodes a P-DATA-TF body, given whole or as the chunks it arrived in (see Pdv). */
+export function decodePDataTf(body: Buffer | readonly Buffer[]): PDataTf {
+  const at = new PartsCursor(Buffer.isBuffer(body) ? [body] : body);
   const pdvs: Pdv[] = [];
-  let offset = 0;
-  while (offset < body.length) {
-    if (offset + 6 > body.length) throw new PduDecodeError('P-DATA-TF: truncated PDV item header');
-    const itemLength = body.readUInt32BE(offset);
-    if (itemLength < 2 || offset + 4 + itemLength > body.length) {
+  while (at.remaining > 0) {
+    if (at.remaining < PDV_HEADER_LENGTH)
+      throw new PduDecodeError('P-DATA-TF: truncated PDV item header');
+    const remaining = at.remaining;
+    const h = at.header(PDV_HEADER_LENGTH);
+    const itemLength = h.readUInt32BE(0);
+    if (itemLength < 2 || 4 + itemLength > remaining) {
       throw new PduDecodeError(`P-DATA-TF: PDV item length ${itemLength} does not fit the PDU`);
     }
-    const contextId = body[offset + 4]!;
-    const control = body[offset + 5]!;
-    pdvs.push({
-      contextId,
-      isCommand: (control & 0x01) !== 0,
-      isLast: (control & 0x02) !== 0,
-      data: body.subarray(offset + 6, offset + 4 + itemLength),
-    });
-    offset += 4 + itemLength;
+    const contextId = h[4]!;
+    const control = h[5]!;
+    const isCommand = (control & 0x01) !== 0;
+    const views = at.views(itemLength - 2);
+    if (views.length === 0) views.push(Buffer.alloc(0));
+    for (let i = 0; i < views.length; i++) {
+      const isLast = (control & 0x02) !== 0 && i === views.length - 1;
+      pdvs.push({ contextId, isCommand, isLast, data: views[i]! });
+    }
   }
   if (pdvs.length === 0) throw new PduDecodeError('P-DATA-TF with no PDV item');
   return { type: PduType.PDataTf, pdvs };
