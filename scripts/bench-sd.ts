@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { startStorescp, tempDir } from '../test/support/peers';
+import { mountExt4, unmount } from '../test/support/mounts';
 import { startOrthanc } from '../test/support/orthanc';
 import {
   cpuMs,
@@ -242,7 +243,31 @@ async function memoryPart(work: string): Promise<void> {
   }
 }
 
+/**
+ * The card's filesystem for every receiver, as on a Pi: a journalled ext4 image, loop-
+ * mounted (as root), made the temp directory (os.tmpdir reads TMPDIR). Without root, or on a
+ * machine whose own ext4 has a journal, the default temp directory; the box's log says which
+ * durability protocol it used.
+ */
+function useCardFilesystem(): () => void {
+  if (process.getuid?.() !== 0) {
+    process.stdout.write('not root: the receivers write to the default temp directory\n');
+    return () => undefined;
+  }
+  const mount = tempDir('card');
+  mountExt4(mount, 1536);
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = mount;
+  process.stdout.write(`the receivers write to a journalled ext4 image mounted at ${mount}\n`);
+  return () => {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+    unmount(mount);
+  };
+}
+
 async function main(): Promise<void> {
+  const restore = useCardFilesystem();
   const work = tempDir('bench-sd');
   try {
     const files = await writeCtSet(path.join(work, 'ct'), SENDERS * PER_SENDER, 970);
@@ -252,6 +277,7 @@ async function main(): Promise<void> {
     await memoryPart(work);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
+    restore();
   }
 }
 
