@@ -36,8 +36,6 @@ import {
   type Router,
 } from './instance-store';
 
-export type { IncomingInstance, ReceivedInstance, Router };
-
 /** The index file of a storage directory. */
 export function indexPath(storageDir: string): string {
   return path.join(storageDir, 'index.sqlite');
@@ -278,13 +276,6 @@ export class Archive extends EventEmitter<ArchiveEvents> {
   /** Resolves when every receive under way has finished (its commit, or its failure). */
   idle(): Promise<void> {
     return this.store.idle();
-  }
-
-  /** Closes without recording a clean stop (a start that failed half way). */
-  async abandon(): Promise<void> {
-    clearTimeout(this.lookSoon);
-    await this.evictor.stop();
-    await this.index.close();
   }
 
   private lookAtDiskSoon(): void {

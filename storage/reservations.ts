@@ -28,11 +28,6 @@ export class Reservations {
     return sum;
   }
 
-  /** How many instances are being received. */
-  get size(): number {
-    return this.open.size;
-  }
-
   take(): Reservation {
     const r = new Reservation(this.recent.length ? Math.max(...this.recent) : 0);
     this.open.add(r);
