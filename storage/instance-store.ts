@@ -235,18 +235,20 @@ export class InstanceStore {
     }
     file.committed = true;
     await faultPoint('stored-file');
+    let changed: boolean;
     try {
-      const listed = await this.index.instances.getInstance(record.sopInstanceUid);
-      await this.index.instances.storeInstance(record);
-      if (
-        listed &&
-        (listed.digest !== record.digest || listed.transferSyntaxUid !== record.transferSyntaxUid)
-      )
-        await this.index.durable();
+      ({ changed } = await this.index.instances.storeInstance(record));
     } catch (err) {
       // Not acknowledged: the new file (a name no row lists) goes; any earlier copy stays.
       await this.cache.remove(record.path);
       throw new OutOfResourcesError(`cannot index the instance: ${(err as Error).message}`);
+    }
+    // The row names the new file now: a failure to make it durable leaves both in place and
+    // answers A700 (the copy is not acknowledged; the index and the files still agree).
+    if (changed) {
+      await this.index.durable().catch((err: Error) => {
+        throw new OutOfResourcesError(`cannot make the index durable: ${err.message}`);
+      });
     }
     await faultPoint('indexed');
     this.onStored(record.forwardTo);

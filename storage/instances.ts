@@ -77,8 +77,14 @@ export interface InstanceFileRow {
 
 interface Pending {
   record: InstanceRecord;
-  resolve: () => void;
+  resolve: (stored: StoredOutcome) => void;
   reject: (e: Error) => void;
+}
+
+/** What indexing an instance did to the index. */
+export interface StoredOutcome {
+  /** It replaced an acknowledged copy of other content (a changed re-send). */
+  readonly changed: boolean;
 }
 
 export class InstanceIndex {
@@ -98,7 +104,7 @@ export class InstanceIndex {
    * file when the content changed, the new file when it is the same content as the copy
    * acknowledged before, which stays); the evictor deletes them (unlistedFiles).
    */
-  storeInstance(record: InstanceRecord): Promise<void> {
+  storeInstance(record: InstanceRecord): Promise<StoredOutcome> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       if (!this.writing) void this.drainQueue();
@@ -248,19 +254,39 @@ export class InstanceIndex {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        await this.sql.exclusive(() =>
-          this.sql.run(
+        const changed = await this.sql.exclusive(async () => {
+          const found = await changedCopiesOf(
+            this.sql,
+            batch.map((p) => p.record),
+          );
+          await this.sql.run(
             arrivalsInsert(batch.length),
             batch.flatMap((p) => arrivalValues(p.record)),
-          ),
-        );
-        for (const p of batch) p.resolve();
+          );
+          return found;
+        });
+        for (const p of batch) p.resolve({ changed: changed.has(p.record.sopInstanceUid) });
       } catch (err) {
         for (const p of batch) p.reject(err as Error);
       }
     }
     this.writing = false;
   }
+}
+
+/** Of the records about to be indexed, those whose instance is listed with other content. */
+async function changedCopiesOf(
+  sql: Sqlite,
+  records: readonly InstanceRecord[],
+): Promise<Set<string>> {
+  const rows = await sql.all<{ sop: string }>(
+    `SELECT i.sop_instance_uid AS sop FROM instances i
+       JOIN json_each(?) a ON i.sop_instance_uid = json_extract(a.value, '$[0]')
+      WHERE NOT (i.digest = json_extract(a.value, '$[1]')
+                 AND i.transfer_syntax_uid = json_extract(a.value, '$[2]'))`,
+    [JSON.stringify(records.map((r) => [r.sopInstanceUid, r.digest, r.transferSyntaxUid]))],
+  );
+  return new Set(rows.map((r) => r.sop));
 }
 
 /** Instances in one INSERT at most (about 40 bound values each; SQLite allows 32766). */
