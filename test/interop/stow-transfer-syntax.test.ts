@@ -7,14 +7,16 @@
 // that refuses JPEG-LS (Failure Reason 0xC122) is sent the originals at once from then on,
 // until its configuration changes.
 import { strict as assert } from 'node:assert';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DicomwebNodeConfig } from '../../firmware/config/config';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
+import type { DestinationReport } from '../../firmware/forward/forwarder';
 import { onLogLine } from '../../firmware/log';
 import {
   datasetBytes,
   drained,
+  freePort,
   run,
   startBox,
   storeInto,
@@ -27,6 +29,7 @@ import {
   type StowReceiver,
 } from '../support/stow-receiver';
 import { uid, writeSyntheticFile, writeSyntheticStudy } from '../support/synthetic';
+import { waitFor } from '../support/wait';
 
 const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 const JPEG_LS_LOSSLESS = '1.2.840.10008.1.2.4.80';
@@ -42,6 +45,10 @@ function cloud(url: string, extra: Partial<DicomwebNodeConfig> = {}): DicomwebNo
     timeoutSeconds: 10,
     ...extra,
   };
+}
+
+async function report(b: TestBox): Promise<DestinationReport> {
+  return (await b.forwarder.report()).find((d) => d.name === 'cloud')!;
 }
 
 function sopOf(file: Buffer): string {
@@ -134,8 +141,8 @@ describe('STOW-RS transfer syntaxes, to a strict origin server', function () {
     return b;
   }
 
-  async function receiver(refuses: (ts: string) => boolean): Promise<StowReceiver> {
-    const r = await startStowReceiver(refuses);
+  async function receiver(refuses: (ts: string) => boolean, port = 0): Promise<StowReceiver> {
+    const r = await startStowReceiver(refuses, port);
     cleanups.push(r.close);
     return r;
   }
@@ -212,6 +219,37 @@ describe('STOW-RS transfer syntaxes, to a strict origin server', function () {
       );
     }
     assert.ok(!lines.some((l) => l.includes('transcoding for destination')), lines.join('\n'));
+  });
+
+  it('an instance whose cached data set cannot be transcoded fails alone, saying why; the rest go', async () => {
+    const port = await freePort();
+    const b = await box(cloud(`http://127.0.0.1:${port}/dicom-web`));
+    const dir = tempDir('stow-ts-unreadable');
+    const files = [
+      await instanceIn(dir, 127, '+ti'),
+      await instanceIn(dir, 128, '+ti'),
+      await instanceIn(dir, 129, '+ti'),
+    ];
+    await storeInto(b, files);
+    await waitFor('the queue waits', async () => (await report(b)).state === 'backing-off');
+    // Damaged on the card after it was stored: Study Description's length now runs past
+    // the end of the data set, which the transcoder finds only when it gets there.
+    const bad = sopOf(await fs.readFile(files[1]!));
+    const cached = path.join(b.config.storageDir, (await b.archive.instance(bad))!.path);
+    const bytes = await fs.readFile(cached);
+    const at = bytes.indexOf(Buffer.from([0x08, 0x00, 0x30, 0x10])); // (0008,1030), implicit VR
+    assert.ok(at > 0);
+    bytes.writeUInt32LE(0x00fffff0, at + 4);
+    await fs.writeFile(cached, bytes);
+    const strict = await receiver((ts) => NOT_FOR_WEB_SERVICES.includes(ts), port);
+    await drained(b, 'cloud');
+    const r = await report(b);
+    assert.deepEqual([r.done, r.failed, r.lastFailedSop], [2, 1, bad]);
+    assert.match(r.lastFailedError ?? '', /^cannot transcode for cloud: /);
+    assert.deepEqual(
+      [...strict.stored.keys()].sort(),
+      [files[0]!, files[2]!].map((f) => sopOf(readFileSync(f))).sort(),
+    );
   });
 
   describe('a destination that refuses JPEG-LS (0xC122)', () => {

@@ -81,6 +81,7 @@ function answer(parts: readonly ReceivedPart[]): { status: number; body: string 
 /** Starts a receiver that takes every transfer syntax but those `refuses` names. */
 export async function startStowReceiver(
   refuses: (transferSyntaxUid: string) => boolean,
+  port = 0,
 ): Promise<StowReceiver> {
   const requests: ReceivedPart[][] = [];
   const stored = new Map<string, ReceivedPart>();
@@ -117,10 +118,10 @@ export async function startStowReceiver(
       res.writeHead(status, { 'content-type': 'application/dicom+json' }).end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const listening = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/dicom-web`,
+    url: `http://127.0.0.1:${listening}/dicom-web`,
     requests,
     stored,
     close: () =>
