@@ -290,6 +290,31 @@ describe('STOW-RS transfer syntaxes, to a strict origin server', function () {
       }
     });
 
+    it('a request refused compressed goes again as it is in one request, and the next as they are', async () => {
+      // The destination is down while the study comes in: the first request is a whole one.
+      const port = await freePort();
+      const b = await box(
+        cloud(`http://127.0.0.1:${port}/dicom-web`, {
+          compress: 'jpeg-ls-lossless',
+          batch: { maxInstances: 4, maxBytes: 64 * 1024 * 1024 },
+        }),
+      );
+      await storeInto(b, await writeSyntheticStudy(tempDir('stow-jls-batch'), 130, 8));
+      await waitFor('the queue waits', async () => (await report(b)).state === 'backing-off');
+      const strict = await receiver((ts) => ts === JPEG_LS_LOSSLESS, port);
+      await drained(b, 'cloud');
+      assert.deepEqual([(await report(b)).done, (await report(b)).failed], [8, 0]);
+      const form = (ts: string): string => (ts === JPEG_LS_LOSSLESS ? 'JPEG-LS' : 'original');
+      assert.deepEqual(
+        strict.requests.map((parts) => parts.map((p) => form(p.transferSyntaxUid))),
+        [
+          Array<string>(4).fill('JPEG-LS'),
+          Array<string>(4).fill('original'),
+          Array<string>(4).fill('original'),
+        ],
+      );
+    });
+
     it('is tried compressed again once its configuration changes', async () => {
       const { strict, b } = await refusingJpegLs();
       const dir = tempDir('stow-jls-again');
