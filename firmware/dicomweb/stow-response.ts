@@ -78,7 +78,13 @@ export function parseStoreResponse(text: string): StoreResponse {
 /** What becomes of one instance of the request. */
 export type InstanceVerdict =
   | { readonly kind: 'delivered'; readonly status: number }
-  | { readonly kind: 'failed'; readonly status: number | null; readonly reason: string }
+  | {
+      readonly kind: 'failed';
+      readonly status: number | null;
+      readonly reason: string;
+      /** It was refused for the transfer syntax it went in (0xC122, or 415 when alone). */
+      readonly syntaxRefused?: true;
+    }
   | { readonly kind: 'retry'; readonly reason: string };
 
 /** What becomes of the request. */
@@ -88,6 +94,9 @@ export type StowVerdict =
   /** Refused as a whole with no word per instance: send them one at a time to find which. */
   | { readonly kind: 'isolate'; readonly reason: string }
   | { readonly kind: 'per-instance'; readonly verdicts: ReadonlyMap<string, InstanceVerdict> };
+
+/** Failure Reason "Referenced Transfer Syntax not supported" (PS3.18 §10.5.3, PS3.4 Annex CC). */
+export const REFERENCED_TRANSFER_SYNTAX_NOT_SUPPORTED = 0xc122;
 
 function hex(status: number): string {
   return `0x${status.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -115,8 +124,16 @@ export function judgeStow(
     response = undefined;
   }
   const ok = httpStatus >= 200 && httpStatus < 300;
-  if (!ok && httpStatus !== 409 && !response)
-    return { kind: 'isolate', reason: `${said}${body ? `: ${body.slice(0, 200)}` : ''}` };
+  const saidWhy = `${said}${body ? `: ${body.slice(0, 200)}` : ''}`;
+  // 415 Unsupported Media Type to a request of one instance: the form it went in.
+  if (httpStatus === 415 && sops.length === 1 && !response)
+    return {
+      kind: 'per-instance',
+      verdicts: new Map([
+        [sops[0]!, { kind: 'failed', status: null, reason: saidWhy, syntaxRefused: true }],
+      ]),
+    };
+  if (!ok && httpStatus !== 409 && !response) return { kind: 'isolate', reason: saidWhy };
   const verdicts = new Map<string, InstanceVerdict>();
   for (const sop of sops) {
     const warning = response?.referenced.get(sop);
@@ -127,7 +144,14 @@ export function judgeStow(
         sop,
         verdictForStatus(failure) === 'transient'
           ? { kind: 'retry', reason }
-          : { kind: 'failed', status: failure, reason },
+          : {
+              kind: 'failed',
+              status: failure,
+              reason,
+              ...(failure === REFERENCED_TRANSFER_SYNTAX_NOT_SUPPORTED
+                ? { syntaxRefused: true as const }
+                : {}),
+            },
       );
     } else if (warning !== undefined) verdicts.set(sop, { kind: 'delivered', status: warning });
     // 409 Conflict for an instance not listed as failed: the server holds it already.

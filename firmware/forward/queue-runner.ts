@@ -17,6 +17,7 @@ import { formatStatus } from '../dicom/dimse/status';
 import { log } from '../log';
 import type { ForwardJob } from '../../storage/index';
 import { backoffDelay } from './backoff';
+import { CompressionChoice } from './compression-choice';
 import { BATCH, DeliveryMarks } from './delivery-marks';
 import { RateLimiter } from './throttle';
 import {
@@ -85,8 +86,8 @@ export class QueueRunner<N extends NodeConfig> {
   private stale = false;
   /** Instances whose transfer failed since the destination last answered one. */
   private suspectsInARow = 0;
-  /** Instances to send as they are: the destination refused them compressed, or the codec failed. */
-  private readonly asTheyAre = new Set<string>();
+  /** Which instances go compressed, as the destination has answered so far. */
+  private readonly compression = new CompressionChoice();
 
   constructor(
     private node: N,
@@ -100,6 +101,7 @@ export class QueueRunner<N extends NodeConfig> {
    * a backoff towards the old address is cut short.
    */
   reconfigure(node: N, deps: ForwardDeps): void {
+    this.compression.reconfigured(this.node, node);
     this.node = node;
     this.deps = deps;
     if (this.transport.reconfigure(node, deps)) {
@@ -337,7 +339,7 @@ export class QueueRunner<N extends NodeConfig> {
         dest: this.node.name,
         reason: outcome.reason,
       });
-      for (const sop of compressed) this.asTheyAre.add(sop);
+      this.compression.codecFailed(compressed);
       return this.sendRequest(jobs, delivered);
     }
     if (outcome.kind === 'codec' || outcome.kind === 'broken')
@@ -345,8 +347,10 @@ export class QueueRunner<N extends NodeConfig> {
     this.suspectsInARow = 0; // the destination answered
     if (outcome.kind === 'answered')
       return this.judge(jobs, outcome.verdicts, compressed, delivered, started);
-    if (jobs.length === 1)
-      return this.refused(jobs[0]!, null, outcome.reason, compressed, delivered);
+    if (jobs.length === 1) {
+      const refused: InstanceVerdict = { kind: 'failed', status: null, reason: outcome.reason };
+      return this.judge(jobs, new Map([[jobs[0]!.pk, refused]]), compressed, delivered, started);
+    }
     log.warn('request refused as a whole: sending its instances one at a time', {
       dest: this.node.name,
       instances: jobs.length,
@@ -360,7 +364,7 @@ export class QueueRunner<N extends NodeConfig> {
     const rate = this.node.maxBytesPerSecond;
     return {
       plan: async (job) => {
-        if (!this.node.compress || this.asTheyAre.has(job.sopInstanceUid)) return undefined;
+        if (!this.compression.wanted(this.node, job.sopInstanceUid)) return undefined;
         const plan = await compressionFor(this.deps.cache, job, this.node.name);
         if (plan) compressed.add(job.sopInstanceUid);
         return plan;
@@ -395,7 +399,11 @@ export class QueueRunner<N extends NodeConfig> {
     return out;
   }
 
-  /** Each instance of an answered request, as the destination said; out of resources backs off. */
+  /**
+   * Each instance of an answered request, as the destination said: refused compressed,
+   * they go again as they are, now, together (the one "refused compressed, send as it is"
+   * fallback, whatever the destination speaks); out of resources backs off.
+   */
   private async judge(
     jobs: readonly ForwardJob[],
     verdicts: ReadonlyMap<number, InstanceVerdict>,
@@ -404,17 +412,24 @@ export class QueueRunner<N extends NodeConfig> {
     started: number,
   ): Promise<void> {
     let retry: string | undefined;
+    const again: ForwardJob[] = [];
     for (const job of jobs) {
       const v = verdicts.get(job.pk);
       if (v === undefined) continue; // not sent: stopping
       if (v.kind === 'delivered') await this.accepted(job, v.status, delivered, started);
-      else if (v.kind === 'failed')
-        await this.refused(job, v.status, v.reason, compressed, delivered);
+      else if (v.kind === 'failed' && compressed.has(job.sopInstanceUid)) {
+        this.compression.refused(this.node.name, job.sopInstanceUid, v);
+        again.push(job);
+      } else if (v.kind === 'failed') await this.fail(job, v.status, v.reason);
       else if (v.kind === 'gone') await this.fileGone(job, v.reason);
       else {
         await this.deps.archive.queue.noteAttempt(job.pk, v.reason, v.status ?? null);
         retry = v.reason;
       }
+    }
+    for (const request of this.transport.requests(again)) {
+      if (!this.running || this.stale) break;
+      await this.sendRequest(request, delivered);
     }
     if (retry !== undefined) throw new TransientError(retry);
   }
@@ -444,27 +459,6 @@ export class QueueRunner<N extends NodeConfig> {
     // A warning (coerced attributes, say) is delivered, and said so.
     if (status === 0) log.info('forwarded', said);
     else log.warn('forwarded with a warning', { ...said, status: formatStatus(status) });
-  }
-
-  /**
-   * Refused for good: failed, unless it went compressed; then it goes again as it is, now
-   * (the one "refused compressed, send as it is" fallback, whatever the destination speaks).
-   */
-  private async refused(
-    job: ForwardJob,
-    status: number | null,
-    reason: string,
-    compressed: ReadonlySet<string>,
-    delivered: ForwardJob[],
-  ): Promise<void> {
-    if (!compressed.has(job.sopInstanceUid)) return this.fail(job, status, reason);
-    log.warn('refused compressed: sending it as it is', {
-      dest: this.node.name,
-      sop: job.sopInstanceUid,
-      reason,
-    });
-    this.asTheyAre.add(job.sopInstanceUid);
-    await this.sendRequest([job], delivered);
   }
 
   /**

@@ -1,14 +1,19 @@
 // Forwarding to a DICOMweb destination with STOW-RS (PS3.18 §10.5): the queued instances
 // go many to a request (up to the node's batch limits), each part the cached Part 10 file
-// byte for byte (promise 2), streamed. The Store Instances Response decides per instance
-// as a C-STORE status would: stored (a warning is recorded), refused for good (with the
-// Failure Reason), out of resources (retried); a request refused as a whole without a
-// word per instance is for the queue runner to send again one instance at a time. The
-// destination down, over capacity or refusing the credentials is its own trouble: the
-// queue backs off, nothing is charged, and the reason shows on the dashboard until fixed.
+// byte for byte (promise 2), streamed; one held in a syntax web services do not carry
+// (Implicit VR Little Endian, Explicit VR Big Endian: PS3.18 §8.7.3) is transcoded to
+// Explicit VR Little Endian on the way, and the log says so. The Store Instances Response
+// decides per instance as a C-STORE status would: stored (a warning is recorded), refused
+// for good (with the Failure Reason), out of resources (retried); a request refused as a
+// whole without a word per instance is for the queue runner to send again one instance at
+// a time. The destination down, over capacity or refusing the credentials is its own
+// trouble: the queue backs off, nothing is charged, and the reason shows on the dashboard
+// until fixed.
 import type { DicomwebNodeConfig } from '../config/config';
 import { CodecError } from '../codec/jpeg-ls';
 import { compressedFile } from '../codec/compress-instance';
+import { transcodedFile } from '../codec/transcoded-instance';
+import { DatasetParseError } from '../dicom/errors';
 import {
   DicomwebClient,
   queryOnce,
@@ -16,6 +21,7 @@ import {
   type HttpAnswer,
 } from '../dicomweb/dicomweb-client';
 import { judgeStow } from '../dicomweb/stow-response';
+import { WEB_SERVICES_RULE, webTransferSyntax } from '../dicomweb/web-transfer-syntax';
 import { readCacheFile } from '../../storage/cache-file';
 import type { ForwardJob } from '../../storage/index';
 import {
@@ -64,6 +70,7 @@ export class StowTransport implements Transport<DicomwebNodeConfig> {
       answer = await this.client.store(parts, options.through);
     } catch (err) {
       if (err instanceof CodecError) return { kind: 'codec', reason: err.message };
+      if (err instanceof DatasetParseError) return this.untranscodable(jobs, err);
       // Down, unreachable, TLS refused, silent: the runner asks whether it answers a query.
       return {
         kind: 'broken',
@@ -81,7 +88,7 @@ export class StowTransport implements Transport<DicomwebNodeConfig> {
     return { kind: 'answered', verdicts };
   }
 
-  /** Each job's Part 10 file as it goes: the cached file, or compressed as planned. */
+  /** Each job's Part 10 file as it goes: compressed as planned, else as it is. */
   private async parts(
     jobs: readonly ForwardJob[],
     options: SendOptions,
@@ -90,9 +97,31 @@ export class StowTransport implements Transport<DicomwebNodeConfig> {
     for (const job of jobs) {
       const plan = await options.plan(job);
       const { cache } = this.deps;
-      parts.push(plan ? () => compressedFile(cache, job, plan) : () => readCacheFile(cache, job));
+      parts.push(plan ? () => compressedFile(cache, job, plan) : this.asItIs(job));
     }
     return parts;
+  }
+
+  /** The cached file, or (a syntax web services do not carry) transcoded to one they do. */
+  private asItIs(job: ForwardJob): () => AsyncIterable<Buffer> {
+    const { cache } = this.deps;
+    const to = webTransferSyntax(job.transferSyntaxUid);
+    if (to === job.transferSyntaxUid) return () => readCacheFile(cache, job);
+    return () => transcodedFile(cache, job, to, this.node.name, WEB_SERVICES_RULE);
+  }
+
+  /**
+   * A data set the transcoder could not read, mid-request: the one instance fails for
+   * good (it would fail the same way again); in a request of many, which one is not
+   * known, and the runner sends them one at a time to find it.
+   */
+  private untranscodable(jobs: readonly ForwardJob[], err: DatasetParseError): Outcome {
+    const reason = `cannot transcode for ${this.node.name}: ${err.message}`;
+    if (jobs.length > 1) return { kind: 'isolate', reason };
+    return {
+      kind: 'answered',
+      verdicts: new Map([[jobs[0]!.pk, { kind: 'failed', status: null, reason }]]),
+    };
   }
 
   /** Whether the destination answers a query now (a fresh connection, its credentials). */

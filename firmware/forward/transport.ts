@@ -27,7 +27,16 @@ export type InstanceVerdict =
   /** It took it: Success, or a warning (the status). */
   | { readonly kind: 'delivered'; readonly status: number }
   /** Refused for good (or the box cannot send it in any form the destination takes). */
-  | { readonly kind: 'failed'; readonly status: number | null; readonly reason: string }
+  | {
+      readonly kind: 'failed';
+      readonly status: number | null;
+      readonly reason: string;
+      /**
+       * The destination said it does not take the transfer syntax the instance went in
+       * (STOW-RS Failure Reason 0xC122, or HTTP 415 to a request of this one instance).
+       */
+      readonly syntaxRefused?: true;
+    }
   /** Not now (out of resources): the destination's condition, tried again after a backoff. */
   | { readonly kind: 'retry'; readonly status?: number; readonly reason: string }
   /** Its cache file could not be read. */

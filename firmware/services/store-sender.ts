@@ -5,7 +5,7 @@
 import type { AcceptedContext } from '../dicom/acse';
 import type { EstablishedAssociation } from '../dicom/association';
 import { withDeflatePadding } from '../dicom/dataset/deflate-padding';
-import { canTranscode, transcode } from '../dicom/dataset/transcoder';
+import { canTranscode } from '../dicom/dataset/transcoder';
 import { CommandField } from '../dicom/dimse/command-field';
 import type { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
@@ -16,7 +16,7 @@ import {
   JPEG_LS_LOSSLESS,
   type CompressionPlan,
 } from '../codec/compress-instance';
-import { log } from '../log';
+import { transcodedDataset } from '../codec/transcoded-instance';
 import { openCacheFile, readRange } from '../../storage/cache-file';
 import type { Cache } from '../../storage/cache';
 import type { CachedInstance } from '../../storage/index';
@@ -155,13 +155,7 @@ export async function sendInstance(
       contextId = route.compressedContextId;
       data = compressedDataset(cache, instance, options.compressed);
     } else if (route.transferSyntax !== instance.transferSyntaxUid) {
-      log.info('transcoding for destination', {
-        dest: options.peer,
-        sop: instance.sopInstanceUid,
-        from: instance.transferSyntaxUid,
-        to: route.transferSyntax,
-      });
-      data = transcode(data, instance.transferSyntaxUid, route.transferSyntax);
+      data = transcodedDataset(data, instance, route.transferSyntax, options.peer);
     } else data = withDeflatePadding(data, instance.transferSyntaxUid);
     if (options.through) data = options.through(data);
     const response = requestor.request(

@@ -186,6 +186,28 @@ describe('STOW-RS', () => {
         assert.equal(judge(status).kind, 'destination');
     });
 
+    it('0xC122, or 415 to a request of one instance: refused for its transfer syntax', () => {
+      const v = judge(
+        409,
+        response([], [item('1.2.3', { '00081197': { vr: 'US', Value: [0xc122] } })]),
+      );
+      assert.ok(v.kind === 'per-instance');
+      assert.deepEqual(v.verdicts.get('1.2.3'), {
+        kind: 'failed',
+        status: 0xc122,
+        reason: 'cloud refused it: Failure Reason 0xC122',
+        syntaxRefused: true,
+      });
+      const alone = judgeStow(415, 'JPEG-LS not supported', ['1.2.3'], 'cloud');
+      assert.ok(alone.kind === 'per-instance');
+      assert.deepEqual(alone.verdicts.get('1.2.3'), {
+        kind: 'failed',
+        status: null,
+        reason: 'cloud answered HTTP 415: JPEG-LS not supported',
+        syntaxRefused: true,
+      });
+    });
+
     it('400 or 415 with no word per instance: isolate them', () => {
       assert.equal(judge(400, 'bad multipart').kind, 'isolate');
       assert.equal(judge(415).kind, 'isolate');
