@@ -61,6 +61,8 @@ describe('the command line', function () {
       const long = await run(BIN, ['store', '--help']);
       const short = await run(BIN, ['store', '-h']);
       const viaHelp = await run(BIN, ['help', 'store']);
+      const subcommand = await run(BIN, ['help', 'queue', 'retry']);
+      assert.equal(subcommand.stdout, (await run(BIN, ['queue', 'retry', '--help'])).stdout);
       assert.equal(long.code, 0);
       assert.equal(short.code, 0);
       assert.equal(viaHelp.code, 0);
@@ -94,6 +96,23 @@ describe('the command line', function () {
         [
           ['stroe'],
           /^dicom-edge: unknown command 'stroe'; did you mean store\? \(dicom-edge --help\)\n$/,
+        ],
+        // A command's beginning is what is most often meant: stat is status, not start.
+        [
+          ['help', 'stat'],
+          /^dicom-edge help: unknown command 'stat'; did you mean status\? \(dicom-edge --help\)\n$/,
+        ],
+        [
+          ['stat'],
+          /^dicom-edge: unknown command 'stat'; did you mean status\? \(dicom-edge --help\)\n$/,
+        ],
+        [
+          ['help', 'nothing'],
+          /^dicom-edge help: unknown command 'nothing' \(dicom-edge --help\)\n$/,
+        ],
+        [
+          ['help', 'queue', 'retyr'],
+          /^dicom-edge help: unknown queue command "retyr"; did you mean retry\? \(dicom-edge queue --help\)\n$/,
         ],
         [
           ['queue', 'retyr'],
