@@ -322,6 +322,22 @@ describe('the command line', function () {
       assert.match(unknown.stdout, / - no node has the AE title or name "NOBODY"\n$/);
     });
 
+    it('`store` exits 4 for a file that is not DICOM, 3 for a peer it cannot reach', async () => {
+      const dir = tempDir('cli-store');
+      const text = path.join(dir, 'notes.txt');
+      await fs.writeFile(text, 'not an image\n');
+      const notDicom = await run(BIN, ['store', '127.0.0.1', String(box.port), text]);
+      assert.equal(notDicom.code, 4, notDicom.stdout + notDicom.stderr);
+      assert.match(
+        notDicom.stdout,
+        /^FAIL .*notes\.txt: not sent - not a DICOM Part 10 file .*\n0 stored, 1 failed\n$/,
+      );
+      const [file] = await writeSyntheticStudy(dir, 83, 1);
+      const closed = await run(BIN, ['store', '127.0.0.1', '1', file!]);
+      assert.equal(closed.code, 3, closed.stdout + closed.stderr);
+      assert.match(closed.stdout, /^FAIL .*: not sent - connect ECONNREFUSED 127\.0\.0\.1:1\n/);
+    });
+
     it('`find` prints the error comment of a refused query', async () => {
       const r = await run(BIN, [
         'find',
