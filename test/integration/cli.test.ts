@@ -206,6 +206,26 @@ describe('the command line', function () {
         'rm',
         'set',
       ]);
+      // --config, an option of the parent, is offered after its subcommands too.
+      assert.deepEqual(await complete(script, ['dicom-edge', 'queue', 'failed', '--c']), [
+        '--config',
+      ]);
+      assert.deepEqual(await complete(script, ['dicom-edge', 'config', 'set', '--c']), [
+        '--config',
+      ]);
+      assert.deepEqual(await complete(script, ['dicom-edge', 'node', 'add', '--c']), ['--config']);
+      // help takes a command's words: the commands, then the subcommands of the one typed.
+      assert.deepEqual(await complete(script, ['dicom-edge', 'help', 'st']), [
+        'start',
+        'store',
+        'status',
+      ]);
+      assert.ok((await complete(script, ['dicom-edge', 'help', ''])).includes('completion'));
+      assert.deepEqual(await complete(script, ['dicom-edge', 'help', 'queue', '']), [
+        'failed',
+        'retry',
+      ]);
+      assert.deepEqual(await complete(script, ['dicom-edge', 'help', 'queue', 'retry', '']), []);
       // After the peer's words come files: nothing offered, bash completes file names.
       assert.deepEqual(await complete(script, ['dicom-edge', 'store', '127.0.0.1', '104', '']), []);
       const plain = await run('bash', ['-c', `source "$1"; complete -p dicom-edge`, 'c', script]);
