@@ -72,7 +72,7 @@ describe('the command line', function () {
       assert.equal(viaHelp.stdout, long.stdout);
       const top = await run(BIN, ['--help']);
       assert.equal(top.code, 0);
-      for (const c of ['start', 'store', 'queue', 'node', 'completion'])
+      for (const c of ['start', 'store', 'queue', 'node', 'completion', 'man-page'])
         assert.match(top.stdout, new RegExp(`^ {2}${c} +\\S`, 'm'));
       assert.match(top.stdout, /^Exit codes:\n {3}0 {2}success$/m);
       assert.ok(top.stdout.split('\n').every((l) => l.length <= 80));
@@ -254,6 +254,18 @@ describe('the command line', function () {
         /^ {7}7 {6}a storage commitment was not reported within --timeout$/m,
       );
       assert.match(shown.stdout, /\+tls\s+KEY\s+CERT/);
+    });
+
+    it('the man page keeps a path whole: groff does not hyphenate it', async () => {
+      const page = path.join(tempDir('man'), 'dicom-edge.1');
+      await fs.writeFile(page, (await run(BIN, ['man-page'])).stdout);
+      // At the default width and a narrower one, where the path falls elsewhere.
+      for (const width of [[], ['-rLL=60n']]) {
+        const shown = await run('groff', ['-man', '-Tutf8', ...width, page]);
+        assert.equal(shown.code, 0, shown.stderr);
+        for (const whole of ['/etc/bash_completion.d/dicom-edge', 'scripts/install.sh'])
+          assert.ok(shown.stdout.includes(whole), `${whole} is cut (${width.join(' ')})`);
+      }
     });
   });
 
