@@ -3,6 +3,12 @@
 
 /** The closest of `candidates` to a mistyped word, if one is close enough to mean. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // A word cut short means the one candidate it begins: "stat" is status, though start
+  // is fewer edits away.
+  const begun = candidates.filter(
+    (c) => word.length >= 3 && c.toLowerCase().startsWith(word.toLowerCase()),
+  );
+  if (begun.length === 1) return begun[0];
   let best: { candidate: string; distance: number } | undefined;
   for (const candidate of candidates) {
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());

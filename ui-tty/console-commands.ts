@@ -12,6 +12,7 @@ import {
   setKey,
 } from '../firmware/control/config-edits';
 import { runningStatus } from '../firmware/control/commands';
+import { closest } from '../firmware/nearest-word';
 import type { ControlCall } from '../firmware/control/control-client';
 import {
   formatBoxStatus,
@@ -42,6 +43,15 @@ export const HELP = `commands:
   cache protect|unprotect UID       keep a study from eviction (or stop keeping it)
   cache evict dry-run|now           show, or do, an eviction down to the low watermark
   log [N]                           the last N events (default 20)`;
+
+/** The commands' first words, as HELP lists them: what a mistyped one is likely to mean. */
+const VERBS = [
+  ...new Set(
+    HELP.split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(' ')[0]!),
+  ),
+];
 
 class ConsoleUsageError extends Error {
   override name = 'ConsoleUsageError';
@@ -113,8 +123,12 @@ export class ConsoleCommands {
         const { recentEvents } = runningStatus(await this.call({ command: 'status' }));
         return recentEvents.slice(-n).join('\n') || '(no events yet)';
       }
-      default:
-        throw new ConsoleUsageError(`unknown command "${verb}" (type help)`);
+      default: {
+        const near = closest(verb, VERBS);
+        throw new ConsoleUsageError(
+          `unknown command "${verb}"${near ? `; did you mean ${near}?` : ''} (type help)`,
+        );
+      }
     }
   }
 

@@ -54,22 +54,34 @@ export function exits<A extends unknown[]>(
 }
 
 /**
+ * A word that names none of `parent`'s commands (`dicom-edge stat`, `help stat`, `queue
+ * retyr`), with the nearest one it has. Ours, not commander's suggestion, so that each
+ * of those says the same, and a word cut short finds the command it begins.
+ */
+export function unknownCommandError(parent: Command, word: string): UsageError {
+  const names = parent
+    .createHelp()
+    .visibleCommands(parent)
+    .map((c) => c.name());
+  const near = closest(word, names);
+  const said =
+    parent.parent === null
+      ? `unknown command '${word}'`
+      : `unknown ${parent.name()} command "${word}"`;
+  return new UsageError(
+    `${said}${near ? `; did you mean ${near}?` : ''} (${commandPath(parent)} --help)`,
+  );
+}
+
+/**
  * What is said of words a command does not use (commander's "too many arguments" names
  * none). For a command with subcommands that also acts on its own (`queue` shows the
  * queue), the first word is a subcommand mistyped: the nearest one is suggested.
  */
 export function excessWordsError(command: Command): UsageError {
   const words = command.args.slice(command.registeredArguments.length);
-  if (command.commands.length > 0 && command.registeredArguments.length === 0) {
-    const word = words[0] ?? '';
-    const near = closest(
-      word,
-      command.commands.map((c) => c.name()),
-    );
-    return new UsageError(
-      `unknown ${command.name()} command "${word}"${near ? `; did you mean ${near}?` : ''} (${commandPath(command)} --help)`,
-    );
-  }
+  if (command.commands.length > 0 && command.registeredArguments.length === 0)
+    return unknownCommandError(command, words[0] ?? '');
   return new UsageError(
     `too many words: ${words.map((w) => `"${w}"`).join(' ')} ${words.length > 1 ? 'are' : 'is'} not used (usage: ${commandPath(command)} ${command.usage()})`,
   );

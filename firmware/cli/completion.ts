@@ -1,7 +1,7 @@
 // `dicom-edge completion`: a bash completion script made from the program's own
 // definitions, so it offers exactly the commands and options there are. The installer
 // writes it to /etc/bash_completion.d/dicom-edge.
-import type { Command, Help, Option } from 'commander';
+import type { Command, Option } from 'commander';
 import { exits } from './args';
 
 export function completionCommand(program: Command): void {
@@ -24,17 +24,46 @@ export function completionCommand(program: Command): void {
 interface Level {
   /** " queue retry": the command words after the program's name, each after a space. */
   readonly path: string;
-  readonly command: Command;
+  readonly subcommands: readonly string[];
+  readonly options: readonly Option[];
 }
 
-/** Every command a user can see (as its help shows them), under each of its names. */
-function levels(help: Help, command: Command, path = ''): Level[] {
+/**
+ * Every command a user can see, under each of its names, offering what its --help lists:
+ * its subcommands, its options and those of the commands above it (`queue failed` takes
+ * queue's --config).
+ */
+function levels(command: Command, path = ''): Level[] {
+  const help = command.createHelp();
+  const below = help.visibleCommands(command);
   return [
-    { path, command },
-    ...help
-      .visibleCommands(command)
-      .flatMap((c) => [c.name(), ...c.aliases()].map((n) => ({ n, c })))
-      .flatMap(({ n, c }) => levels(help, c, `${path} ${n}`)),
+    {
+      path,
+      subcommands: below.map((c) => c.name()),
+      options: [...help.visibleOptions(command), ...help.visibleGlobalOptions(command)],
+    },
+    ...below.flatMap((c) => [c.name(), ...c.aliases()].flatMap((n) => levels(c, `${path} ${n}`))),
+  ];
+}
+
+/**
+ * `help` takes the words of a command (help queue retry): after "help" come the program's
+ * commands, and after each the subcommands it has, as if "help" were not typed.
+ */
+function withHelpLevels(all: readonly Level[], helpCommand: Command | undefined): Level[] {
+  if (!helpCommand) return [...all];
+  const help = helpCommand.createHelp();
+  const options = help.visibleOptions(helpCommand);
+  const isHelp = (l: Level): boolean => l.path === ' help' || l.path.startsWith(' help ');
+  return [
+    ...all.filter((l) => !isHelp(l)),
+    ...all
+      .filter((l) => !isHelp(l))
+      .map((l) => ({
+        path: ` help${l.path}`,
+        subcommands: l.subcommands.filter((c) => c !== 'help'),
+        options,
+      })),
   ];
 }
 
@@ -52,19 +81,20 @@ function words(list: readonly string[]): string {
 export function bashCompletion(program: Command): string {
   const name = program.name();
   const fn = `_${name.replace(/\W/g, '_')}`;
-  const help = program.createHelp();
-  const all = levels(help, program);
+  const all = withHelpLevels(
+    levels(program),
+    program.commands.find((c) => c.name() === 'help'),
+  );
   const commandCases = all
     .filter((l) => l.path !== '')
     .map((l) => `"${l.path}"`)
     .join('|');
-  const offers = all.map((l) => {
-    const subcommands = help.visibleCommands(l.command).map((c) => c.name());
-    const options = help.visibleOptions(l.command).flatMap(flagsOf);
-    return `    "${l.path}") subcommands="${words(subcommands)}"; options="${words(options)}" ;;`;
-  });
+  const offers = all.map(
+    (l) =>
+      `    "${l.path}") subcommands="${words(l.subcommands)}"; options="${words(l.options.flatMap(flagsOf))}" ;;`,
+  );
   const choices = all.flatMap((l) =>
-    l.command.options
+    l.options
       .filter((o) => o.argChoices && o.argChoices.length > 0)
       .flatMap((o) =>
         flagsOf(o).map(

@@ -1,7 +1,7 @@
 // The command line's entry: DCMTK's spellings rewritten, the program parsed and run, and
 // a failure said in one line with its exit code (failure.ts).
 import { CommanderError, type Command } from 'commander';
-import { commandPath, excessWordsError, UsageError } from './args';
+import { commandPath, excessWordsError, unknownCommandError, UsageError } from './args';
 import { describeFailure, EXIT } from './failure';
 import { fromDcmtkSpellings } from './peer-args';
 import { allCommands, buildProgram, PROGRAM } from './program';
@@ -30,6 +30,8 @@ export function main(argv: readonly string[]): void {
       running = commandPath(command);
       // 'commander.help': the help was shown because no command was given.
       if (err.exitCode === 0 || err.code === 'commander.help') throw err;
+      if (err.code === 'commander.unknownCommand')
+        throw unknownCommandError(command, command.args[0] ?? '');
       if (err.code === 'commander.excessArguments') throw excessWordsError(command);
       throw new UsageError(usageLine(command, err));
     });

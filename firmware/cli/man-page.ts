@@ -1,6 +1,7 @@
 // `dicom-edge man-page`: the manual page dicom-edge(1) in roff, made from the program's
 // own definitions (the same text as each command's --help). scripts/install.sh writes it
-// to /usr/local/share/man/man1/dicom-edge.1; it is not a command a user needs, so hidden.
+// to /usr/local/share/man/man1/dicom-edge.1; on a box not installed so, it is read with
+// `dicom-edge man-page | man -l -`.
 import type { Command, Help } from 'commander';
 import { VERSION } from '../version';
 import { exits } from './args';
@@ -9,8 +10,13 @@ import { PEER_HELP } from './peer-args';
 
 export function manPageCommand(program: Command): void {
   program
-    .command('man-page', { hidden: true })
-    .description('Print the manual page dicom-edge(1), in roff.')
+    .command('man-page')
+    .summary('print the manual page, in roff')
+    .description(
+      'Print the manual page dicom-edge(1), in roff. Read it with\n' +
+        '  dicom-edge man-page | man -l -\n' +
+        'scripts/install.sh writes it to /usr/local/share/man/man1/dicom-edge.1.',
+    )
     .action(
       exits(async () => {
         process.stdout.write(manPage(program));
@@ -19,21 +25,26 @@ export function manPageCommand(program: Command): void {
     );
 }
 
-/** Text made safe for roff: backslashes, hyphens (so they copy as ASCII), leading dots. */
+/**
+ * Text made safe for roff: backslashes, hyphens (so they copy as ASCII), leading dots; and
+ * a path is never hyphenated (\\% before it), as it would not copy whole
+ * (/etc/bash_comple‐tion.d).
+ */
 function roff(text: string): string {
   return text
     .replace(/\\/g, '\\e')
     .replace(/-/g, '\\-')
+    .replace(/(^|\s)(?=\S*\/)/g, '$1\\%')
     .split('\n')
     .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line))
     .join('\n');
 }
 
-/** A paragraph of --help text: its line breaks kept where it indents (an example). */
+/** A paragraph of --help text: an indented line (an example) on a line of its own. */
 function paragraph(text: string): string {
   return text
     .split('\n')
-    .map((line) => (/^\s/.test(line) ? `.br\n${roff(line.trim())}` : roff(line)))
+    .map((line) => (/^\s/.test(line) ? `.br\n${roff(line.trim())}\n.br` : roff(line)))
     .join('\n');
 }
 

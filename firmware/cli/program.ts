@@ -13,6 +13,7 @@ import { consoleCommand } from './console';
 import { dashboardCommand } from './dashboard';
 import { echoCommand } from './echo';
 import { exitCodesText } from './failure';
+import { helpCommand } from './help';
 import { manPageCommand } from './man-page';
 import { nodeCommand } from './node';
 import { findCommand, getCommand, moveCommand } from './qr';
@@ -45,6 +46,8 @@ const DEFINITIONS: ReadonlyArray<(program: Command) => void> = [
   consoleCommand,
   completionCommand,
   manPageCommand,
+  // Last, where commander listed its own help command.
+  helpCommand,
 ];
 
 export function buildProgram(): Command {
@@ -55,7 +58,6 @@ export function buildProgram(): Command {
     )
     .version(VERSION, '--version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help and exit')
-    .helpCommand('help [command]', "show a command's help")
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',

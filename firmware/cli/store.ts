@@ -1,10 +1,12 @@
 // `dicom-edge store HOST PORT FILE|DIR... [--aet --aec] [TLS options]`, or `--node NAME
-// FILE|DIR...`: per-file result, exit non-zero if any file failed.
+// FILE|DIR...`: per-file result; exit non-zero if any file failed, with the code of the
+// first failure's kind (cli/failure.ts).
 import type { Command } from 'commander';
 import { formatStatus, statusCategory } from '../dicom/dimse/status';
 import type { PeerAddress } from '../services/open-association';
-import { expandPaths, storeFiles } from '../services/store-scu';
+import { expandPaths, storeFiles, type StoreResult } from '../services/store-scu';
 import { exits, given, UsageError } from './args';
+import { describeFailure } from './failure';
 import { peerArguments, peerOf, withPeerOptions, type PeerOptions } from './peer-args';
 
 export function storeCommand(program: Command): void {
@@ -12,11 +14,12 @@ export function storeCommand(program: Command): void {
     peerArguments(
       program
         .command('store')
-        .summary('C-STORE files; exit 1 if any failed')
+        .summary('C-STORE files; exit non-zero if any failed')
         .description(
           'Send DICOM files (folders are walked) with C-STORE, streamed from disk, each as ' +
-            'it is stored, in its own transfer syntax. Prints one line per file; exit 1 if ' +
-            'any failed.',
+            'it is stored, in its own transfer syntax. Prints one line per file; if any ' +
+            'failed, exits with the code of the first failure: 1 the peer refused it, 3 ' +
+            'the peer was not reached, 4 not a DICOM file.',
         ),
       '[FILE|DIR...]',
       'the files to send, or folders of them',
@@ -37,17 +40,26 @@ export function storeCommand(program: Command): void {
   );
 }
 
+/** A file's exit code: 1 when the peer refused it, else that of why it was not sent. */
+function exitCodeOf(r: StoreResult): number {
+  if (r.status !== undefined && statusCategory(r.status) !== 'failure') return 0;
+  return r.cause ? describeFailure(r.cause).code : 1;
+}
+
 async function send(peer: PeerAddress, paths: string[]): Promise<number> {
   const files = await expandPaths(paths);
   let failed = 0;
+  let exitCode = 0;
   const results = await storeFiles(peer, files, (r) => {
-    const ok = r.status !== undefined && statusCategory(r.status) !== 'failure';
+    const code = exitCodeOf(r);
+    const ok = code === 0;
     if (!ok) failed++;
+    if (exitCode === 0) exitCode = code;
     const what = r.status !== undefined ? formatStatus(r.status) : 'not sent';
     process.stdout.write(
       `${ok ? 'OK  ' : 'FAIL'} ${r.path}: ${what}${r.error ? ` - ${r.error}` : ''}\n`,
     );
   });
   process.stdout.write(`${results.length - failed} stored, ${failed} failed\n`);
-  return failed === 0 ? 0 : 1;
+  return exitCode;
 }

@@ -7,6 +7,7 @@ import type { EstablishedAssociation } from '../dicom/association';
 import { withDeflatePadding } from '../dicom/dataset/deflate-padding';
 import { parsePart10Header, PART10_HEAD_BYTES } from '../dicom/dataset/part10';
 import { CommandField } from '../dicom/dimse/command-field';
+import { AssociationClosedError } from '../dicom/errors';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { PresentationContextResult, type PresentationContextRq } from '../dicom/pdu';
 import { openAssociation, type PeerAddress } from './open-association';
@@ -26,6 +27,9 @@ export interface StoreResult {
   /** DIMSE status, or undefined when the file never got as far as a C-STORE-RSP. */
   readonly status?: number;
   readonly error?: string;
+  /** Why it was not sent, as thrown: its type tells a file that is not DICOM from a peer
+   *  that cannot be reached (the command line's exit code, cli/failure.ts). */
+  readonly cause?: Error;
 }
 
 /** Reads the File Meta Information of one file (only its head). */
@@ -81,7 +85,7 @@ export async function storeFiles(
     try {
       readable.push(await readStoreFile(f));
     } catch (err) {
-      report({ path: f, error: (err as Error).message });
+      report({ path: f, error: (err as Error).message, cause: err as Error });
     }
   }
   const key = (f: StoreFile): string => `${f.sopClassUid}|${f.transferSyntaxUid}`;
@@ -123,7 +127,12 @@ async function storeBatch(
     association = await openAssociation(peer, contexts);
   } catch (err) {
     for (const f of files)
-      report({ path: f.path, sopInstanceUid: f.sopInstanceUid, error: (err as Error).message });
+      report({
+        path: f.path,
+        sopInstanceUid: f.sopInstanceUid,
+        error: (err as Error).message,
+        cause: err as Error,
+      });
     return;
   }
   const requestor = new DimseRequestor(association);
@@ -144,7 +153,13 @@ async function storeBatch(
         continue;
       }
       if (association.state !== 'Sta6') {
-        report({ path: f.path, sopInstanceUid: f.sopInstanceUid, error: 'association ended' });
+        const ended = new AssociationClosedError('association ended');
+        report({
+          path: f.path,
+          sopInstanceUid: f.sopInstanceUid,
+          error: ended.message,
+          cause: ended,
+        });
         continue;
       }
       try {
@@ -169,7 +184,12 @@ async function storeBatch(
           ...(rsp.command.errorComment ? { error: rsp.command.errorComment } : {}),
         });
       } catch (err) {
-        report({ path: f.path, sopInstanceUid: f.sopInstanceUid, error: (err as Error).message });
+        report({
+          path: f.path,
+          sopInstanceUid: f.sopInstanceUid,
+          error: (err as Error).message,
+          cause: err as Error,
+        });
       }
     }
   } finally {

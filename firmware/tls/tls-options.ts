@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type * as tls from 'node:tls';
 import type { NodeTlsConfig, TlsListenerConfig, TlsProfile } from '../config/tls-config';
+import { checkServerName } from './certificate-names';
 
 /** BCP 195's recommended suites: forward secrecy and AEAD only, no downgrade to weaker ones. */
 const NON_DOWNGRADING = [
@@ -77,6 +78,7 @@ export function connectionOptions(host: string, c: NodeTlsConfig): TlsConnection
     // SNI carries a name only (RFC 6066); an IP address is matched by Node against the
     // certificate's IP entries from the host itself.
     ...(c.serverName || !isIP(host) ? { servername: c.serverName ?? host } : {}),
+    checkServerIdentity: checkServerName,
     // A pinned certificate is the identity: its name and chain are not asked for, its
     // fingerprint is checked once the handshake is done.
     rejectUnauthorized: pinned === undefined,

@@ -61,6 +61,8 @@ describe('the command line', function () {
       const long = await run(BIN, ['store', '--help']);
       const short = await run(BIN, ['store', '-h']);
       const viaHelp = await run(BIN, ['help', 'store']);
+      const subcommand = await run(BIN, ['help', 'queue', 'retry']);
+      assert.equal(subcommand.stdout, (await run(BIN, ['queue', 'retry', '--help'])).stdout);
       assert.equal(long.code, 0);
       assert.equal(short.code, 0);
       assert.equal(viaHelp.code, 0);
@@ -70,7 +72,7 @@ describe('the command line', function () {
       assert.equal(viaHelp.stdout, long.stdout);
       const top = await run(BIN, ['--help']);
       assert.equal(top.code, 0);
-      for (const c of ['start', 'store', 'queue', 'node', 'completion'])
+      for (const c of ['start', 'store', 'queue', 'node', 'completion', 'man-page'])
         assert.match(top.stdout, new RegExp(`^ {2}${c} +\\S`, 'm'));
       assert.match(top.stdout, /^Exit codes:\n {3}0 {2}success$/m);
       assert.ok(top.stdout.split('\n').every((l) => l.length <= 80));
@@ -94,6 +96,23 @@ describe('the command line', function () {
         [
           ['stroe'],
           /^dicom-edge: unknown command 'stroe'; did you mean store\? \(dicom-edge --help\)\n$/,
+        ],
+        // A command's beginning is what is most often meant: stat is status, not start.
+        [
+          ['help', 'stat'],
+          /^dicom-edge help: unknown command 'stat'; did you mean status\? \(dicom-edge --help\)\n$/,
+        ],
+        [
+          ['stat'],
+          /^dicom-edge: unknown command 'stat'; did you mean status\? \(dicom-edge --help\)\n$/,
+        ],
+        [
+          ['help', 'nothing'],
+          /^dicom-edge help: unknown command 'nothing' \(dicom-edge --help\)\n$/,
+        ],
+        [
+          ['help', 'queue', 'retyr'],
+          /^dicom-edge help: unknown queue command "retyr"; did you mean retry\? \(dicom-edge queue --help\)\n$/,
         ],
         [
           ['queue', 'retyr'],
@@ -187,6 +206,26 @@ describe('the command line', function () {
         'rm',
         'set',
       ]);
+      // --config, an option of the parent, is offered after its subcommands too.
+      assert.deepEqual(await complete(script, ['dicom-edge', 'queue', 'failed', '--c']), [
+        '--config',
+      ]);
+      assert.deepEqual(await complete(script, ['dicom-edge', 'config', 'set', '--c']), [
+        '--config',
+      ]);
+      assert.deepEqual(await complete(script, ['dicom-edge', 'node', 'add', '--c']), ['--config']);
+      // help takes a command's words: the commands, then the subcommands of the one typed.
+      assert.deepEqual(await complete(script, ['dicom-edge', 'help', 'st']), [
+        'start',
+        'store',
+        'status',
+      ]);
+      assert.ok((await complete(script, ['dicom-edge', 'help', ''])).includes('completion'));
+      assert.deepEqual(await complete(script, ['dicom-edge', 'help', 'queue', '']), [
+        'failed',
+        'retry',
+      ]);
+      assert.deepEqual(await complete(script, ['dicom-edge', 'help', 'queue', 'retry', '']), []);
       // After the peer's words come files: nothing offered, bash completes file names.
       assert.deepEqual(await complete(script, ['dicom-edge', 'store', '127.0.0.1', '104', '']), []);
       const plain = await run('bash', ['-c', `source "$1"; complete -p dicom-edge`, 'c', script]);
@@ -215,6 +254,18 @@ describe('the command line', function () {
         /^ {7}7 {6}a storage commitment was not reported within --timeout$/m,
       );
       assert.match(shown.stdout, /\+tls\s+KEY\s+CERT/);
+    });
+
+    it('the man page keeps a path whole: groff does not hyphenate it', async () => {
+      const page = path.join(tempDir('man'), 'dicom-edge.1');
+      await fs.writeFile(page, (await run(BIN, ['man-page'])).stdout);
+      // At the default width and a narrower one, where the path falls elsewhere.
+      for (const width of [[], ['-rLL=60n']]) {
+        const shown = await run('groff', ['-man', '-Tutf8', ...width, page]);
+        assert.equal(shown.code, 0, shown.stderr);
+        for (const whole of ['/etc/bash_completion.d/dicom-edge', 'scripts/install.sh'])
+          assert.ok(shown.stdout.includes(whole), `${whole} is cut (${width.join(' ')})`);
+      }
     });
   });
 
@@ -301,6 +352,22 @@ describe('the command line', function () {
       ]);
       assert.equal(unknown.code, 1);
       assert.match(unknown.stdout, / - no node has the AE title or name "NOBODY"\n$/);
+    });
+
+    it('`store` exits 4 for a file that is not DICOM, 3 for a peer it cannot reach', async () => {
+      const dir = tempDir('cli-store');
+      const text = path.join(dir, 'notes.txt');
+      await fs.writeFile(text, 'not an image\n');
+      const notDicom = await run(BIN, ['store', '127.0.0.1', String(box.port), text]);
+      assert.equal(notDicom.code, 4, notDicom.stdout + notDicom.stderr);
+      assert.match(
+        notDicom.stdout,
+        /^FAIL .*notes\.txt: not sent - not a DICOM Part 10 file .*\n0 stored, 1 failed\n$/,
+      );
+      const [file] = await writeSyntheticStudy(dir, 83, 1);
+      const closed = await run(BIN, ['store', '127.0.0.1', '1', file!]);
+      assert.equal(closed.code, 3, closed.stdout + closed.stderr);
+      assert.match(closed.stdout, /^FAIL .*: not sent - connect ECONNREFUSED 127\.0\.0\.1:1\n/);
     });
 
     it('`find` prints the error comment of a refused query', async () => {

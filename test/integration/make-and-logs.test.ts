@@ -32,6 +32,14 @@ describe('make run and the test report', function () {
     assert.match(rebuild.stdout, /^npx tsc -p tsconfig\.json\n.*\n\.\/bin\/dicom-edge start\n$/s);
   });
 
+  it("`make run` on a fresh clone is quiet: each dependency's install script is decided", async () => {
+    // npm 11 skips a dependency's install script that package.json's allowScripts does not
+    // decide, and warns of it at every install; `npm install-scripts ls` lists those.
+    const r = await run('npm', ['install-scripts', 'ls', '--prefix', REPO]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /not yet covered by allowScripts/);
+  });
+
   it("a peer's log is kept in a file, and shown only under the test that failed", async () => {
     const r = await run(
       process.execPath,

@@ -140,7 +140,7 @@ describe('recovery and the command line', function () {
       assert.match(good.stdout, /OK {3}.*a\.dcm: 0x0000/);
       await fs.writeFile(path.join(dir, 'b.txt'), 'not DICOM');
       const mixed = await run(BIN, ['store', '127.0.0.1', String(box.port), dir]);
-      assert.equal(mixed.code, 1);
+      assert.equal(mixed.code, 4, 'exit 4: a file is not DICOM');
       assert.match(mixed.stdout, /FAIL .*b\.txt: not sent - not a DICOM Part 10 file/);
       assert.match(mixed.stdout, /1 stored, 1 failed/);
     } finally {

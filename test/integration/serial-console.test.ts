@@ -86,9 +86,14 @@ describe('serial console', function () {
       assert.equal(l.split('\r\n').length, 4, JSON.stringify(l)); // echo, 2 lines, prompt
     });
 
-    it('a bad command gets an error; editing keys and Ctrl-C behave', async () => {
+    it('a bad command gets an error, a mistyped one the nearest; editing keys and Ctrl-C behave', async () => {
       const bad = await terminal.type('reboot now\r', PROMPT);
       assert.match(bad, /error: unknown command "reboot" \(type help\)\r\ndicom-edge> $/);
+      const mistyped = await terminal.type('stauts\r', PROMPT);
+      assert.match(
+        mistyped,
+        /error: unknown command "stauts"; did you mean status\? \(type help\)\r\ndicom-edge> $/,
+      );
       const edited = await terminal.type('qx\x7fueue\x1b[A\r', PROMPT);
       assert.ok(edited.startsWith('qx\b \bueue\r\nDEST'), JSON.stringify(edited));
       const interrupted = await terminal.type('node rm pacs\x03', PROMPT);

@@ -32,6 +32,7 @@ import {
 } from '../support/peers';
 import { uid, writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
+import { BIN } from '../support/box-process';
 import { startOrthanc } from '../support/orthanc';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
 
@@ -54,7 +55,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     name: string,
     cert: { cert: string; key: string },
     tlsSettings: NodeConfig['tls'],
-  ): Promise<{ node: NodeConfig; dir: string }> {
+  ): Promise<{ node: NodeConfig; dir: string; port: number }> {
     const scp = await startStorescp(['+tls', cert.key, cert.cert, '+cf', certs.ca]);
     stops.push(() => scp.stop());
     return {
@@ -67,6 +68,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
         tls: tlsSettings,
       },
       dir: scp.dir,
+      port: scp.port,
     };
   }
 
@@ -205,9 +207,18 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     });
     await box.liveConfig.change({ nodes: [expired.node, wrong.node, pinned.node] });
     await assert.rejects(() => box.forwarder.echo('expired'), /TLS: certificate has expired/);
+    // The reason names what the certificate is for, not an empty list.
     await assert.rejects(
       () => box.forwarder.echo('wrong'),
-      /TLS: .*(Hostname|IP).*does not match/i,
+      /^Error: TLS: the certificate is for DNS:elsewhere\.example, not 127\.0\.0\.1$/,
+    );
+    // The command line says the same, with what to check.
+    const cli = await run(BIN, ['echo', ...clientTls(), '127.0.0.1', String(wrong.port)]);
+    assert.equal(cli.code, 3, cli.stderr);
+    assert.equal(
+      cli.stderr,
+      'dicom-edge echo: TLS: the certificate is for DNS:elsewhere.example, not 127.0.0.1: ' +
+        "check the certificates (+tls, +cf) and the peer's name\n",
     );
     assert.equal((await box.forwarder.echo('pinned')).status, 0);
     await box.liveConfig.change({ nodes: [] });
