@@ -11,7 +11,6 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DicomwebNodeConfig } from '../../firmware/config/config';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
-import type { DestinationReport } from '../../firmware/forward/forwarder';
 import { onLogLine } from '../../firmware/log';
 import {
   datasetBytes,
@@ -30,26 +29,11 @@ import {
 } from '../support/stow-receiver';
 import { uid, writeSyntheticFile, writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
+import { cloud, cloudReport } from '../support/dicomweb-node';
 
 const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
 const JPEG_LS_LOSSLESS = '1.2.840.10008.1.2.4.80';
 const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
-
-function cloud(url: string, extra: Partial<DicomwebNodeConfig> = {}): DicomwebNodeConfig {
-  return {
-    name: 'cloud',
-    kind: 'dicomweb',
-    url,
-    forward: true,
-    batch: { maxInstances: 50, maxBytes: 64 * 1024 * 1024 },
-    timeoutSeconds: 10,
-    ...extra,
-  };
-}
-
-async function report(b: TestBox): Promise<DestinationReport> {
-  return (await b.forwarder.report()).find((d) => d.name === 'cloud')!;
-}
 
 function sopOf(file: Buffer): string {
   return parsePart10Header(file).meta.mediaStorageSopInstanceUid;
@@ -231,7 +215,7 @@ describe('STOW-RS transfer syntaxes, to a strict origin server', function () {
       await instanceIn(dir, 129, '+ti'),
     ];
     await storeInto(b, files);
-    await waitFor('the queue waits', async () => (await report(b)).state === 'backing-off');
+    await waitFor('the queue waits', async () => (await cloudReport(b)).state === 'backing-off');
     // Damaged on the card after it was stored: Study Description's length now runs past
     // the end of the data set, which the transcoder finds only when it gets there.
     const bad = sopOf(await fs.readFile(files[1]!));
@@ -243,7 +227,7 @@ describe('STOW-RS transfer syntaxes, to a strict origin server', function () {
     await fs.writeFile(cached, bytes);
     const strict = await receiver((ts) => NOT_FOR_WEB_SERVICES.includes(ts), port);
     await drained(b, 'cloud');
-    const r = await report(b);
+    const r = await cloudReport(b);
     assert.deepEqual([r.done, r.failed, r.lastFailedSop], [2, 1, bad]);
     assert.match(r.lastFailedError ?? '', /^cannot transcode for cloud: /);
     assert.deepEqual(
@@ -300,10 +284,10 @@ describe('STOW-RS transfer syntaxes, to a strict origin server', function () {
         }),
       );
       await storeInto(b, await writeSyntheticStudy(tempDir('stow-jls-batch'), 130, 8));
-      await waitFor('the queue waits', async () => (await report(b)).state === 'backing-off');
+      await waitFor('the queue waits', async () => (await cloudReport(b)).state === 'backing-off');
       const strict = await receiver((ts) => ts === JPEG_LS_LOSSLESS, port);
       await drained(b, 'cloud');
-      assert.deepEqual([(await report(b)).done, (await report(b)).failed], [8, 0]);
+      assert.deepEqual([(await cloudReport(b)).done, (await cloudReport(b)).failed], [8, 0]);
       const form = (ts: string): string => (ts === JPEG_LS_LOSSLESS ? 'JPEG-LS' : 'original');
       assert.deepEqual(
         strict.requests.map((parts) => parts.map((p) => form(p.transferSyntaxUid))),

@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DEFAULTS, type DicomwebNodeConfig } from '../../firmware/config/config';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
-import type { DestinationReport } from '../../firmware/forward/forwarder';
 import { storeFiles } from '../../firmware/services/store-scu';
 import { boxConfig, startBoxProcess } from '../support/box-process';
 import { makeCertificates, type TestCertificates } from '../support/certificates';
@@ -29,24 +28,9 @@ import {
 import { logOutput } from '../support/peer-logs';
 import { uid, writeSyntheticStudy } from '../support/synthetic';
 import { waitFor } from '../support/wait';
+import { cloud, cloudReport } from '../support/dicomweb-node';
 
 const FAST_RETRY = { retryInitialSeconds: 0.2, retryMaxSeconds: 1 };
-
-function cloud(url: string, extra: Partial<DicomwebNodeConfig> = {}): DicomwebNodeConfig {
-  return {
-    name: 'cloud',
-    kind: 'dicomweb',
-    url,
-    forward: true,
-    batch: { maxInstances: 50, maxBytes: 64 * 1024 * 1024 },
-    timeoutSeconds: 10,
-    ...extra,
-  };
-}
-
-async function report(box: TestBox): Promise<DestinationReport> {
-  return (await box.forwarder.report()).find((d) => d.name === 'cloud')!;
-}
 
 /** Each file's data set is the one Orthanc holds. */
 async function arrivedIdentical(orthanc: OrthancPeer, files: string[]): Promise<void> {
@@ -138,7 +122,7 @@ describe('forwarding over STOW-RS', function () {
     const files = await writeSyntheticStudy(tempDir('stow'), 91, 10);
     await storeInto(b, files);
     await drained(b, 'cloud');
-    const r = await report(b);
+    const r = await cloudReport(b);
     assert.deepEqual([r.done, r.failed, r.sentSinceStart], [10, 0, 10]);
     assert.equal(await pacs.instanceCount(), 10);
     await arrivedIdentical(pacs, files);
@@ -155,13 +139,17 @@ describe('forwarding over STOW-RS', function () {
     const b = await box(cloud(`http://127.0.0.1:${pacs.httpPort}/dicom-web`));
     const files = await writeSyntheticStudy(tempDir('stow-down'), 92, 3);
     await storeInto(b, files);
-    await waitFor('backing off', async () => (await report(b)).state === 'backing-off', 10_000);
-    const down = await report(b);
+    await waitFor(
+      'backing off',
+      async () => (await cloudReport(b)).state === 'backing-off',
+      10_000,
+    );
+    const down = await cloudReport(b);
     assert.match(down.lastError ?? '', /ECONNREFUSED/);
     assert.deepEqual([down.queued, down.failed], [3, 0]);
     await pacs.restart();
     await drained(b, 'cloud');
-    assert.equal((await report(b)).done, 3);
+    assert.equal((await cloudReport(b)).done, 3);
     await arrivedIdentical(pacs, files);
   });
 
@@ -178,10 +166,10 @@ describe('forwarding over STOW-RS', function () {
     await storeInto(b, files);
     await waitFor(
       'refused',
-      async () => /credentials/.test((await report(b)).lastError ?? ''),
+      async () => /credentials/.test((await cloudReport(b)).lastError ?? ''),
       10_000,
     );
-    const refused = await report(b);
+    const refused = await cloudReport(b);
     assert.match(
       refused.lastError!,
       /answered HTTP 401: credentials refused; check the node's auth/,
@@ -191,7 +179,7 @@ describe('forwarding over STOW-RS', function () {
     // The file is read at each request: a corrected password is taken at the next try.
     await fs.writeFile(secret, 'right-password\n');
     await drained(b, 'cloud');
-    assert.equal((await report(b)).done, 2);
+    assert.equal((await cloudReport(b)).done, 2);
     assert.equal(await pacs.instanceCount(), 2);
   });
 
@@ -244,10 +232,10 @@ describe('forwarding over STOW-RS', function () {
       await storeInto(anonymous, more);
       await waitFor(
         'refused',
-        async () => (await report(anonymous)).state === 'backing-off',
+        async () => (await cloudReport(anonymous)).state === 'backing-off',
         10_000,
       );
-      const refused = await report(anonymous);
+      const refused = await cloudReport(anonymous);
       assert.deepEqual([refused.queued, refused.failed], [1, 0]);
       assert.equal(await pacs.instanceCount(), 3);
     });
@@ -306,7 +294,7 @@ describe('forwarding over STOW-RS', function () {
       const b = await box(cloud(server.url));
       await storeInto(b, await writeSyntheticStudy(tempDir('stow-409'), 96, 2));
       await drained(b, 'cloud');
-      const r = await report(b);
+      const r = await cloudReport(b);
       assert.deepEqual([r.done, r.failed], [2, 0]);
       assert.match(
         server.bodies[0]!.toString('latin1'),
@@ -325,7 +313,7 @@ describe('forwarding over STOW-RS', function () {
       const b = await box(cloud(server.url));
       await storeInto(b, await writeSyntheticStudy(tempDir('stow-a900'), 97, 2));
       await drained(b, 'cloud');
-      const r = await report(b);
+      const r = await cloudReport(b);
       assert.deepEqual([r.done, r.failed], [1, 1]);
       assert.equal(r.lastFailedSop, bad);
       assert.equal(r.lastFailedError, 'cloud refused it: Failure Reason 0xA900');
@@ -344,7 +332,7 @@ describe('forwarding over STOW-RS', function () {
       const [badFile] = await writeSyntheticStudy(dir, 99, 1, { patientName: 'BAD^ONE' });
       await storeInto(b, [...good, badFile!]);
       await drained(b, 'cloud');
-      const r = await report(b);
+      const r = await cloudReport(b);
       assert.deepEqual([r.done, r.failed], [2, 1]);
       assert.match(r.lastFailedError ?? '', /answered HTTP 400: cannot parse/);
     });
@@ -357,7 +345,7 @@ describe('forwarding over STOW-RS', function () {
       const b = await box(cloud(server.url, { timeoutSeconds: 1 }));
       await storeInto(b, await writeSyntheticStudy(tempDir('stow-silent'), 100, 2));
       await drained(b, 'cloud');
-      const r = await report(b);
+      const r = await cloudReport(b);
       assert.deepEqual([r.done, r.failed], [2, 0]);
       // The stalled request, the query that showed the server alive, one request each.
       assert.equal(server.bodies.length, 4);
@@ -380,11 +368,11 @@ describe('forwarding over STOW-RS', function () {
       await storeInto(b, [poison!, ...good]);
       await waitFor(
         'the poison failed for good',
-        async () => (await report(b)).failed === 1,
+        async () => (await cloudReport(b)).failed === 1,
         30_000,
       );
       await drained(b, 'cloud');
-      const r = await report(b);
+      const r = await cloudReport(b);
       assert.deepEqual([r.done, r.failed], [3, 1]);
       assert.equal(r.lastFailedSop, uid(105, 1, 1));
       assert.match(r.lastFailedError ?? '', /; 2 tries, each time while cloud answered queries$/);
