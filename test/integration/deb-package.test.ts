@@ -141,6 +141,7 @@ describe('the Debian package: amd64 and arm64, installed and run under qemu-user
 
   after(async () => {
     await system?.close();
+    await fs.rm(out, { recursive: true, force: true });
   });
 
   it('holds the build for its architecture, the units, the man page and the conffile', async () => {
@@ -166,7 +167,7 @@ describe('the Debian package: amd64 and arm64, installed and run under qemu-user
       ])
         assert.ok(listing.includes(` ${f}\n`), `${arch}: ${f}`);
       assert.doesNotMatch(listing, /node_modules\/(typescript|mocha|eslint)\//, 'no dev tools');
-      const unpacked = tempDir(`deb-${arch}`);
+      const unpacked = path.join(out, `unpacked-${arch}`);
       await ok('dpkg-deb', ['-x', deb, unpacked]);
       const addon = path.join(
         unpacked,
@@ -189,9 +190,10 @@ describe('the Debian package: amd64 and arm64, installed and run under qemu-user
   });
 
   it("the amd64 package's build runs on this machine (C-ECHO)", async () => {
-    const unpacked = tempDir('deb-amd64-run');
+    const unpacked = path.join(out, 'amd64-run');
     await ok('dpkg-deb', ['-x', debs.amd64, unpacked]);
-    const dir = tempDir('deb-amd64-var');
+    const dir = path.join(out, 'amd64-var');
+    await fs.mkdir(dir);
     const amd64Port = await freePort();
     const config = path.join(dir, 'dicom-edge.json');
     await fs.writeFile(
