@@ -147,6 +147,16 @@ describe('the Debian package: amd64 and arm64, installed and run under qemu-user
     await fs.rm(out, { recursive: true, force: true });
   });
 
+  it('its scripts and maintainer scripts pass ShellCheck', async () => {
+    const scripts = (await fs.readdir(PACKAGE)).filter((f) => f.endsWith('.sh'));
+    await ok(
+      'shellcheck',
+      scripts.map((f) => path.join(PACKAGE, f)),
+    );
+    const maintainer = ['postinst', 'prerm', 'postrm'].map((f) => path.join(PACKAGE, 'debian', f));
+    await ok('shellcheck', ['--shell=sh', ...maintainer]);
+  });
+
   it('holds the build for its architecture, the units, the man page and the conffile', async () => {
     for (const [arch, deb, machine] of [
       ['amd64', debs.amd64, /x86-64/],
