@@ -47,9 +47,11 @@ deb: build peers
 	@for arch in $(DEB_ARCHES); do scripts/package/build-deb.sh --arch $$arch || exit 1; done
 
 # npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
+# A worktree whose node_modules links to another tree's is left alone: npm ci would empty
+# the other tree's folder through the link.
 $(NODE_MODULES_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --foreground-scripts=false
-	@touch $@
+	@if [ -L node_modules ]; then echo "node_modules is a link: not reinstalled here" >&2; \
+	else npm ci --no-audit --no-fund --foreground-scripts=false && touch $@; fi
 
 deps: $(NODE_MODULES_STAMP)
 
