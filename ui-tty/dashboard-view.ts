@@ -28,7 +28,7 @@ export interface DashboardState {
 }
 
 export const HELP_LINE =
-  'a:AE p:port n:add e:edit d:del f:fwd c:echo r:retry  up/down:node  q:quit';
+  'a:AE p:port n:add e:edit d:del f:fwd c:echo r:retry s:setup up/down:node q:quit';
 
 export function fit(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}~` : text.padEnd(width);

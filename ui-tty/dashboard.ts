@@ -24,6 +24,7 @@ import { ControlCommandError, runningStatus } from '../firmware/control/commands
 import { formatBackoffs, formatEcho } from './format';
 import type { ControlCall } from './console-commands';
 import { renderDashboard, type DashboardLine } from './dashboard-view';
+import { runSystemSetup } from './system-setup-form';
 
 export interface DashboardOptions {
   readonly call: ControlCall;
@@ -232,6 +233,12 @@ export class Dashboard {
     on(['f'], () => this.toggleForward());
     on(['c'], () => this.echoNode());
     on(['r'], () => this.retry());
+    form(['s'], () =>
+      runSystemSetup(
+        (q, now) => this.ask(q, now),
+        (text, error) => this.say(text, error),
+      ),
+    );
   }
 
   private selectedNode(): { name: string; forward: boolean } | undefined {
