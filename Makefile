@@ -4,7 +4,7 @@ NODE_MODULES_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
 SOURCES := $(shell find firmware storage ui-tty scripts test -name '*.ts') tsconfig.json
 
-.PHONY: run test build lint bench fuzz deps peers deb clean distclean
+.PHONY: run test build lint bench fuzz deps peers deb image image-tools image-test clean distclean
 
 run: $(BUILD_STAMP)
 	./bin/dicom-edge start
@@ -46,6 +46,21 @@ DEB_ARCHES := amd64 arm64
 deb: build peers
 	@for arch in $(DEB_ARCHES); do scripts/package/build-deb.sh --arch $$arch || exit 1; done
 
+# The SD-card image for a Raspberry Pi 4/5, build/dicom-edge-VERSION-arm64.img: Debian trixie
+# arm64 with the arm64 package above (scripts/image/build-image.sh; docs/image.md). Needs
+# root. The Debian root it starts from is kept under build/image/ for the next build.
+image: deb image-tools
+	scripts/image/build-image.sh
+
+image-tools:
+	@scripts/install-image-tools.sh
+
+# The image booted in qemu-system-aarch64 and the box in it tested from here: many minutes
+# under emulation, so not part of `make test` (test/image/booted-image.image-test.ts).
+image-test: image
+	npx mocha --no-config --exit --timeout 3600000 --require dist/test/support/peer-logs.js \
+	  dist/test/image/booted-image.image-test.js
+
 # npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
 # A worktree whose node_modules links to another tree's is left alone: npm ci would empty
 # the other tree's folder through the link.
@@ -60,7 +75,7 @@ peers:
 	@scripts/install-peers.sh
 
 clean:
-	rm -rf dist node_modules/.installed build/deb
+	rm -rf dist node_modules/.installed build/deb build/image/work build/dicom-edge-*.img
 
 # Also the arm64 root and the node_modules trees built for the packages (minutes to rebuild).
 distclean: clean
