@@ -18,8 +18,13 @@ cp "$deb" "$root/tmp/dicom-edge.deb"
 in_root dpkg -i /tmp/dicom-edge.deb >&2
 rm -f "$root/tmp/dicom-edge.deb"
 
-cp -a "$HERE/overlay/." "$root/"
-chown -R root:root "$root/etc/systemd" "$root/usr/libexec/dicom-edge-image"
+# Owned by root whoever checked the tree out.
+cp -R --preserve=mode,timestamps --no-preserve=ownership "$HERE/overlay/." "$root/"
+
+# cmdline.txt and config.txt from the image's settings (overlay/etc/default/raspi-*), as
+# raspi-firmware writes them again at every kernel upgrade on the Pi.
+kernel_version="$(ls "$root/lib/modules")"
+in_root env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kernel_version" >&2
 
 # The box's configuration on the image: the serial console on the UART of the Pi's GPIO
 # header (/dev/serial0: overlay/etc/udev/rules.d/70-dicom-edge-serial0.rules).
