@@ -113,6 +113,7 @@ async function startOn(
     archive,
     forwarder,
     server,
+    tlsAddress: () => tlsListener.address,
     throughput,
     health,
     startedAt,

@@ -2,7 +2,7 @@
 // typed line in, the text to show out. Every command is a client of the control API (the
 // `call` given), so the console can do nothing the box would not allow over its socket.
 import type { ConfigView } from '../firmware/config/live-config';
-import { nodeAddress, type NodeConfig } from '../firmware/config/config';
+import { nodeAddress, nodeUsesTls, type NodeConfig } from '../firmware/config/config';
 import {
   parseNodeValue,
   parseValue,
@@ -222,5 +222,5 @@ export class ConsoleCommands {
 }
 
 export function formatNode(n: NodeConfig): string {
-  return `${n.name}  ${nodeAddress(n)}${n.forward ? '  forward' : ''}`;
+  return `${n.name}  ${nodeAddress(n)}${nodeUsesTls(n) ? '  tls' : ''}${n.forward ? '  forward' : ''}`;
 }

@@ -3,7 +3,7 @@
 // (dashboard.ts) only puts these lines on the terminal, so the layout is tested without one.
 // At 80x24 every panel fits; a taller terminal gives the extra rows to associations, nodes
 // and events, a wider one to the sparkline and the error column.
-import { nodeAddress, type NodeConfig } from '../firmware/config/config';
+import { listeningOn, nodeAddress, nodeUsesTls, type NodeConfig } from '../firmware/config/config';
 import type { BoxStatus } from '../firmware/control/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
 import { age, bytes, duration } from './format';
@@ -65,6 +65,7 @@ function bar(p: number, width: number): string {
 const NODE_COLUMNS: ReadonlyArray<readonly [string, number, boolean]> = [
   ['NODE', 8, false],
   ['AE@HOST:PORT', 26, false],
+  ['TLS', 3, false],
   ['FWD', 3, false],
   ['STATE', 8, false],
   ['WAIT', 5, true],
@@ -74,12 +75,32 @@ const NODE_COLUMNS: ReadonlyArray<readonly [string, number, boolean]> = [
   ['LAST ERROR / LAST FAILURE', 0, false],
 ];
 
+/**
+ * A node's address in `width`: the host and port are what an installer checks, so the AE
+ * title is cut first ("CENTRAL_P~@10.1.2.3:11112"), and a host too long for the column
+ * loses its start, never the port. A URL keeps its start (scheme, host and port).
+ */
+export function clipAddress(address: string, width: number): string {
+  if (address.length <= width) return address;
+  const at = address.lastIndexOf('@');
+  if (at < 0) return `${address.slice(0, width - 1)}~`;
+  const hostPort = address.slice(at + 1);
+  const aeRoom = width - hostPort.length - 1;
+  if (aeRoom >= 2) return `${address.slice(0, aeRoom - 1)}~@${hostPort}`;
+  return `~${hostPort.slice(-(width - 1))}`;
+}
+
 function columns(cells: readonly string[]): string {
   return cells
     .map((cell, i) => {
-      const [, width, right] = NODE_COLUMNS[i]!;
+      const [heading, width, right] = NODE_COLUMNS[i]!;
       if (width === 0) return cell;
-      const clipped = cell.length > width ? `${cell.slice(0, width - 1)}~` : cell;
+      const clipped =
+        cell.length <= width
+          ? cell
+          : heading === 'AE@HOST:PORT'
+            ? clipAddress(cell, width)
+            : `${cell.slice(0, width - 1)}~`;
       return right ? clipped.padStart(width) : clipped.padEnd(width);
     })
     .join(' ');
@@ -87,10 +108,12 @@ function columns(cells: readonly string[]): string {
 
 function nodeRow(n: NodeConfig, d: DestinationReport | undefined): string {
   const where = nodeAddress(n);
-  if (!d) return columns([n.name, where, 'no', '', '', '', '', '', '']);
+  const tls = nodeUsesTls(n) ? 'yes' : '';
+  if (!d) return columns([n.name, where, tls, 'no', '', '', '', '', '', '']);
   return columns([
     n.name,
     where,
+    tls,
     'yes',
     d.state === 'backing-off' ? 'retrying' : d.state,
     String(d.queued),
@@ -157,7 +180,7 @@ export function compactUids(text: string, width: number, ellipsis: string): stri
 function identity(s: BoxStatus, width: number): string {
   // IPv4 first: that is what an installer types into a modality.
   const ips = [...s.addresses].sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
-  const head = `${s.ae} on port ${s.port}`;
+  const head = `${s.ae} ${listeningOn(s.port, s.tlsPort)}`;
   const version = `dicom-edge ${s.version}`;
   const up = `up ${duration(s.uptimeSeconds)}`;
   const addresses = (shown: number): string =>
@@ -333,7 +356,10 @@ export function renderDashboard(
   // Instance UID alone may be 64 characters).
   const shown = message(state, reports);
   const messageLines = wrap(shown.text, w).slice(0, Math.min(3, rows.events));
-  const shownEvents = Math.max(1, rows.events - (messageLines.length - 1));
+  // A refusal under a prompt is wrapped too (over two lines), never cut.
+  const help = state.help ?? { text: HELP_LINE, error: false };
+  const helpLines = help.error ? wrap(help.text, w).slice(0, 2) : [help.text];
+  const shownEvents = Math.max(1, rows.events - (messageLines.length - 1) - (helpLines.length - 1));
   return [
     titleLine(state, w, line),
     receiveLine(state, w, line),
@@ -343,6 +369,6 @@ export function renderDashboard(
     healthLine(s, line),
     ...eventsPanel(state, w, shownEvents, line),
     ...messageLines.map((text) => line(text, shown.style)),
-    line(state.help?.text ?? HELP_LINE, state.help?.error ? 'error' : 'help'),
+    ...helpLines.map((text) => line(text, help.error ? 'error' : 'help')),
   ];
 }

@@ -43,6 +43,9 @@ const STYLE_TAGS: Record<NonNullable<DashboardLine['style']>, [string, string]> 
 
 const EDIT_HELP = 'Enter: save  Esc: cancel  Backspace: erase a character  Ctrl-U: erase all';
 
+/** How long the result of a key stays on screen while nothing changes. */
+const MESSAGE_SECONDS = 60;
+
 /** One question of the node editor. Enter keeps `saved`: a refused answer never becomes the default. */
 interface NodeQuestion {
   readonly key: 'name' | 'ae' | 'host' | 'port' | 'forward';
@@ -92,7 +95,9 @@ export class Dashboard {
   private view: ConfigView | undefined;
   private unreachable: string | undefined;
   private selected = 0;
-  private message: { text: string; error: boolean } | undefined;
+  /** The last action's result, and the destinations' states when it was said. */
+  private message:
+    { text: string; error: boolean; at: number; states: ReadonlyMap<string, string> } | undefined;
   private editing = false;
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
@@ -144,6 +149,7 @@ export class Dashboard {
       ]);
       this.status = runningStatus(status);
       this.view = view;
+      this.dropStaleMessage();
       this.unreachable = undefined;
       this.selected = Math.min(this.selected, Math.max(0, view.config.nodes.length - 1));
     } catch (err) {
@@ -197,8 +203,27 @@ export class Dashboard {
   }
 
   private say(text: string, error = false): void {
-    this.message = { text, error };
+    this.message = { text, error, at: Date.now(), states: this.destinationStates() };
     this.draw();
+  }
+
+  /** What each destination is doing: a message said under other states no longer holds. */
+  private destinationStates(): ReadonlyMap<string, string> {
+    return new Map((this.status?.destinations ?? []).map((d) => [d.name, d.state]));
+  }
+
+  /**
+   * A message belongs to its time and to the state it was said in: "echo pacs: success"
+   * beside "retrying" misleads. It goes when a destination's state changes, and after
+   * MESSAGE_SECONDS; while a value is being typed, its refusal stays. A destination that
+   * comes or goes is the action's own doing ("forwarding to pacs off"), not a change.
+   */
+  private dropStaleMessage(): void {
+    const m = this.message;
+    if (!m || this.editing) return;
+    const now = this.destinationStates();
+    const changed = [...now].some(([name, state]) => (m.states.get(name) ?? state) !== state);
+    if (changed || Date.now() - m.at > MESSAGE_SECONDS * 1000) this.message = undefined;
   }
 
   private bindKeys(): void {

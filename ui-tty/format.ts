@@ -1,5 +1,6 @@
 // Plain-text views of the control API's answers, shared by the CLI (`status`, `queue`) and
 // the consoles, so a field engineer sees the same table wherever they ask.
+import { listeningOn } from '../firmware/config/config';
 import type { BoxStatus } from '../firmware/control/status';
 import type { CacheReport } from '../storage/archive';
 import type { EchoResult, RetryResult } from '../firmware/control/commands';
@@ -132,7 +133,7 @@ export function formatBoxStatus(s: BoxStatus): string {
     .join(', ');
   return (
     [
-      `${s.ae} on port ${s.port}  (dicom-edge ${s.version}, up ${duration(s.uptimeSeconds)})`,
+      `${s.ae} ${listeningOn(s.port, s.tlsPort)}  (dicom-edge ${s.version}, up ${duration(s.uptimeSeconds)})`,
       `addresses:     ${s.addresses.join(', ') || '(none)'} (listening on ${s.host})`,
       `associations:  ${s.associations} open`,
       ...s.activeAssociations.map(

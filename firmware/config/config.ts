@@ -310,6 +310,17 @@ export function nodeAddress(node: NodeConfig): string {
   return isDimse(node) ? `${node.ae}@${node.host}:${node.port}` : node.url;
 }
 
+/** Whether the box reaches the node over TLS (DICOM TLS, or an https:// URL). */
+export function nodeUsesTls(node: NodeConfig): boolean {
+  return isDimse(node) ? node.tls !== undefined : node.url.startsWith('https:');
+}
+
+/** "on port 104", "on port 104 and TLS port 2762", "on TLS port 2762": where the box listens. */
+export function listeningOn(port: number, tlsPort: number | null): string {
+  if (tlsPort === null) return `on port ${port}`;
+  return port === 0 ? `on TLS port ${tlsPort}` : `on port ${port} and TLS port ${tlsPort}`;
+}
+
 /** The commit policy in force (see Config.commit). */
 export function commitPolicy(config: Config): 'stored' | 'forwarded' {
   return config.commit ?? (config.nodes.some((n) => n.forward) ? 'forwarded' : 'stored');

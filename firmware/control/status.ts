@@ -1,5 +1,6 @@
 // The box's status for the control API (and so for `dicom-edge status`, the dashboard and
 // the serial console): who it is, where it listens, what it is doing, how full it is.
+import type * as net from 'node:net';
 import * as os from 'node:os';
 import type { Config } from '../config/config';
 import type { DestinationReport, Forwarder } from '../forward/forwarder';
@@ -13,6 +14,8 @@ import { certificateFacts, type CertificateFacts } from '../tls/tls-options';
 export interface BoxStatus {
   readonly ae: string;
   readonly port: number;
+  /** The DICOM TLS listener's port, or null when there is none. */
+  readonly tlsPort: number | null;
   /** The listening address ("0.0.0.0" = every interface). */
   readonly host: string;
   readonly version: string;
@@ -206,6 +209,8 @@ export interface StatusSources {
   archive: Archive;
   forwarder: Forwarder;
   server: ScpServer;
+  /** Where the DICOM TLS listener listens, or null. */
+  tlsAddress: () => net.AddressInfo | null;
   throughput: ThroughputMeter;
   health: HealthMonitor;
   startedAt: Date;
@@ -235,6 +240,7 @@ export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus
   return {
     ae: deps.config.ae,
     port: deps.server.address.port,
+    tlsPort: deps.tlsAddress()?.port ?? null,
     host: deps.config.host,
     version: deps.version,
     addresses: addresses(),

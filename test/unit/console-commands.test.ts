@@ -17,6 +17,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
   const status: BoxStatus = {
     ae: 'DICOM_EDGE',
     port: 11112,
+    tlsPort: null,
     version: '0.1.0',
     addresses: ['192.168.1.5'],
     startedAt: new Date().toISOString(),

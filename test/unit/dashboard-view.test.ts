@@ -4,6 +4,7 @@ import type { NodeConfig } from '../../firmware/config/config';
 import type { BoxStatus } from '../../firmware/control/status';
 import type { DestinationReport } from '../../firmware/forward/forwarder';
 import {
+  clipAddress,
   compactUids,
   renderDashboard,
   sparkline,
@@ -22,6 +23,7 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
   const status = {
     ae: 'DICOM_EDGE',
     port: 11112,
+    tlsPort: null,
     host: '0.0.0.0',
     version: '0.1.0',
     addresses: ['fd00::2', '192.168.1.5'],
@@ -166,9 +168,7 @@ describe('dashboard view', () => {
   it("shows a node's failed count and its last failure with the SOP UID and a time", () => {
     const lines = renderDashboard(state({ selected: 1 }), 120, 40).map((l) => l.text);
     assert.ok(
-      lines.some((l) =>
-        /^>node1 .* +1 +- +failed 00:59:58 SOP 1\.2\.840\.99\.7: association/.test(l),
-      ),
+      lines.some((l) => /^>node1 .* +1 +- +failed 00:59:58 SOP 1\.2\.840\.99\.7: associat/.test(l)),
       lines.join('\n'),
     );
     assert.ok(
@@ -268,6 +268,71 @@ describe('dashboard view', () => {
     const line = lines.find((l) => l.text.startsWith('Cache'));
     assert.match(line?.text ?? '', /^Cache {2}REFUSING C-STORE: cache full: 100 MB free/);
     assert.equal(line?.style, 'error');
+  });
+
+  it('cuts the AE title of a long node address, never its port (issue 27)', () => {
+    assert.equal(clipAddress('CENTRAL_PACS@127.0.0.1:11112', 26), 'CENTRAL_P~@127.0.0.1:11112');
+    assert.equal(
+      clipAddress('PACS@hospital-pacs.example.org:11112', 26),
+      '~al-pacs.example.org:11112',
+    );
+    assert.equal(
+      clipAddress('https://pacs.example.org:8443/dicom-web/studies', 26),
+      'https://pacs.example.org:~',
+    );
+    const long = state({
+      nodes: [
+        { name: 'central', ae: 'CENTRAL_PACS', host: '127.0.0.1', port: 11112, forward: true },
+      ],
+    });
+    const row = renderDashboard(long, 80, 24).find((l) => l.text.startsWith('>central'));
+    assert.match(row?.text ?? '', /^>central +CENTRAL_P~@127\.0\.0\.1:11112 /);
+  });
+
+  it('says which nodes are reached over TLS, and where a TLS-only box listens (issue 27)', () => {
+    const s = state({
+      nodes: [
+        {
+          name: 'secure',
+          ae: 'PACS',
+          host: '10.0.0.9',
+          port: 2762,
+          forward: false,
+          tls: { profile: 'bcp195' },
+        },
+        { name: 'plain', ae: 'PACS', host: '10.0.0.8', port: 104, forward: false },
+      ],
+    });
+    const tlsOnly = { ...s, status: { ...s.status, port: 0, tlsPort: 2762 } };
+    const lines = renderDashboard(tlsOnly, 80, 24).map((l) => l.text);
+    assert.match(lines[0]!, /^DICOM_EDGE on TLS port 2762 \|/);
+    assert.match(
+      lines.find((l) => l.includes(' NODE '))!,
+      / AE@HOST:PORT +TLS FWD /,
+    );
+    assert.match(
+      lines.find((l) => l.startsWith('>secure'))!,
+      /PACS@10\.0\.0\.9:2762 +yes +no /,
+    );
+    assert.match(
+      lines.find((l) => l.startsWith(' plain'))!,
+      /PACS@10\.0\.0\.8:104 +no /,
+    );
+    const both = { ...s, status: { ...s.status, tlsPort: 2762 } };
+    assert.match(
+      renderDashboard(both, 80, 24)[0]!.text,
+      /^DICOM_EDGE on port 11112 and TLS port 2762 /,
+    );
+  });
+
+  it('wraps a refusal under a prompt over two lines instead of cutting it (issue 27)', () => {
+    const text =
+      'cannot listen on 0.0.0.0:104: listen EADDRINUSE: address already in use 0.0.0.0:104 (another program has the port)';
+    const lines = renderDashboard(state({ help: { text, error: true } }), 80, 24);
+    assert.equal(lines.length, 24);
+    const shown = lines.slice(-2);
+    assert.ok(shown.every((l) => l.style === 'error'));
+    assert.equal(shown.map((l) => l.text.trimEnd()).join(' '), text);
   });
 
   it('keeps the selected node in view', () => {

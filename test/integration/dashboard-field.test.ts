@@ -1,0 +1,126 @@
+// What an installer checks on the dashboard (tmux, 80x24) and in `status`, found wanting on
+// a field day (issue 27): a node's port never cut, which nodes use TLS, a TLS-only box's TLS
+// port, and a key's result that goes when the state it spoke of changes.
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { storeFiles } from '../../firmware/services/store-scu';
+import { listenerTls, makeCertificates } from '../support/certificates';
+import { freePort, run, startStorescp, tempDir, waitForPort } from '../support/peers';
+import { writeSyntheticStudy } from '../support/synthetic';
+import { TmuxScreen } from '../support/tmux';
+
+const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
+
+async function startBox(config: string, port: number): Promise<ChildProcess> {
+  const child = spawn(BIN, ['start', '--config', config], { stdio: 'ignore' });
+  await waitForPort(port);
+  return child;
+}
+
+async function stopBox(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+describe('dashboard and status as an installer reads them (tmux, 80x24)', function () {
+  this.timeout(90_000);
+  const stops: Array<() => Promise<void>> = [];
+  const screen = new TmuxScreen();
+
+  afterEach(async () => {
+    await screen.stop();
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+
+  it('shows the port of a long address, TLS per node, and a TLS-only box on its TLS port', async () => {
+    const dir = tempDir('dash-field');
+    const certs = await makeCertificates(path.join(dir, 'certs'));
+    const tlsPort = await freePort();
+    const config = path.join(dir, 'dicom-edge.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        ae: 'EDGE',
+        host: '127.0.0.1',
+        port: 0,
+        tls: listenerTls(certs, tlsPort),
+        storageDir: 'var',
+        nodes: [
+          { name: 'central', ae: 'CENTRAL_PACS', host: '127.0.0.1', port: 11112, forward: false },
+          {
+            name: 'secure',
+            ae: 'PACS',
+            host: '127.0.0.1',
+            port: 2762,
+            forward: false,
+            tls: { profile: 'bcp195', trustedCertificates: certs.ca },
+          },
+        ],
+      }),
+    );
+    const box = await startBox(config, tlsPort);
+    stops.push(() => stopBox(box));
+
+    const status = await run(BIN, ['status', '--config', config]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^EDGE on TLS port ${tlsPort} `, 'm'));
+    const nodes = await run(BIN, ['node', 'list', '--config', config]);
+    assert.match(nodes.stdout, /^central {2}CENTRAL_PACS@127\.0\.0\.1:11112$/m);
+    assert.match(nodes.stdout, /^secure {2}PACS@127\.0\.0\.1:2762 {2}tls$/m);
+
+    await screen.start(`${BIN} dashboard --config ${config}`);
+    const shown = await screen.until(/^[ >]secure /m);
+    assert.match(shown, new RegExp(`^EDGE on TLS port ${tlsPort} \\| `));
+    // Before: "CENTRAL_PACS@127.0.0.1:111~"; the port is what the installer checks.
+    assert.match(shown, /^>central +CENTRAL_P~@127\.0\.0\.1:11112 +no$/m);
+    assert.match(shown, /^ secure +PACS@127\.0\.0\.1:2762 +yes no$/m);
+    assert.ok(shown.split('\n').every((l) => l.length <= 80));
+  });
+
+  it("drops a key's result when the destination's state changes: no 'success' beside 'retrying'", async () => {
+    const dir = tempDir('dash-stale');
+    const pacs = await startStorescp();
+    let pacsUp = true;
+    const stopPacs = async (): Promise<void> => {
+      if (pacsUp) await pacs.stop();
+      pacsUp = false;
+    };
+    stops.push(stopPacs);
+    const port = await freePort();
+    const config = path.join(dir, 'dicom-edge.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        ae: 'EDGE',
+        host: '127.0.0.1',
+        port,
+        storageDir: 'var',
+        nodes: [
+          { name: 'pacs', ae: 'STORESCP', host: '127.0.0.1', port: pacs.port, forward: true },
+        ],
+      }),
+    );
+    const box = await startBox(config, port);
+    stops.push(() => stopBox(box));
+    await screen.start(`${BIN} dashboard --config ${config}`);
+    await screen.until(/^>pacs +STORESCP@/m);
+    await screen.keys('c');
+    await screen.until(/^echo pacs: 0x0000/m);
+
+    // The PACS goes away and a study arrives: forwarding to it now fails.
+    await stopPacs();
+    const files = await writeSyntheticStudy(dir, 81, 1);
+    await storeFiles(
+      { host: '127.0.0.1', port, callingAeTitle: 'MODALITY', calledAeTitle: 'EDGE' },
+      files,
+      () => undefined,
+    );
+    const shown = await screen.until(/^>pacs +STORESCP@\S+ +yes +retrying /m, 30_000);
+    const after = await screen.until(/^pacs: failing since /m);
+    assert.doesNotMatch(after, /echo pacs: 0x0000/, shown);
+  });
+});
