@@ -4,7 +4,7 @@ NODE_MODULES_STAMP := node_modules/.installed
 BUILD_STAMP := dist/.built
 SOURCES := $(shell find firmware storage ui-tty scripts test -name '*.ts') tsconfig.json
 
-.PHONY: run test build lint bench fuzz deps peers clean
+.PHONY: run test build lint bench fuzz deps peers deb clean distclean
 
 run: $(BUILD_STAMP)
 	./bin/dicom-edge start
@@ -39,10 +39,19 @@ bench: build peers
 fuzz: build peers
 	FUZZ_CASES=1000 npx mocha --no-config --exit --timeout 3600000 dist/test/integration/fuzz.test.js
 
+# The Debian packages of the box, build/deb/dicom-edge_VERSION_ARCH.deb for amd64 and arm64
+# (scripts/package/build-deb.sh; docs/package.md). node_modules for each architecture is
+# built once per package-lock.json under build/node-modules/.
+DEB_ARCHES := amd64 arm64
+deb: build peers
+	@for arch in $(DEB_ARCHES); do scripts/package/build-deb.sh --arch $$arch || exit 1; done
+
 # npm packages: installed from package-lock.json (sqlite3 compiles against local Node headers).
+# A worktree whose node_modules links to another tree's is left alone: npm ci would empty
+# the other tree's folder through the link.
 $(NODE_MODULES_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --foreground-scripts=false
-	@touch $@
+	@if [ -L node_modules ]; then echo "node_modules is a link: not reinstalled here" >&2; \
+	else npm ci --no-audit --no-fund --foreground-scripts=false && touch $@; fi
 
 deps: $(NODE_MODULES_STAMP)
 
@@ -51,4 +60,8 @@ peers:
 	@scripts/install-peers.sh
 
 clean:
-	rm -rf dist node_modules/.installed
+	rm -rf dist node_modules/.installed build/deb
+
+# Also the arm64 root and the node_modules trees built for the packages (minutes to rebuild).
+distclean: clean
+	rm -rf build

@@ -6,7 +6,9 @@
 # the checkers of the installer and its units (ShellCheck, systemd-analyze), and strace (the
 # SD-card budget in `make bench` counts fsyncs with it), and Prometheus with promtool (the
 # metrics tests scrape the box with a real Prometheus and check the shipped alert rules),
-# and groff (the man page is checked by rendering it).
+# and groff (the man page is checked by rendering it); and what the Debian packages are built
+# and tried with (scripts/package/): Debian's arm64 cross compiler, qemu-user with binfmt_misc
+# and mmdebstrap for an arm64 root the box runs in under emulation.
 set -euo pipefail
 missing=()
 command -v storescu >/dev/null 2>&1 || missing+=(dcmtk)
@@ -19,6 +21,12 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v groff >/dev/null 2>&1 || missing+=(groff-base)
+command -v file >/dev/null 2>&1 || missing+=(file)
+command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || missing+=(crossbuild-essential-arm64)
+command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
+command -v update-binfmts >/dev/null 2>&1 || missing+=(binfmt-support)
+command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+command -v arch-test >/dev/null 2>&1 || missing+=(arch-test)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

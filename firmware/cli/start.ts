@@ -4,6 +4,7 @@ import { startAppliance, type RunningAppliance } from '../appliance';
 import { loadConfig } from '../config/load';
 import { log, setStderrLogging } from '../log';
 import { controlRequest } from '../control/control-client';
+import { serviceManager } from '../systemd/service-manager';
 import type { Command } from 'commander';
 import { exits, withConfigOption, type ConfigOption } from './args';
 
@@ -55,11 +56,15 @@ async function start(options: StartOptions): Promise<number> {
       : {}),
   });
   hangUp.started(box);
+  // Under systemd (Type=notify, WatchdogSec=): alive only while the index answers.
+  const manager = serviceManager(() => box.archive.probeWrite());
+  await manager.ready();
   const why = options.dashboard
     ? await withDashboard(config.storageDir, signalled)
     : await signalled;
   hangUp.stopping();
   log.info('stopping', { reason: why });
+  await manager.stopping();
   await box.stop();
   return 0;
 }
