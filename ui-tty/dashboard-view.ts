@@ -3,10 +3,11 @@
 // (dashboard.ts) only puts these lines on the terminal, so the layout is tested without one.
 // At 80x24 every panel fits; a taller terminal gives the extra rows to associations, nodes
 // and events, a wider one to the sparkline and the error column.
-import { listeningOn, nodeAddress, nodeUsesTls, type NodeConfig } from '../firmware/config/config';
+import { listeningOn, type NodeConfig } from '../firmware/config/config';
 import type { BoxStatus } from '../firmware/control/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
-import { age, bytes, duration } from './format';
+import { columnWidths, headingRow, nodeRow, problem } from './dashboard-nodes';
+import { bytes, duration } from './format';
 
 export interface DashboardLine {
   readonly text: string;
@@ -59,88 +60,6 @@ function percent(used: number, total: number): number {
 function bar(p: number, width: number): string {
   const filled = Math.round((Math.min(100, p) / 100) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-}
-
-/** The nodes table's columns: heading, width, right-aligned. */
-const NODE_COLUMNS: ReadonlyArray<readonly [string, number, boolean]> = [
-  ['NODE', 8, false],
-  ['AE@HOST:PORT', 26, false],
-  ['TLS', 3, false],
-  ['FWD', 3, false],
-  ['STATE', 8, false],
-  ['WAIT', 5, true],
-  ['FLT', 3, true],
-  ['FAIL', 5, true],
-  ['OLDEST', 6, true],
-  ['LAST ERROR / LAST FAILURE', 0, false],
-];
-
-/**
- * A node's address in `width`: the host and port are what an installer checks, so the AE
- * title is cut first ("CENTRAL_P~@10.1.2.3:11112"), and a host too long for the column
- * loses its start, never the port. A URL keeps its start (scheme, host and port).
- */
-export function clipAddress(address: string, width: number): string {
-  if (address.length <= width) return address;
-  const at = address.lastIndexOf('@');
-  if (at < 0) return `${address.slice(0, width - 1)}~`;
-  const hostPort = address.slice(at + 1);
-  const aeRoom = width - hostPort.length - 1;
-  if (aeRoom >= 2) return `${address.slice(0, aeRoom - 1)}~@${hostPort}`;
-  return `~${hostPort.slice(-(width - 1))}`;
-}
-
-function columns(cells: readonly string[]): string {
-  return cells
-    .map((cell, i) => {
-      const [heading, width, right] = NODE_COLUMNS[i]!;
-      if (width === 0) return cell;
-      const clipped =
-        cell.length <= width
-          ? cell
-          : heading === 'AE@HOST:PORT'
-            ? clipAddress(cell, width)
-            : `${cell.slice(0, width - 1)}~`;
-      return right ? clipped.padStart(width) : clipped.padEnd(width);
-    })
-    .join(' ');
-}
-
-function nodeRow(n: NodeConfig, d: DestinationReport | undefined): string {
-  const where = nodeAddress(n);
-  const tls = nodeUsesTls(n) ? 'yes' : '';
-  if (!d) return columns([n.name, where, tls, 'no', '', '', '', '', '', '']);
-  return columns([
-    n.name,
-    where,
-    tls,
-    'yes',
-    d.state === 'backing-off' ? 'retrying' : d.state,
-    String(d.queued),
-    String(d.inFlight ? 1 : 0),
-    String(d.failed),
-    age(d.oldestWaitingSeconds),
-    problem(d) ?? '',
-  ]);
-}
-
-/** "05:04:58" of an ISO time (UTC, as the dashboard's clock). */
-function clock(iso: string | null | undefined): string {
-  return iso ? iso.slice(11, 19) : '?';
-}
-
-/**
- * What is wrong with a destination now, each with its time so that it is never taken for
- * news: the destination failing (since when), else an instance's last error (cleared once
- * a later one is delivered), else its most recent job failed for good (a standing fact
- * until retried: the FAIL column counts them).
- */
-function problem(d: DestinationReport): string | undefined {
-  if (d.lastError) return `failing since ${clock(d.failingSince)}: ${d.lastError}`;
-  if (d.lastJobError) return `${clock(d.lastErrorAt)} ${d.lastJobError}`;
-  if (d.lastFailedSop)
-    return `failed ${clock(d.lastFailedAt)} SOP ${d.lastFailedSop}: ${d.lastFailedError ?? ''}`;
-  return undefined;
 }
 
 /** Text broken into lines of `width` at spaces where it can, at `width` where it cannot. */
@@ -262,10 +181,12 @@ function associationsPanel(state: DashboardState, rows: number, line: LineMaker)
 function nodesPanel(
   state: DashboardState,
   reports: ReadonlyMap<string, DestinationReport>,
+  w: number,
   rows: number,
   line: LineMaker,
 ): DashboardLine[] {
-  const out = [line(` ${columns(NODE_COLUMNS.map(([heading]) => heading))}`, 'heading')];
+  const widths = columnWidths(state.nodes, w);
+  const out = [line(` ${headingRow(widths)}`, 'heading')];
   // Keep the selected node in view when there are more nodes than rows.
   const first = Math.min(
     Math.max(0, state.selected - rows + 1),
@@ -276,7 +197,7 @@ function nodesPanel(
     const d = reports.get(n.name);
     const failing = d && (d.failed > 0 || d.state === 'backing-off');
     const style = first + i === state.selected ? 'selected' : failing ? 'warn' : undefined;
-    out.push(line(`${first + i === state.selected ? '>' : ' '}${nodeRow(n, d)}`, style));
+    out.push(line(`${first + i === state.selected ? '>' : ' '}${nodeRow(n, d, widths)}`, style));
   });
   for (let i = visible.length; i < rows; i++)
     out.push(line(i === 0 ? '  (no nodes: press n to add one)' : ''));
@@ -341,6 +262,17 @@ function eventsPanel(
   return out;
 }
 
+/**
+ * The keys line; while something is typed, the prompt's keys, or why the last answer was
+ * refused: whole, over up to three lines as a message is (a refusal names the setting,
+ * the value and the system's reason, "listen EADDRINUSE: address already in use ...").
+ * The prompt goes on the row above these (dashboard.ts).
+ */
+export function keysLines(help: DashboardState['help'], width: number): string[] {
+  if (!help) return [HELP_LINE];
+  return help.error ? wrap(help.text, Math.max(40, width)).slice(0, 3) : [help.text];
+}
+
 export function renderDashboard(
   state: DashboardState,
   width: number,
@@ -353,22 +285,21 @@ export function renderDashboard(
   const rows = panelRows(state, height);
   const reports = new Map(s.destinations.map((d) => [d.name, d]));
   // The message is shown whole: it takes up to three lines from the events (a SOP
-  // Instance UID alone may be 64 characters).
+  // Instance UID alone may be 64 characters). While something is typed, its row is the
+  // prompt's (dashboard.ts puts it there) and a refusal is shown below it instead.
   const shown = message(state, reports);
-  const messageLines = wrap(shown.text, w).slice(0, Math.min(3, rows.events));
-  // A refusal under a prompt is wrapped too (over two lines), never cut.
-  const help = state.help ?? { text: HELP_LINE, error: false };
-  const helpLines = help.error ? wrap(help.text, w).slice(0, 2) : [help.text];
-  const shownEvents = Math.max(1, rows.events - (messageLines.length - 1) - (helpLines.length - 1));
+  const messageLines = state.help ? [''] : wrap(shown.text, w).slice(0, Math.min(3, rows.events));
+  const keys = keysLines(state.help, w);
+  const shownEvents = Math.max(1, rows.events - (messageLines.length - 1) - (keys.length - 1));
   return [
     titleLine(state, w, line),
     receiveLine(state, w, line),
     ...associationsPanel(state, rows.associations, line),
-    ...nodesPanel(state, reports, rows.nodes, line),
+    ...nodesPanel(state, reports, w, rows.nodes, line),
     cacheLine(s, line),
     healthLine(s, line),
     ...eventsPanel(state, w, shownEvents, line),
     ...messageLines.map((text) => line(text, shown.style)),
-    ...helpLines.map((text) => line(text, help.error ? 'error' : 'help')),
+    ...keys.map((text) => line(text, state.help?.error ? 'error' : 'help')),
   ];
 }

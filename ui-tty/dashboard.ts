@@ -23,7 +23,7 @@ import type { BoxStatus } from '../firmware/control/status';
 import { ControlCommandError, runningStatus } from '../firmware/control/commands';
 import { formatBackoffs, formatEcho } from './format';
 import type { ControlCall } from './console-commands';
-import { renderDashboard, type DashboardLine } from './dashboard-view';
+import { keysLines, renderDashboard, type DashboardLine } from './dashboard-view';
 
 export interface DashboardOptions {
   readonly call: ControlCall;
@@ -180,10 +180,7 @@ export class Dashboard {
               : {}),
           now: new Date(),
           unicode: this.unicode,
-          // While typing, the line below the prompt shows why the last try was refused.
-          ...(this.editing
-            ? { help: this.message?.error ? this.message : { text: EDIT_HELP, error: false } }
-            : {}),
+          ...(this.help() ? { help: this.help() } : {}),
         },
         width,
         height,
@@ -200,6 +197,12 @@ export class Dashboard {
       );
     }
     this.screen.render();
+  }
+
+  /** While typing, the lines below the prompt: why the last try was refused, else the keys. */
+  private help(): { text: string; error: boolean } | undefined {
+    if (!this.editing) return undefined;
+    return this.message?.error ? this.message : { text: EDIT_HELP, error: false };
   }
 
   private say(text: string, error = false): void {
@@ -285,10 +288,12 @@ export class Dashboard {
    */
   private ask(question: string, current = ''): Promise<string | undefined> {
     const label = current ? `${question} [${current}]: ` : `${question}: `;
-    const height = this.screen.height as number;
+    // Above the keys, or above a refusal of the last try, which may take more lines.
+    const width = this.screen.width as number;
+    const top = (this.screen.height as number) - 1 - keysLines(this.help(), width).length;
     const prompt = blessed.text({
       parent: this.screen,
-      top: height - 2,
+      top,
       left: 0,
       height: 1,
       width: label.length,
@@ -297,10 +302,10 @@ export class Dashboard {
     });
     const input = blessed.textbox({
       parent: this.screen,
-      top: height - 2,
+      top,
       left: label.length,
       height: 1,
-      width: Math.max(10, (this.screen.width as number) - label.length - 1),
+      width: Math.max(10, width - label.length - 1),
       inputOnFocus: false,
       style: { inverse: true },
     });

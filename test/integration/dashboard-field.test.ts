@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { storeFiles } from '../../firmware/services/store-scu';
 import { listenerTls, makeCertificates } from '../support/certificates';
@@ -76,9 +77,40 @@ describe('dashboard and status as an installer reads them (tmux, 80x24)', functi
     const shown = await screen.until(/^[ >]secure /m);
     assert.match(shown, new RegExp(`^EDGE on TLS port ${tlsPort} \\| `));
     // Before: "CENTRAL_PACS@127.0.0.1:111~"; the port is what the installer checks.
-    assert.match(shown, /^>central +CENTRAL_P~@127\.0\.0\.1:11112 +no$/m);
+    assert.match(shown, /^>central +CENTRAL_\S*@127\.0\.0\.1:11112 +no$/m);
     assert.match(shown, /^ secure +PACS@127\.0\.0\.1:2762 +yes no$/m);
     assert.ok(shown.split('\n').every((l) => l.length <= 80));
+  });
+
+  it("shows a refused port's whole reason under its prompt, over two lines", async () => {
+    const dir = tempDir('dash-refusal');
+    const port = await freePort();
+    const config = path.join(dir, 'dicom-edge.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({ ae: 'EDGE', host: '127.0.0.1', port, storageDir: 'var' }),
+    );
+    const box = await startBox(config, port);
+    stops.push(() => stopBox(box));
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    stops.push(() => new Promise((resolve) => taken.close(() => resolve())));
+    const busy = (taken.address() as net.AddressInfo).port;
+    await screen.start(`${BIN} dashboard --config ${config}`);
+    await screen.until(/^a:AE p:port/m);
+    await screen.keys('p', ...String(busy).split(''), 'Enter');
+    const lines = (await screen.until(/EADDRINUSE/)).replace(/\n$/, '').split('\n');
+    assert.equal(lines.length, 24);
+    // The prompt, asking again, and under it the reason, whole and once.
+    assert.match(lines[21]!, new RegExp(`^Port \\[${port}\\]: *$`));
+    assert.equal(
+      `${lines[22]!.trimEnd()} ${lines[23]!.trimEnd()}`,
+      `config key "port": cannot listen on 127.0.0.1:${busy}: listen EADDRINUSE: ` +
+        `address already in use 127.0.0.1:${busy}`,
+    );
+    assert.equal(lines.filter((l) => l.includes('EADDRINUSE')).length, 1);
+    await screen.keys('Escape');
+    await screen.until(/^unchanged/m);
   });
 
   it("drops a key's result when the destination's state changes: no 'success' beside 'retrying'", async () => {

@@ -4,7 +4,6 @@ import type { NodeConfig } from '../../firmware/config/config';
 import type { BoxStatus } from '../../firmware/control/status';
 import type { DestinationReport } from '../../firmware/forward/forwarder';
 import {
-  clipAddress,
   compactUids,
   renderDashboard,
   sparkline,
@@ -270,23 +269,36 @@ describe('dashboard view', () => {
     assert.equal(line?.style, 'error');
   });
 
-  it('cuts the AE title of a long node address, never its port (issue 27)', () => {
-    assert.equal(clipAddress('CENTRAL_PACS@127.0.0.1:11112', 26), 'CENTRAL_P~@127.0.0.1:11112');
-    assert.equal(
-      clipAddress('PACS@hospital-pacs.example.org:11112', 26),
-      '~al-pacs.example.org:11112',
+  it('cuts the AE title of a long node address, never its host:port (issue 27)', () => {
+    const rowOf = (node: NodeConfig): string => {
+      const lines = renderDashboard(state({ nodes: [node] }), 80, 24).map((l) => l.text);
+      assert.ok(lines.every((l) => l.length === 80));
+      return lines.find((l) => l.startsWith(`>${node.name} `)) ?? '';
+    };
+    const central = { name: 'central', ae: 'CENTRAL_PACS_ARCHIVE', host: '127.0.0.1', port: 11112 };
+    assert.match(
+      rowOf({ ...central, forward: true }),
+      /^>central +CENTRAL_\S*~@127\.0\.0\.1:11112 /,
     );
-    assert.equal(
-      clipAddress('https://pacs.example.org:8443/dicom-web/studies', 26),
-      'https://pacs.example.org:~',
+    // A host too long for the column widens it: the row's end is cut instead.
+    const far = {
+      name: 'far',
+      ae: 'PACS',
+      host: 'hospital-pacs.radiology.example.org',
+      port: 11112,
+    };
+    assert.match(
+      rowOf({ ...far, forward: false }),
+      / P~@hospital-pacs\.radiology\.example\.org:11112 /,
     );
-    const long = state({
-      nodes: [
-        { name: 'central', ae: 'CENTRAL_PACS', host: '127.0.0.1', port: 11112, forward: true },
-      ],
-    });
-    const row = renderDashboard(long, 80, 24).find((l) => l.text.startsWith('>central'));
-    assert.match(row?.text ?? '', /^>central +CENTRAL_P~@127\.0\.0\.1:11112 /);
+    // A URL keeps its scheme, host and port; its path is cut.
+    const web = {
+      name: 'web',
+      kind: 'dicomweb',
+      url: 'https://pacs.example.org:8443/dicom-web/tenants/clinic-north/studies',
+      forward: false,
+    } as NodeConfig;
+    assert.match(rowOf(web), / https:\/\/pacs\.example\.org:8443\/\S*~ /);
   });
 
   it('says which nodes are reached over TLS, and where a TLS-only box listens (issue 27)', () => {
@@ -332,6 +344,8 @@ describe('dashboard view', () => {
     assert.equal(lines.length, 24);
     const shown = lines.slice(-2);
     assert.ok(shown.every((l) => l.style === 'error'));
+    // The row above is the prompt's (dashboard.ts puts it there): nothing else is drawn on it.
+    assert.equal(lines[21]!.text.trim(), '');
     assert.equal(shown.map((l) => l.text.trimEnd()).join(' '), text);
   });
 
