@@ -6,6 +6,7 @@
 import { listeningOn, type NodeConfig } from '../firmware/config/config';
 import type { BoxStatus } from '../firmware/control/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
+import { messageNow, type DashboardMessage } from './dashboard-message';
 import { columnWidths, headingRow, nodeRow, problem } from './dashboard-nodes';
 import { bytes, duration } from './format';
 
@@ -20,7 +21,7 @@ export interface DashboardState {
   /** Index into nodes of the row the keys act on. */
   readonly selected: number;
   /** The result of the last action (echo, save, validation error), shown above the help. */
-  readonly message?: { text: string; error: boolean };
+  readonly message?: DashboardMessage;
   readonly now: Date;
   /** Unicode block characters for the sparkline; ASCII on the Linux console. */
   readonly unicode: boolean;
@@ -229,21 +230,23 @@ function healthLine(s: BoxStatus, line: LineMaker): DashboardLine {
   );
 }
 
-/** The message: the last action's result, else the selected node's problem. */
+/**
+ * The message: the last action's result while it still holds (dashboard-message.ts), else
+ * the selected node's problem.
+ */
 function message(
   state: DashboardState,
   reports: ReadonlyMap<string, DestinationReport>,
 ): { text: string; style?: DashboardLine['style'] } {
+  const said = state.message && messageNow(state.message, reports, state.now);
+  if (said !== undefined)
+    return state.message?.error ? { text: said, style: 'error' } : { text: said };
   const selectedNode = state.nodes[state.selected];
   const selectedReport = selectedNode ? reports.get(selectedNode.name) : undefined;
   const selectedProblem = selectedReport && problem(selectedReport);
-  return state.message
-    ? state.message.error
-      ? { text: state.message.text, style: 'error' }
-      : { text: state.message.text }
-    : selectedNode && selectedProblem
-      ? { text: `${selectedNode.name}: ${selectedProblem}`, style: 'warn' }
-      : { text: '' };
+  return selectedNode && selectedProblem
+    ? { text: `${selectedNode.name}: ${selectedProblem}`, style: 'warn' }
+    : { text: '' };
 }
 
 function eventsPanel(

@@ -23,6 +23,7 @@ import type { BoxStatus } from '../firmware/control/status';
 import { ControlCommandError, runningStatus } from '../firmware/control/commands';
 import { formatBackoffs, formatEcho } from './format';
 import type { ControlCall } from './console-commands';
+import { destinationState, type DashboardMessage } from './dashboard-message';
 import { keysLines, renderDashboard, type DashboardLine } from './dashboard-view';
 
 export interface DashboardOptions {
@@ -42,9 +43,6 @@ const STYLE_TAGS: Record<NonNullable<DashboardLine['style']>, [string, string]> 
 };
 
 const EDIT_HELP = 'Enter: save  Esc: cancel  Backspace: erase a character  Ctrl-U: erase all';
-
-/** How long the result of a key stays on screen while nothing changes. */
-const MESSAGE_SECONDS = 60;
 
 /** One question of the node editor. Enter keeps `saved`: a refused answer never becomes the default. */
 interface NodeQuestion {
@@ -95,9 +93,8 @@ export class Dashboard {
   private view: ConfigView | undefined;
   private unreachable: string | undefined;
   private selected = 0;
-  /** The last action's result, and the destinations' states when it was said. */
-  private message:
-    { text: string; error: boolean; at: number; states: ReadonlyMap<string, string> } | undefined;
+  /** The last action's result: how long, and while what, it holds is dashboard-message.ts's. */
+  private message: DashboardMessage | undefined;
   private editing = false;
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
@@ -149,7 +146,6 @@ export class Dashboard {
       ]);
       this.status = runningStatus(status);
       this.view = view;
-      this.dropStaleMessage();
       this.unreachable = undefined;
       this.selected = Math.min(this.selected, Math.max(0, view.config.nodes.length - 1));
     } catch (err) {
@@ -174,7 +170,13 @@ export class Dashboard {
           selected: this.selected,
           // A box that stopped answering outranks the result of the last key.
           ...(this.unreachable
-            ? { message: { text: `box not answering: ${this.unreachable}`, error: true } }
+            ? {
+                message: {
+                  text: `box not answering: ${this.unreachable}`,
+                  error: true,
+                  at: new Date(),
+                },
+              }
             : this.message
               ? { message: this.message }
               : {}),
@@ -205,28 +207,19 @@ export class Dashboard {
     return this.message?.error ? this.message : { text: EDIT_HELP, error: false };
   }
 
-  private say(text: string, error = false): void {
-    this.message = { text, error, at: Date.now(), states: this.destinationStates() };
+  /**
+   * Shows the result of a key. One about a node (`about`: the node and its state when the
+   * key was pressed) holds until that node's state changes; see dashboard-message.ts.
+   */
+  private say(text: string, error = false, about?: DashboardMessage['about']): void {
+    this.message = { text, error, at: new Date(), ...(about ? { about } : {}) };
     this.draw();
   }
 
-  /** What each destination is doing: a message said under other states no longer holds. */
-  private destinationStates(): ReadonlyMap<string, string> {
-    return new Map((this.status?.destinations ?? []).map((d) => [d.name, d.state]));
-  }
-
-  /**
-   * A message belongs to its time and to the state it was said in: "echo pacs: success"
-   * beside "retrying" misleads. It goes when a destination's state changes, and after
-   * MESSAGE_SECONDS; while a value is being typed, its refusal stays. A destination that
-   * comes or goes is the action's own doing ("forwarding to pacs off"), not a change.
-   */
-  private dropStaleMessage(): void {
-    const m = this.message;
-    if (!m || this.editing) return;
-    const now = this.destinationStates();
-    const changed = [...now].some(([name, state]) => (m.states.get(name) ?? state) !== state);
-    if (changed || Date.now() - m.at > MESSAGE_SECONDS * 1000) this.message = undefined;
+  /** A node as the screen last saw it, for a message about it. */
+  private stateOf(node: string): NonNullable<DashboardMessage['about']> {
+    const report = this.status?.destinations.find((d) => d.name === node);
+    return { node, state: destinationState(report) };
   }
 
   private bindKeys(): void {
@@ -487,12 +480,15 @@ export class Dashboard {
   private async echoNode(): Promise<void> {
     const node = this.selectedNode();
     if (!node) return;
+    // The answer is about the node as it was when asked: an echo that ends a backoff
+    // starts a retry, and once that has failed (or delivered) the answer is history.
+    const asked = this.stateOf(node.name);
     this.say(`echo ${node.name}...`);
     try {
       const result = await this.options.call({ command: 'echo', node: node.name });
-      this.say(formatEcho(node.name, result), result.status !== 0);
+      this.say(formatEcho(node.name, result), result.status !== 0, asked);
     } catch (err) {
-      this.say(`echo ${node.name}: failed: ${(err as Error).message}`, true);
+      this.say(`echo ${node.name}: failed: ${(err as Error).message}`, true, asked);
     }
   }
 

@@ -10,7 +10,9 @@ import { storeFiles } from '../../firmware/services/store-scu';
 import { listenerTls, makeCertificates } from '../support/certificates';
 import { freePort, run, startStorescp, tempDir, waitForPort } from '../support/peers';
 import { writeSyntheticStudy } from '../support/synthetic';
+import { startPoisonScp } from '../support/poison-scp';
 import { TmuxScreen } from '../support/tmux';
+import { waitFor } from '../support/wait';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'dicom-edge');
 
@@ -154,5 +156,46 @@ describe('dashboard and status as an installer reads them (tmux, 80x24)', functi
     const shown = await screen.until(/^>pacs +STORESCP@\S+ +yes +retrying /m, 30_000);
     const after = await screen.until(/^pacs: failing since /m);
     assert.doesNotMatch(after, /echo pacs: 0x0000/, shown);
+  });
+
+  it("drops an echo's answer once the retry it started has failed: no 'success' beside 'retrying'", async () => {
+    // The issue's case: the PACS answers C-ECHO and refuses every C-STORE (out of
+    // resources). The echo ends the backoff, the retry fails at once, and the destination
+    // is backing off again, as it was before the echo.
+    const pacs = await startPoisonScp(new Set());
+    pacs.storeStatus = 0xa700;
+    stops.push(() => pacs.down());
+    const dir = tempDir('dash-echo');
+    const port = await freePort();
+    const config = path.join(dir, 'dicom-edge.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        ae: 'EDGE',
+        host: '127.0.0.1',
+        port,
+        storageDir: 'var',
+        // Only the echo ends a backoff here: no probe, no retry, within the test.
+        forwarding: { retryInitialSeconds: 300, retryMaxSeconds: 600, probeSeconds: 3600 },
+        nodes: [{ name: 'pacs', ae: 'PACS', host: '127.0.0.1', port: pacs.port, forward: true }],
+      }),
+    );
+    const box = await startBox(config, port);
+    stops.push(() => stopBox(box));
+    const files = await writeSyntheticStudy(dir, 82, 1);
+    await storeFiles(
+      { host: '127.0.0.1', port, callingAeTitle: 'MODALITY', calledAeTitle: 'EDGE' },
+      files,
+      () => undefined,
+    );
+    await screen.start(`${BIN} dashboard --config ${config}`);
+    await screen.until(/^>pacs +PACS@\S+ +yes +retrying /m);
+    const refused = (): number => pacs.timeline.filter((t) => t.kind === 'refused').length;
+    const before = refused();
+    await screen.keys('c');
+    await waitFor('the retry the echo started, refused', async () => refused() > before);
+    const shown = await screen.until(/^pacs: failing since /m);
+    assert.match(shown, /^>pacs +PACS@\S+ +yes +retrying /m);
+    assert.doesNotMatch(shown, /echo pacs: 0x0000/);
   });
 });

@@ -9,6 +9,7 @@ import {
   sparkline,
   type DashboardState,
 } from '../../ui-tty/dashboard-view';
+import { destinationState } from '../../ui-tty/dashboard-message';
 
 const nodes: NodeConfig[] = Array.from({ length: 12 }, (_, i) => ({
   name: `node${i}`,
@@ -347,6 +348,36 @@ describe('dashboard view', () => {
     // The row above is the prompt's (dashboard.ts puts it there): nothing else is drawn on it.
     assert.equal(lines[21]!.text.trim(), '');
     assert.equal(shown.map((l) => l.text.trimEnd()).join(' '), text);
+  });
+
+  it("says a message's age once it is no longer news, drops it after a minute, and one about a node whose state changed (issue 27)", () => {
+    const s = node1With({ consecutiveFailures: 0 });
+    const node1 = s.status.destinations[1];
+    const said = (secondsAgo: number, about?: string) => ({
+      text: 'echo node1: 0x0000 (success)',
+      error: false,
+      at: new Date(s.now.getTime() - secondsAgo * 1000),
+      ...(about ? { about: { node: 'node1', state: about } } : {}),
+    });
+    const messageLine = (state: DashboardState): string =>
+      renderDashboard(state, 80, 24)[22]!.text.trimEnd();
+    assert.equal(messageLine({ ...s, message: said(3) }), 'echo node1: 0x0000 (success)');
+    assert.equal(messageLine({ ...s, message: said(25) }), '25s ago: echo node1: 0x0000 (success)');
+    // About node1 as it was: it holds, with its age, for a minute.
+    const then = destinationState(node1);
+    assert.equal(
+      messageLine({ ...s, message: said(59, then) }),
+      '59s ago: echo node1: 0x0000 (success)',
+    );
+    assert.doesNotMatch(messageLine({ ...s, message: said(60, then) }), /echo node1/);
+    // node1 has failed since: the echo's answer goes, node1's problem shows.
+    const failedSince = renderDashboard(
+      { ...node1With({ consecutiveFailures: 1 }), message: said(3, then) },
+      80,
+      24,
+    ).map((l) => l.text);
+    assert.ok(!failedSince.some((l) => l.includes('echo node1')));
+    assert.ok(failedSince.some((l) => l.startsWith('node1: failed 00:59:58 SOP 1.2.840.99.7')));
   });
 
   it('keeps the selected node in view', () => {
