@@ -423,7 +423,7 @@ describe('the command line', function () {
       assert.equal(token.code, 0, token.stderr);
       assert.match(
         (await node('list')).stdout,
-        /^cloud {2}https:\/\/archive\.example\/dicom-web$/m,
+        /^cloud {2}https:\/\/archive\.example\/dicom-web {2}tls$/m,
       );
       const badUrl = await node('add-dicomweb', 'ftp', 'ftp://x');
       assert.equal(badUrl.code, 2);

@@ -133,6 +133,30 @@ describe('console commands', () => {
     assert.match(out, /^ {2}pacs {2}PACS@10\.1\.2\.3:104 {2}forward$/m);
   });
 
+  it('node list marks the nodes reached over TLS (issue 27)', async () => {
+    const config: Config = {
+      ...DEFAULTS,
+      nodes: [
+        {
+          name: 'pacs',
+          ae: 'PACS',
+          host: '10.1.2.3',
+          port: 2762,
+          forward: true,
+          tls: { profile: 'bcp195-nd' },
+        },
+        { name: 'viewer', ae: 'VIEWER', host: '10.1.2.4', port: 104, forward: false },
+      ],
+    };
+    const call = (async (request: AnyRequest) =>
+      request.command === 'config' ? { config, file: null, document: {} } : undefined) as unknown;
+    const commands = new ConsoleCommands(call as ControlCall);
+    assert.equal(
+      await commands.run('node list'),
+      'pacs  PACS@10.1.2.3:2762  tls  forward\nviewer  VIEWER@10.1.2.4:104',
+    );
+  });
+
   it('set and node commands send config changes', async () => {
     const { commands, requests } = fakeBox();
     const lastSet = (): Record<string, unknown> => {
