@@ -19,7 +19,8 @@ const COLUMNS: readonly Column[] = [
   { heading: 'AE@HOST:PORT', width: null },
   { heading: 'TLS', width: 3 },
   { heading: 'FWD', width: 3 },
-  { heading: 'STATE', width: 8 },
+  // "unreachable", "certificate": why a destination fails, where that is known.
+  { heading: 'STATE', width: 11 },
   { heading: 'WAIT', width: 5, right: true },
   { heading: 'FLT', width: 3, right: true },
   { heading: 'FAIL', width: 5, right: true },
@@ -103,6 +104,12 @@ export function problem(d: DestinationReport): string | undefined {
   return undefined;
 }
 
+/** A destination's STATE: its runner's, or, failing, why (failure-kind.ts) where known. */
+function stateWord(d: DestinationReport): string {
+  if (d.state !== 'backing-off') return d.state;
+  return d.failureKind && d.failureKind !== 'other' ? d.failureKind : 'retrying';
+}
+
 /** A node's row (without the selection marker). */
 export function nodeRow(
   n: NodeConfig,
@@ -118,7 +125,7 @@ export function nodeRow(
       where,
       tls,
       'yes',
-      d.state === 'backing-off' ? 'retrying' : d.state,
+      stateWord(d),
       String(d.queued),
       String(d.inFlight ? 1 : 0),
       String(d.failed),

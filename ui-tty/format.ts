@@ -36,6 +36,24 @@ export function age(seconds: number | null): string {
   return `${Math.round(seconds / 86400)}d`;
 }
 
+/**
+ * Why a failing destination fails, where that is known: "certificate (expired)",
+ * "unreachable", "rejected"; undefined when it is not failing, or for another reason.
+ */
+function failureLabel(r: DestinationReport): string | undefined {
+  if (r.state !== 'backing-off' || !r.failureKind || r.failureKind === 'other') return undefined;
+  return r.failureKind === 'certificate' && r.certificateProblem
+    ? `certificate (${r.certificateProblem})`
+    : r.failureKind;
+}
+
+/** "unreachable, retry 05:04:58" of a destination that backs off; else its state. */
+function queueState(r: DestinationReport): string {
+  if (r.state !== 'backing-off' || !r.retryAt) return r.state;
+  const why = failureLabel(r);
+  return `${why ? `${why}, ` : ''}retry ${r.retryAt.slice(11, 19)}`;
+}
+
 export function formatQueue(reports: readonly DestinationReport[]): string {
   if (reports.length === 0)
     return 'no forward destinations configured (nodes with "forward": true)\n';
@@ -53,7 +71,7 @@ export function formatQueue(reports: readonly DestinationReport[]): string {
   const rows = reports.map((r) => [
     r.name,
     r.peer,
-    r.state === 'backing-off' && r.retryAt ? `retry ${r.retryAt.slice(11, 19)}` : r.state,
+    queueState(r),
     String(r.queued),
     r.inFlight ? '1' : '0',
     String(r.done),

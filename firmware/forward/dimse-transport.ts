@@ -127,7 +127,7 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
     // When the association ended under the send, how it ended says more than the send's error.
     const association = this.open?.association;
     const ended = association?.state === 'Sta1' ? await association.closed() : undefined;
-    const reason = ended && ended.kind !== 'released' ? ended.error.message : err.message;
+    const cause = ended && ended.kind !== 'released' ? ended.error : err;
     // The association is mid-message: it goes.
     await this.close(true);
     if (err instanceof DatasetParseError)
@@ -137,7 +137,7 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
         reason: `cannot transcode for ${this.node.name}: ${err.message}`,
       });
     if (err instanceof CodecError) return { kind: 'codec', reason: err.message };
-    return { kind: 'broken', reason };
+    return { kind: 'broken', reason: cause.message, cause };
   }
 
   /** The destination works if it takes a new association (else TransientError says why). */
@@ -206,6 +206,7 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
     } catch (err) {
       throw new TransientError(
         `cannot associate with ${nodeAddress(this.node)}: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     const requestor = new DimseRequestor(association);

@@ -75,6 +75,7 @@ export class StowTransport implements Transport<DicomwebNodeConfig> {
       return {
         kind: 'broken',
         reason: `${this.node.name} (${this.node.url}): ${(err as Error).message}`,
+        cause: err,
       };
     }
     const sops = jobs.map((j) => j.sopInstanceUid);

@@ -17,7 +17,10 @@ export interface ForwardDeps {
   readonly onDelivered?: () => void;
 }
 
-/** A failure that is the destination's condition, not the instance's: back off. */
+/**
+ * A failure that is the destination's condition, not the instance's: back off. Its cause,
+ * when it has one, is the error that tells which kind of failure (failure-kind.ts).
+ */
 export class TransientError extends Error {
   override name = 'TransientError';
 }
@@ -47,7 +50,7 @@ export type Outcome =
   /** Answered, a verdict per instance (by job pk); an instance without one was not sent. */
   | { readonly kind: 'answered'; readonly verdicts: ReadonlyMap<number, InstanceVerdict> }
   /** The transfer failed (abort, reset, silence): the instance or the destination to blame. */
-  | { readonly kind: 'broken'; readonly reason: string }
+  | { readonly kind: 'broken'; readonly reason: string; readonly cause?: unknown }
   /** Refused as a whole without a word per instance: one of them may be to blame. */
   | { readonly kind: 'isolate'; readonly reason: string }
   /** The box's compression failed: the compressed instances are to go as they are. */

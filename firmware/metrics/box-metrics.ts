@@ -17,6 +17,7 @@ import type { AssociationObserver, RefusalReason } from '../scp-server';
 import type { ServiceHandler } from '../services/service';
 import type { StoreOutcome } from '../services/store-scp';
 import { CommandField, commandName } from '../dicom/dimse/command-field';
+import { FAILURE_KINDS } from '../forward/failure-kind';
 
 /** What scraping adds to the status: only the metrics need them. */
 export interface MetricsExtras {
@@ -100,6 +101,12 @@ export class BoxMetrics {
   private readonly backoffUntil = this.gauge('forward_backoff_until_timestamp_seconds', {
     help: 'Unix time of the next try while the destination is backed off; 0 when not.',
     labelNames: ['destination'],
+  });
+  private readonly failure = this.gauge('forward_failure', {
+    help:
+      'Why the destination is failing, one series per kind (certificate, unreachable, ' +
+      'rejected, other): 1 for the present one, 0 for the others and while it works.',
+    labelNames: ['destination', 'kind'],
   });
   private readonly deliveredInstances = this.counter('forward_delivered_instances_total', {
     help: 'Instances delivered to the destination.',
@@ -229,6 +236,7 @@ export class BoxMetrics {
       this.failed,
       this.consecutiveFailures,
       this.backoffUntil,
+      this.failure,
     ])
       g.reset(); // a destination removed from the configuration leaves no stale series
     for (const d of status.destinations) {
@@ -239,6 +247,9 @@ export class BoxMetrics {
       this.failed.set(labels, d.failed);
       this.consecutiveFailures.set(labels, d.consecutiveFailures);
       this.backoffUntil.set(labels, d.retryAt ? Date.parse(d.retryAt) / 1000 : 0);
+      // A state set (every kind, always): an alert on kind="certificate" needs no absent().
+      for (const kind of FAILURE_KINDS)
+        this.failure.set({ ...labels, kind }, d.failureKind === kind ? 1 : 0);
       this.mirror(this.deliveredInstances, `sent:${d.name}`, d.sentSinceStart, labels);
       this.mirror(this.deliveredBytes, `bytes:${d.name}`, d.bytesSentSinceStart, labels);
     }

@@ -115,7 +115,7 @@ describe('dashboard and status as an installer reads them (tmux, 80x24)', functi
     await screen.until(/^unchanged/m);
   });
 
-  it("drops a key's result when the destination's state changes: no 'success' beside 'retrying'", async () => {
+  it("drops a key's result when the destination's state changes: no 'success' beside 'unreachable'", async () => {
     const dir = tempDir('dash-stale');
     const pacs = await startStorescp();
     let pacsUp = true;
@@ -153,7 +153,7 @@ describe('dashboard and status as an installer reads them (tmux, 80x24)', functi
       files,
       () => undefined,
     );
-    const shown = await screen.until(/^>pacs +STORESCP@\S+ +yes +retrying /m, 30_000);
+    const shown = await screen.until(/^>pacs +STORESCP@\S+ +yes +unreachable /m, 30_000);
     const after = await screen.until(/^pacs: failing since /m);
     assert.doesNotMatch(after, /echo pacs: 0x0000/, shown);
   });
