@@ -6,7 +6,7 @@
 import { nodeAddress, type NodeConfig } from '../firmware/config/config';
 import type { BoxStatus } from '../firmware/control/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
-import { age, bytes, duration } from './format';
+import { age, bytes, duration, worklistSummary } from './format';
 
 export interface DashboardLine {
   readonly text: string;
@@ -195,8 +195,9 @@ interface PanelRows {
 
 function panelRows(state: DashboardState, height: number): PanelRows {
   // Fixed parts: title, receive, associations heading, nodes heading, cache, health,
-  // events heading, message, help = 9 lines. The rest is shared out.
-  const spare = Math.max(3, height - 9);
+  // events heading, message, help = 9 lines, and the worklist's when there is one. The
+  // rest is shared out.
+  const spare = Math.max(3, height - 9 - (state.status.worklist ? 1 : 0));
   const associations = Math.max(
     1,
     Math.min(state.status.activeAssociations.length || 1, Math.floor(spare / 4)),
@@ -271,6 +272,14 @@ function cacheLine(s: BoxStatus, line: LineMaker): DashboardLine {
   );
 }
 
+/** The worklist copy: fresh, stale (warn) or not served (error); no line without a source. */
+function worklistLines(s: BoxStatus, line: LineMaker): DashboardLine[] {
+  const w = s.worklist;
+  if (!w) return [];
+  const style = w.state === 'fresh' ? undefined : w.state === 'stale' ? 'warn' : 'error';
+  return [line(`Worklist ${worklistSummary(w)}`, style)];
+}
+
 function healthLine(s: BoxStatus, line: LineMaker): DashboardLine {
   const h = s.health;
   const temp = h.cpuTemperatureC === null ? 'n/a' : `${Math.round(h.cpuTemperatureC)}C`;
@@ -340,6 +349,7 @@ export function renderDashboard(
     ...associationsPanel(state, rows.associations, line),
     ...nodesPanel(state, reports, rows.nodes, line),
     cacheLine(s, line),
+    ...worklistLines(s, line),
     healthLine(s, line),
     ...eventsPanel(state, w, shownEvents, line),
     ...messageLines.map((text) => line(text, shown.style)),

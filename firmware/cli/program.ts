@@ -22,6 +22,7 @@ import { reloadCommand } from './reload';
 import { startCommand } from './start';
 import { statusCommand } from './status';
 import { storeCommand } from './store';
+import { worklistCommand } from './worklist';
 
 export const PROGRAM = 'dicom-edge';
 
@@ -36,6 +37,7 @@ const DEFINITIONS: ReadonlyArray<(program: Command) => void> = [
   statusCommand,
   queueCommand,
   cacheCommand,
+  worklistCommand,
   nodeCommand,
   configCommand,
   reloadCommand,

@@ -36,6 +36,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
       evictedBytes: 1.5e9,
       refusing: null,
     },
+    worklist: null,
     destinations: [],
     certificates: [],
     recentEvents: ['line 1', 'line 2', 'line 3'],

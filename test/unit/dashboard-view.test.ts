@@ -62,6 +62,7 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
       evictedBytes: 1.5e9,
       refusing: null,
     },
+    worklist: null,
     destinations: [
       {
         name: 'node0',
