@@ -135,7 +135,7 @@ export function worklistSummary(w: WorklistStatus): string {
     case 'fresh':
       return `${w.source}: ${items}, fresh, taken ${age(w.ageSeconds)} ago${w.truncated ? ', CUT at worklist.maxItems' : ''}`;
     case 'stale':
-      return `${w.source}: ${items}, STALE since ${clockOf(w.failingSince)}, copy ${age(w.ageSeconds)} old, served until ${clockOf(w.servedUntil)}${why}`;
+      return `${w.source}: ${items}, STALE since ${clockOf(w.failingSince)} (${age(w.ageSeconds)} old), served until ${clockOf(w.servedUntil)}${why}`;
     case 'expired':
       return `${w.source}: EXPIRED, copy ${age(w.ageSeconds)} old: modalities get C001; failing since ${clockOf(w.failingSince)}${why}`;
     case 'none':

@@ -8,12 +8,15 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { controlRequest } from '../../firmware/control/control-client';
 import { runningStatus } from '../../firmware/control/commands';
 import { Tag } from '../../firmware/dicom/registry/tags';
 import { localDate } from '../../firmware/worklist/replication';
+import { BIN } from '../support/box-process';
 import { JAPANESE_H31 } from '../support/charset-examples';
 import { freePort, run, startBox, tempDir, type TestBox } from '../support/peers';
+import { TmuxScreen } from '../support/tmux';
 import { waitFor } from '../support/wait';
 import {
   findscuW,
@@ -265,6 +268,39 @@ describe('the modality worklist, DCMTK wlmscpfs as the RIS and findscu -W as the
     });
     assert.ok((await refresh()).ok);
     assert.equal((await status()).items, 4);
+  });
+
+  it('the dashboard (tmux, 80x24) and the console show the copy: fresh, then stale', async () => {
+    const config = await configFile(box);
+    const screen = new TmuxScreen();
+    await screen.start(`${BIN} dashboard --config ${config}`);
+    try {
+      const fresh = await screen.until(/^Worklist ris: 4 items, fresh, taken \d+s ago/m);
+      const lines = fresh.replace(/\n$/, '').split('\n');
+      assert.equal(lines.length, 24);
+      assert.ok(lines.every((l) => l.length <= 80));
+      assert.match(lines[23]!, /q:quit/);
+      await ris.stop();
+      try {
+        assert.equal((await refresh()).ok, false);
+        await screen.until(/^Worklist ris: 4 items, STALE since \d\d:\d\d:\d\d \(\d+s old\)/m);
+        const console = spawn(BIN, ['console', '--config', config]);
+        let out = '';
+        console.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        console.stdin.end('worklist\nworklist mismatches\nworklist bogus\n');
+        assert.equal(await new Promise((r) => console.once('close', r)), 0);
+        assert.match(out, /^copy: +ris: 4 items, STALE since /m);
+        assert.match(out, /^failing: +since \S+: cannot associate/m);
+        assert.match(out, /no instance differs from its worklist item/);
+        assert.match(out, /error: usage: worklist \[refresh \| mismatches\]/);
+      } finally {
+        await ris.start();
+      }
+      assert.ok((await refresh()).ok);
+      await screen.until(/^Worklist ris: 4 items, fresh/m);
+    } finally {
+      await screen.stop();
+    }
   });
 
   it('the RIS gone: the copy is served, flagged stale, until maxAgeSeconds; then C001; back: fresh', async () => {

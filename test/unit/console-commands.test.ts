@@ -112,6 +112,9 @@ describe('console commands', () => {
       'echo',
       'queue',
       'retry',
+      'worklist',
+      'worklist refresh',
+      'worklist mismatches',
       'log',
     ])
       assert.ok(help.includes(c), c);
