@@ -8,7 +8,7 @@ import type { BoxStatus } from '../firmware/control/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
 import { messageNow, type DashboardMessage } from './dashboard-message';
 import { columnWidths, headingRow, nodeRow, problem } from './dashboard-nodes';
-import { bytes, duration } from './format';
+import { bytes, duration, worklistSummary } from './format';
 
 export interface DashboardLine {
   readonly text: string;
@@ -138,8 +138,9 @@ interface PanelRows {
 
 function panelRows(state: DashboardState, height: number): PanelRows {
   // Fixed parts: title, receive, associations heading, nodes heading, cache, health,
-  // events heading, message, help = 9 lines. The rest is shared out.
-  const spare = Math.max(3, height - 9);
+  // events heading, message, help = 9 lines, and the worklist's when there is one. The
+  // rest is shared out.
+  const spare = Math.max(3, height - 9 - (state.status.worklist ? 1 : 0));
   const associations = Math.max(
     1,
     Math.min(state.status.activeAssociations.length || 1, Math.floor(spare / 4)),
@@ -214,6 +215,14 @@ function cacheLine(s: BoxStatus, line: LineMaker): DashboardLine {
       : `Cache ${c.instances} inst/${c.studies} studies ${bar(used, 10)} ${used}% evict>${c.evictAbovePercent}% ${bytes(c.diskFreeBytes)} free, ${bytes(c.pinnedBytes)} pinned`,
     c.refusing ? 'error' : used >= c.warnPercent ? 'warn' : undefined,
   );
+}
+
+/** The worklist copy: fresh, stale (warn) or not served (error); no line without a source. */
+function worklistLines(s: BoxStatus, line: LineMaker): DashboardLine[] {
+  const w = s.worklist;
+  if (!w) return [];
+  const style = w.state === 'fresh' ? undefined : w.state === 'stale' ? 'warn' : 'error';
+  return [line(`Worklist ${worklistSummary(w)}`, style)];
 }
 
 function healthLine(s: BoxStatus, line: LineMaker): DashboardLine {
@@ -300,6 +309,7 @@ export function renderDashboard(
     ...associationsPanel(state, rows.associations, line),
     ...nodesPanel(state, reports, w, rows.nodes, line),
     cacheLine(s, line),
+    ...worklistLines(s, line),
     healthLine(s, line),
     ...eventsPanel(state, w, shownEvents, line),
     ...messageLines.map((text) => line(text, shown.style)),

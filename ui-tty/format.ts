@@ -8,6 +8,7 @@ import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/statu
 import type { EvictionReport } from '../storage/evictor';
 import type { DestinationReport } from '../firmware/forward/forwarder';
 import type { FailedJob } from '../storage/index';
+import type { WorklistStatus } from '../firmware/worklist/worklist';
 
 /** 1234567 -> "1.2 MB" (decimal units, as disks are sold). */
 export function bytes(n: number): string {
@@ -140,6 +141,27 @@ export function formatEcho(node: string, result: EchoResult): string {
   return `echo ${node}: ${formatDimseStatus(result.status)}${ended}`;
 }
 
+/** "HH:MM:SS" of an ISO time (UTC, as the dashboard's clock). */
+function clockOf(iso: string | null): string {
+  return iso ? iso.slice(11, 19) : '?';
+}
+
+/** The copy in one line, most important first: a dashboard cuts the end. */
+export function worklistSummary(w: WorklistStatus): string {
+  const items = `${w.items} item${w.items === 1 ? '' : 's'}`;
+  const why = w.lastError ? ` (${w.lastError})` : '';
+  switch (w.state) {
+    case 'fresh':
+      return `${w.source}: ${items}, fresh, taken ${age(w.ageSeconds)} ago${w.truncated ? ', CUT at worklist.maxItems' : ''}`;
+    case 'stale':
+      return `${w.source}: ${items}, STALE since ${clockOf(w.failingSince)} (${age(w.ageSeconds)} old), served until ${clockOf(w.servedUntil)}${why}`;
+    case 'expired':
+      return `${w.source}: EXPIRED, copy ${age(w.ageSeconds)} old: modalities get C001; failing since ${clockOf(w.failingSince)}${why}`;
+    case 'none':
+      return `${w.source}: no copy yet: modalities get C001${why}`;
+  }
+}
+
 export function formatBoxStatus(s: BoxStatus): string {
   const used = s.cache.diskTotalBytes - s.cache.diskFreeBytes;
   const usedPercent = s.cache.diskTotalBytes
@@ -161,6 +183,7 @@ export function formatBoxStatus(s: BoxStatus): string {
       `received today: ${s.today.instances} instances, ${bytes(s.today.bytes)}`,
       `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${usedPercent}% used${usedPercent >= s.cache.warnPercent ? ' (NEARLY FULL)' : ''}, ${bytes(s.cache.diskFreeBytes)} free; evicts above ${s.cache.evictAbovePercent}% to ${s.cache.evictToPercent}%, ${bytes(s.cache.pinnedBytes)} pinned, ${s.cache.evictedStudies} studies evicted since start`,
       ...(s.cache.refusing ? [`REFUSING C-STORE: ${s.cache.refusing}`] : []),
+      ...(s.worklist ? [`worklist:      ${worklistSummary(s.worklist)}`] : []),
       ...s.certificates.map(
         (c) =>
           `certificate:   ${c.use}: ${c.subject ?? c.file}${c.expires ? `, valid until ${c.expires.slice(0, 10)}` : ''}${c.warning ? ` (${c.warning.startsWith('expires') || c.warning === 'EXPIRED' ? 'WARNING: ' : ''}${c.warning})` : ''}`,

@@ -10,6 +10,7 @@ import type { Archive } from '../../storage/archive';
 import type { AssociationActivity, ScpServer } from '../scp-server';
 import type { Health, HealthMonitor } from './health';
 import { certificateFacts, type CertificateFacts } from '../tls/tls-options';
+import type { Worklist, WorklistStatus } from '../worklist/worklist';
 
 export interface BoxStatus {
   readonly ae: string;
@@ -46,6 +47,8 @@ export interface BoxStatus {
     refusing: string | null;
   };
   readonly destinations: DestinationReport[];
+  /** The worklist copy and its source; null when no node is the worklist source. */
+  readonly worklist: WorklistStatus | null;
   /** The TLS certificates in use: the listener's and those the box shows nodes. */
   readonly certificates: CertificateStatus[];
   readonly recentEvents: string[];
@@ -216,6 +219,7 @@ export interface StatusSources {
   startedAt: Date;
   events: RecentEvents;
   version: string;
+  worklist: Pick<Worklist, 'status'>;
 }
 
 export async function collectStatus(deps: StatusSources): Promise<BoxStatus> {
@@ -230,12 +234,13 @@ export async function collectStatus(deps: StatusSources): Promise<BoxStatus> {
 export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus> {
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
-  const [today, counts, usage, disk, destinations] = await Promise.all([
+  const [today, counts, usage, disk, destinations, worklist] = await Promise.all([
     deps.archive.receivedSince(midnight.toISOString()),
     deps.archive.counts(),
     deps.archive.usage(),
     diskUse(deps.config.storageDir),
     deps.forwarder.report(),
+    deps.worklist.status(),
   ]);
   return {
     ae: deps.config.ae,
@@ -264,6 +269,7 @@ export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus
       refusing: deps.archive.refusing,
     },
     destinations,
+    worklist,
     certificates: certificatesOf(deps.config),
     recentEvents: deps.events.list(),
   };

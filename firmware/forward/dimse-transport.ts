@@ -11,6 +11,7 @@ import { CommandField } from '../dicom/dimse/command-field';
 import type { IncomingMessage } from '../dicom/dimse/dimse-channel';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { formatStatus, Status, verdictForStatus } from '../dicom/dimse/status';
+import { ElementReplacementError } from '../dicom/dataset/element-replacement';
 import { DatasetParseError } from '../dicom/errors';
 import { log } from '../log';
 import { receiveCommitReport } from '../services/commitment/commitment-report-scp';
@@ -93,12 +94,14 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
       });
     const compressed =
       route.compressedContextId !== undefined ? await options.plan(job) : undefined;
+    const coerce = await options.coercion(job);
     let status: number;
     let comment: string | undefined;
     try {
       ({ status, comment } = await sendInstance(open.requestor, this.deps.cache, route, job, {
         peer: this.node.name,
         ...(compressed ? { compressed } : {}),
+        ...(coerce ? { coerce } : {}),
         ...(options.through ? { through: options.through } : {}),
       }));
     } catch (err) {
@@ -135,6 +138,12 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
         kind: 'failed',
         status: null,
         reason: `cannot transcode for ${this.node.name}: ${err.message}`,
+      });
+    if (err instanceof ElementReplacementError)
+      return answered(job, {
+        kind: 'failed',
+        status: null,
+        reason: `cannot coerce for ${this.node.name}: ${err.message}`,
       });
     if (err instanceof CodecError) return { kind: 'codec', reason: err.message };
     return { kind: 'broken', reason: cause.message, cause };

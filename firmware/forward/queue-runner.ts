@@ -382,6 +382,7 @@ export class QueueRunner<N extends NodeConfig> {
         if (plan) compressed.add(job.sopInstanceUid);
         return plan;
       },
+      coercion: (job) => this.deps.archive.coercionFor(job.sopInstanceUid),
       ...(rate ? { through: (data: AsyncIterable<Buffer>) => this.limited(rate, data) } : {}),
     };
   }

@@ -164,6 +164,23 @@ export class BoxMetrics {
     labelNames: ['state'],
   });
 
+  // The worklist copy (firmware/worklist/): series only while a node is the worklist source.
+  private readonly worklistAge = this.gauge('worklist_age_seconds', {
+    help: 'Age of the worklist copy: seconds since its last complete replication (+Inf: no copy yet).',
+  });
+  private readonly worklistStale = this.gauge('worklist_stale', {
+    help: '1 while the worklist source fails and modalities get the copy, or nothing (expired), else 0.',
+  });
+  private readonly worklistMaxAge = this.gauge('worklist_max_age_seconds', {
+    help: 'Age from which the worklist copy is no longer served (worklist.maxAgeSeconds).',
+  });
+  private readonly worklistItems = this.gauge('worklist_items', {
+    help: 'Scheduled procedure steps in the worklist copy.',
+  });
+  private readonly worklistMismatches = this.gauge('worklist_mismatches', {
+    help: 'Instances received whose patient differs from their worklist item (listed by `dicom-edge worklist mismatches`).',
+  });
+
   /** The last value seen of each count the box keeps, to mirror its increase. */
   private readonly seen = new Map<string, number>();
   /** The destinations whose delivered counters have series. */
@@ -272,6 +289,24 @@ export class BoxMetrics {
         this.certificateExpiry.set({ use: cert.use }, Date.parse(cert.expires) / 1000);
     this.commitments.set({ state: 'pending' }, extras.commitments.pending);
     this.commitments.set({ state: 'reported' }, extras.commitments.reported);
+    this.updateWorklist(status.worklist);
+  }
+
+  private updateWorklist(w: CoreStatus['worklist']): void {
+    const gauges = [
+      this.worklistAge,
+      this.worklistStale,
+      this.worklistMaxAge,
+      this.worklistItems,
+      this.worklistMismatches,
+    ];
+    for (const g of gauges) g.reset(); // no source, no series: nothing to alert on
+    if (!w) return;
+    this.worklistAge.set(w.ageSeconds ?? Infinity);
+    this.worklistStale.set(w.state === 'fresh' ? 0 : 1);
+    this.worklistMaxAge.set(w.maxAgeSeconds);
+    this.worklistItems.set(w.items);
+    this.worklistMismatches.set(w.mismatches);
   }
 
   /** The text format Prometheus scrapes, and its content type. */

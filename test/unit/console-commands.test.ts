@@ -37,6 +37,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
       evictedBytes: 1.5e9,
       refusing: null,
     },
+    worklist: null,
     destinations: [],
     certificates: [],
     recentEvents: ['line 1', 'line 2', 'line 3'],
@@ -112,6 +113,9 @@ describe('console commands', () => {
       'echo',
       'queue',
       'retry',
+      'worklist',
+      'worklist refresh',
+      'worklist mismatches',
       'log',
     ])
       assert.ok(help.includes(c), c);

@@ -64,6 +64,7 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
       evictedBytes: 1.5e9,
       refusing: null,
     },
+    worklist: null,
     destinations: [
       {
         name: 'node0',
@@ -116,6 +117,47 @@ function node1With(patch: Partial<DestinationReport>): DashboardState {
 }
 
 describe('dashboard view', () => {
+  it('shows the worklist copy in one line below the cache: warn when stale, error when expired', () => {
+    const worklist = {
+      source: 'ris',
+      peer: 'RIS@10.1.2.4:104',
+      state: 'stale' as const,
+      items: 42,
+      lastSuccessAt: '2026-11-24T23:02:03.000Z',
+      ageSeconds: 7200,
+      failingSince: '2026-11-25T00:10:00.000Z',
+      lastError: 'cannot associate: connect ECONNREFUSED 10.1.2.4:104',
+      intervalSeconds: 60,
+      maxAgeSeconds: 86400,
+      servedUntil: '2026-11-25T23:02:03.000Z',
+      truncated: false,
+      mismatches: 0,
+      replicating: false,
+    };
+    const base = state();
+    const stale = renderDashboard({ ...base, status: { ...base.status, worklist } }, 80, 24);
+    assert.equal(stale.length, 24, 'the events give up a row');
+    const i = stale.findIndex((l) => l.text.startsWith('Worklist '));
+    assert.ok(stale[i - 1]!.text.startsWith('Cache '));
+    assert.equal(
+      stale[i]!.text,
+      'Worklist ris: 42 items, STALE since 00:10:00 (2h old), served until 23:02:03 (c~',
+    );
+    assert.equal(stale[i]!.style, 'warn');
+    const expired = renderDashboard(
+      {
+        ...base,
+        status: { ...base.status, worklist: { ...worklist, state: 'expired', ageSeconds: 90000 } },
+      },
+      80,
+      24,
+    );
+    const line = expired.find((l) => l.text.startsWith('Worklist '))!;
+    assert.match(line.text, /^Worklist ris: EXPIRED, copy 25h old: modalities get C001; failing/);
+    assert.equal(line.style, 'error');
+    assert.ok(!renderDashboard(base, 80, 24).some((l) => l.text.startsWith('Worklist ')));
+  });
+
   it('fills exactly the terminal, at 80x24 and larger', () => {
     for (const [w, h] of [
       [80, 24],
