@@ -109,10 +109,12 @@ async function startOn(
   );
   // Work that outlives its association (a receive finishing its commit) ends with it.
   stops.push(async () => (await server.close(), await archive.idle()));
-  await server.listen();
+  // The TLS listener opens first: once the plain port answers, every port does (a peer, a
+  // test or an installer that waits for the plain port then finds the TLS one open too).
   const tlsListener = new TlsListener((socket) => server.accept(socket));
   stops.push(() => tlsListener.close());
   await tlsListener.apply(initial.host, initial.tls);
+  await server.listen();
   const throughput = new ThroughputMeter(() => server.bytesReceived);
   stops.push(() => throughput.close());
   const health = new HealthMonitor();
