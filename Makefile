@@ -34,6 +34,7 @@ bench: build peers
 	node dist/scripts/bench-metrics.js
 	node dist/scripts/bench-tls.js
 	node dist/scripts/bench-stow.js
+	node dist/scripts/bench-worklist.js
 
 # More fuzzing than `make test` runs: ten times the cases of test/integration/fuzz.test.ts.
 fuzz: build peers

@@ -27,6 +27,9 @@ import { boxServices } from './services/box-services';
 import { CommitmentReporter } from './services/commitment/commitment-reporter';
 import { TlsListener } from './tls/tls-listener';
 import { VERSION } from './version';
+import { worklistArrivalCheck } from './worklist/arrival-check';
+import { mwlFindScp } from './worklist/mwl-scp';
+import { Worklist } from './worklist/worklist';
 
 export interface RunningAppliance {
   /** The port listened on now (a configuration change may move it). */
@@ -90,8 +93,15 @@ async function startOn(
   const events = new RecentEvents();
   stops.push(() => events.close());
   const { forwarder, reporter } = startForwarding(archive, live, stops);
+  const worklist = startWorklist(archive, live, stops);
   const metrics = new BoxMetrics(VERSION);
-  const services = boxServices({ archive, reporter, config, stored: (o) => metrics.stored(o) });
+  const services = boxServices({
+    archive,
+    reporter,
+    config,
+    stored: (o) => metrics.stored(o),
+    worklistFind: mwlFindScp(worklist),
+  });
   const server = new ScpServer(
     initial,
     services.wrapped((field, handler) => metrics.timed(field, handler)),
@@ -99,10 +109,12 @@ async function startOn(
   );
   // Work that outlives its association (a receive finishing its commit) ends with it.
   stops.push(async () => (await server.close(), await archive.idle()));
-  await server.listen();
+  // The TLS listener opens first: once the plain port answers, every port does (a peer, a
+  // test or an installer that waits for the plain port then finds the TLS one open too).
   const tlsListener = new TlsListener((socket) => server.accept(socket));
   stops.push(() => tlsListener.close());
   await tlsListener.apply(initial.host, initial.tls);
+  await server.listen();
   const throughput = new ThroughputMeter(() => server.bytesReceived);
   stops.push(() => throughput.close());
   const health = new HealthMonitor();
@@ -113,14 +125,22 @@ async function startOn(
     archive,
     forwarder,
     server,
+    tlsAddress: () => tlsListener.address,
     throughput,
     health,
     startedAt,
     events,
     version: VERSION,
+    worklist,
   });
   control.use(
-    controlHandlers({ live, forwarder, archive, status: () => collectStatus(sources()) }),
+    controlHandlers({
+      live,
+      forwarder,
+      archive,
+      worklist,
+      status: () => collectStatus(sources()),
+    }),
   );
   const endpoint = new MetricsEndpoint({
     metrics: () => scrape(metrics, collectCoreStatus(sources()), archive),
@@ -161,6 +181,20 @@ function startForwarding(
   reporter.start();
   stops.push(() => reporter.stop());
   return { forwarder, reporter };
+}
+
+/**
+ * The worklist: replicated from its source on an interval, served to modalities, and
+ * checked against by arriving instances (before their rows, so before any forward job).
+ */
+function startWorklist(archive: Archive, live: LiveConfig, stops: Stop[]): Worklist {
+  const config = (): Config => live.get();
+  const worklist = new Worklist(archive.worklist, config);
+  archive.arrivalCheck = worklistArrivalCheck(archive.worklist, config);
+  worklist.start();
+  stops.push(() => worklist.stop());
+  live.onApplied((next) => worklist.apply(next));
+  return worklist;
 }
 
 /** The serial consoles: the command line's, or the configuration's (which may change). */

@@ -27,10 +27,12 @@ import {
   type PinnedStudy,
   type RetrievableInstance,
   type StudyUse,
+  type WorklistStore,
 } from './index';
 import type { Condition, IndexQuery } from './query';
 import {
   InstanceStore,
+  type ArrivalCheck,
   type IncomingInstance,
   type ReceivedInstance,
   type Router,
@@ -133,6 +135,24 @@ export class Archive extends EventEmitter<ArchiveEvents> {
   /** Storage commitments, for services/commitment alone. */
   get commitments(): Commitments {
     return this.index.commitments;
+  }
+
+  /** The worklist copy, for firmware/worklist alone. */
+  get worklist(): WorklistStore {
+    return this.index.worklist;
+  }
+
+  /** What looks at each instance received before it is indexed (the worklist's check). */
+  set arrivalCheck(check: ArrivalCheck) {
+    this.store.arrivalCheck = check;
+  }
+
+  /**
+   * The elements a forwarded copy of an instance carries instead of its own (a worklist
+   * rule coerced them on arrival); undefined: it goes as it is.
+   */
+  coercionFor(sopInstanceUid: string): ReturnType<WorklistStore['coercionFor']> {
+    return this.index.worklist.coercionFor(sopInstanceUid);
   }
 
   /** Starts the eviction timer. */

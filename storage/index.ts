@@ -1,7 +1,7 @@
 // The cache index: one SQLite file (WAL, synchronous=FULL) and one module per concern over
 // a shared connection (storage/sqlite.ts): the instance index (instances.ts), the forward
-// queue (forward-queue.ts), storage commitments (commitments.ts) and eviction
-// (evictions.ts). The schema and each migration are storage/schema/NNN-*.sql
+// queue (forward-queue.ts), storage commitments (commitments.ts), eviction
+// (evictions.ts) and the worklist copy (worklist.ts). The schema and each migration are storage/schema/NNN-*.sql
 // (migrations.ts). Nothing outside storage/ speaks SQL.
 import { Commitments } from './commitments';
 import { Evictions } from './evictions';
@@ -9,11 +9,13 @@ import { ForwardQueue } from './forward-queue';
 import { InstanceIndex } from './instances';
 import { migrate } from './migrations';
 import { Sqlite } from './sqlite';
+import { WorklistStore } from './worklist';
 
 export type * from './commitments';
 export type * from './evictions';
 export type * from './forward-queue';
 export type * from './instances';
+export type * from './worklist';
 
 export class Index {
   private constructor(
@@ -22,6 +24,7 @@ export class Index {
     readonly queue: ForwardQueue,
     readonly commitments: Commitments,
     readonly evictions: Evictions,
+    readonly worklist: WorklistStore,
   ) {}
 
   static async open(file: string): Promise<Index> {
@@ -34,6 +37,7 @@ export class Index {
       new ForwardQueue(sql),
       new Commitments(sql),
       new Evictions(sql),
+      new WorklistStore(sql),
     );
   }
 

@@ -13,6 +13,7 @@ import { encodePart10Header } from '../firmware/dicom/dataset/part10';
 import { drain } from '../firmware/dicom/dimse/dimse-channel';
 import { DatasetParseError } from '../firmware/dicom/errors';
 import { Tag } from '../firmware/dicom/registry/tags';
+import { log } from '../firmware/log';
 import { transferSyntax, type TransferSyntax } from '../firmware/dicom/registry/transfer-syntaxes';
 import { Cache, InvalidUidError, parseInstancePath, type TempFile } from './cache';
 import { contentDigest } from './content-digest';
@@ -49,6 +50,13 @@ export interface RoutingFacts {
 /** Decides which nodes an instance is forwarded to. */
 export type Router = (facts: RoutingFacts) => readonly string[];
 
+/**
+ * Looks at an instance received whole, before its row (and so its forward jobs) exists:
+ * the worklist's check on arrival (firmware/worklist/arrival-check.ts). Its failure is
+ * logged and never fails the C-STORE.
+ */
+export type ArrivalCheck = (record: InstanceRecord) => Promise<void>;
+
 export interface ReceivedInstance {
   readonly path: string;
   readonly datasetBytes: number;
@@ -84,6 +92,9 @@ export class InstanceStore {
 
   /** Told after every instance is durable and indexed, with its destinations. */
   onStored: (destinations: readonly string[]) => void = () => undefined;
+
+  /** Told of each instance received, before it is indexed; nothing by default. */
+  arrivalCheck: ArrivalCheck = async () => undefined;
 
   /** Admits each new instance and keeps room for it on the disk (the evictor, in the box). */
   admission: Admission = ADMIT_ALL;
@@ -235,6 +246,14 @@ export class InstanceStore {
     }
     file.committed = true;
     await faultPoint('stored-file');
+    // Before the row: a forward job must never be taken before what the check decided
+    // for the forwarded copy is recorded.
+    await this.arrivalCheck(record).catch((err: Error) =>
+      log.warn('check on arrival failed; the instance is stored unchecked', {
+        sop: record.sopInstanceUid,
+        reason: err.message,
+      }),
+    );
     let changed: boolean;
     try {
       ({ changed } = await this.index.instances.storeInstance(record));

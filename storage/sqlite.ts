@@ -8,7 +8,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sqlite3 from 'sqlite3';
 
-export type Params = ReadonlyArray<string | number | null>;
+/** Bound values; a Buffer is bound as a BLOB. */
+export type Params = ReadonlyArray<string | number | null | Buffer>;
 
 export class Sqlite {
   /** One multi-statement transaction at a time on the connection. */

@@ -2,7 +2,7 @@
 // typed line in, the text to show out. Every command is a client of the control API (the
 // `call` given), so the console can do nothing the box would not allow over its socket.
 import type { ConfigView } from '../firmware/config/live-config';
-import { nodeAddress, type NodeConfig } from '../firmware/config/config';
+import { nodeAddress, nodeUsesTls, type NodeConfig } from '../firmware/config/config';
 import {
   parseNodeValue,
   parseValue,
@@ -22,6 +22,7 @@ import {
   formatQueue,
   formatRetry,
 } from './format';
+import { formatMismatches, formatRefresh, formatWorklistReport } from './worklist-format';
 
 export type { ControlCall };
 
@@ -42,6 +43,9 @@ export const HELP = `commands:
   cache                             cache use, watermarks, what may be evicted, what is pinned
   cache protect|unprotect UID       keep a study from eviction (or stop keeping it)
   cache evict dry-run|now           show, or do, an eviction down to the low watermark
+  worklist                          the worklist copy: source, state, age, items
+  worklist refresh                  replicate the worklist from its source now
+  worklist mismatches               instances whose patient differs from their worklist item
   log [N]                           the last N events (default 20)`;
 
 /** The commands' first words, as HELP lists them: what a mistyped one is likely to mean. */
@@ -116,6 +120,8 @@ export class ConsoleCommands {
       }
       case 'cache':
         return this.cache(args);
+      case 'worklist':
+        return this.worklist(args);
       case 'log': {
         const n = args[0] === undefined ? 20 : Number(args[0]);
         if (!Number.isInteger(n) || n < 1 || args.length > 1)
@@ -219,8 +225,21 @@ export class ConsoleCommands {
     }
     throw new ConsoleUsageError('usage: cache [protect UID | unprotect UID | evict dry-run|now]');
   }
+
+  private async worklist(args: string[]): Promise<string> {
+    const [sub, ...extra] = args;
+    if (extra.length > 0 || (sub !== undefined && sub !== 'refresh' && sub !== 'mismatches'))
+      throw new ConsoleUsageError('usage: worklist [refresh | mismatches]');
+    if (sub === 'refresh') {
+      const { refresh, status } = await this.call({ command: 'worklist-refresh' });
+      return formatRefresh(refresh, status).trimEnd();
+    }
+    if (sub === 'mismatches')
+      return formatMismatches(await this.call({ command: 'worklist-mismatches' })).trimEnd();
+    return formatWorklistReport(await this.call({ command: 'worklist' })).trimEnd();
+  }
 }
 
 export function formatNode(n: NodeConfig): string {
-  return `${n.name}  ${nodeAddress(n)}${n.forward ? '  forward' : ''}`;
+  return `${n.name}  ${nodeAddress(n)}${nodeUsesTls(n) ? '  tls' : ''}${n.forward ? '  forward' : ''}`;
 }

@@ -3,10 +3,12 @@
 // (dashboard.ts) only puts these lines on the terminal, so the layout is tested without one.
 // At 80x24 every panel fits; a taller terminal gives the extra rows to associations, nodes
 // and events, a wider one to the sparkline and the error column.
-import { nodeAddress, type NodeConfig } from '../firmware/config/config';
+import { listeningOn, type NodeConfig } from '../firmware/config/config';
 import type { BoxStatus } from '../firmware/control/status';
 import type { DestinationReport } from '../firmware/forward/forwarder';
-import { age, bytes, duration } from './format';
+import { messageNow, type DashboardMessage } from './dashboard-message';
+import { columnWidths, headingRow, nodeRow, problem } from './dashboard-nodes';
+import { bytes, duration, worklistSummary } from './format';
 
 export interface DashboardLine {
   readonly text: string;
@@ -19,7 +21,7 @@ export interface DashboardState {
   /** Index into nodes of the row the keys act on. */
   readonly selected: number;
   /** The result of the last action (echo, save, validation error), shown above the help. */
-  readonly message?: { text: string; error: boolean };
+  readonly message?: DashboardMessage;
   readonly now: Date;
   /** Unicode block characters for the sparkline; ASCII on the Linux console. */
   readonly unicode: boolean;
@@ -61,65 +63,6 @@ function bar(p: number, width: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-/** The nodes table's columns: heading, width, right-aligned. */
-const NODE_COLUMNS: ReadonlyArray<readonly [string, number, boolean]> = [
-  ['NODE', 8, false],
-  ['AE@HOST:PORT', 26, false],
-  ['FWD', 3, false],
-  ['STATE', 8, false],
-  ['WAIT', 5, true],
-  ['FLT', 3, true],
-  ['FAIL', 5, true],
-  ['OLDEST', 6, true],
-  ['LAST ERROR / LAST FAILURE', 0, false],
-];
-
-function columns(cells: readonly string[]): string {
-  return cells
-    .map((cell, i) => {
-      const [, width, right] = NODE_COLUMNS[i]!;
-      if (width === 0) return cell;
-      const clipped = cell.length > width ? `${cell.slice(0, width - 1)}~` : cell;
-      return right ? clipped.padStart(width) : clipped.padEnd(width);
-    })
-    .join(' ');
-}
-
-function nodeRow(n: NodeConfig, d: DestinationReport | undefined): string {
-  const where = nodeAddress(n);
-  if (!d) return columns([n.name, where, 'no', '', '', '', '', '', '']);
-  return columns([
-    n.name,
-    where,
-    'yes',
-    d.state === 'backing-off' ? 'retrying' : d.state,
-    String(d.queued),
-    String(d.inFlight ? 1 : 0),
-    String(d.failed),
-    age(d.oldestWaitingSeconds),
-    problem(d) ?? '',
-  ]);
-}
-
-/** "05:04:58" of an ISO time (UTC, as the dashboard's clock). */
-function clock(iso: string | null | undefined): string {
-  return iso ? iso.slice(11, 19) : '?';
-}
-
-/**
- * What is wrong with a destination now, each with its time so that it is never taken for
- * news: the destination failing (since when), else an instance's last error (cleared once
- * a later one is delivered), else its most recent job failed for good (a standing fact
- * until retried: the FAIL column counts them).
- */
-function problem(d: DestinationReport): string | undefined {
-  if (d.lastError) return `failing since ${clock(d.failingSince)}: ${d.lastError}`;
-  if (d.lastJobError) return `${clock(d.lastErrorAt)} ${d.lastJobError}`;
-  if (d.lastFailedSop)
-    return `failed ${clock(d.lastFailedAt)} SOP ${d.lastFailedSop}: ${d.lastFailedError ?? ''}`;
-  return undefined;
-}
-
 /** Text broken into lines of `width` at spaces where it can, at `width` where it cannot. */
 function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
@@ -157,7 +100,7 @@ export function compactUids(text: string, width: number, ellipsis: string): stri
 function identity(s: BoxStatus, width: number): string {
   // IPv4 first: that is what an installer types into a modality.
   const ips = [...s.addresses].sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
-  const head = `${s.ae} on port ${s.port}`;
+  const head = `${s.ae} ${listeningOn(s.port, s.tlsPort)}`;
   const version = `dicom-edge ${s.version}`;
   const up = `up ${duration(s.uptimeSeconds)}`;
   const addresses = (shown: number): string =>
@@ -195,8 +138,9 @@ interface PanelRows {
 
 function panelRows(state: DashboardState, height: number): PanelRows {
   // Fixed parts: title, receive, associations heading, nodes heading, cache, health,
-  // events heading, message, help = 9 lines. The rest is shared out.
-  const spare = Math.max(3, height - 9);
+  // events heading, message, help = 9 lines, and the worklist's when there is one. The
+  // rest is shared out.
+  const spare = Math.max(3, height - 9 - (state.status.worklist ? 1 : 0));
   const associations = Math.max(
     1,
     Math.min(state.status.activeAssociations.length || 1, Math.floor(spare / 4)),
@@ -239,10 +183,12 @@ function associationsPanel(state: DashboardState, rows: number, line: LineMaker)
 function nodesPanel(
   state: DashboardState,
   reports: ReadonlyMap<string, DestinationReport>,
+  w: number,
   rows: number,
   line: LineMaker,
 ): DashboardLine[] {
-  const out = [line(` ${columns(NODE_COLUMNS.map(([heading]) => heading))}`, 'heading')];
+  const widths = columnWidths(state.nodes, w);
+  const out = [line(` ${headingRow(widths)}`, 'heading')];
   // Keep the selected node in view when there are more nodes than rows.
   const first = Math.min(
     Math.max(0, state.selected - rows + 1),
@@ -253,7 +199,7 @@ function nodesPanel(
     const d = reports.get(n.name);
     const failing = d && (d.failed > 0 || d.state === 'backing-off');
     const style = first + i === state.selected ? 'selected' : failing ? 'warn' : undefined;
-    out.push(line(`${first + i === state.selected ? '>' : ' '}${nodeRow(n, d)}`, style));
+    out.push(line(`${first + i === state.selected ? '>' : ' '}${nodeRow(n, d, widths)}`, style));
   });
   for (let i = visible.length; i < rows; i++)
     out.push(line(i === 0 ? '  (no nodes: press n to add one)' : ''));
@@ -271,6 +217,14 @@ function cacheLine(s: BoxStatus, line: LineMaker): DashboardLine {
   );
 }
 
+/** The worklist copy: fresh, stale (warn) or not served (error); no line without a source. */
+function worklistLines(s: BoxStatus, line: LineMaker): DashboardLine[] {
+  const w = s.worklist;
+  if (!w) return [];
+  const style = w.state === 'fresh' ? undefined : w.state === 'stale' ? 'warn' : 'error';
+  return [line(`Worklist ${worklistSummary(w)}`, style)];
+}
+
 function healthLine(s: BoxStatus, line: LineMaker): DashboardLine {
   const h = s.health;
   const temp = h.cpuTemperatureC === null ? 'n/a' : `${Math.round(h.cpuTemperatureC)}C`;
@@ -285,21 +239,23 @@ function healthLine(s: BoxStatus, line: LineMaker): DashboardLine {
   );
 }
 
-/** The message: the last action's result, else the selected node's problem. */
+/**
+ * The message: the last action's result while it still holds (dashboard-message.ts), else
+ * the selected node's problem.
+ */
 function message(
   state: DashboardState,
   reports: ReadonlyMap<string, DestinationReport>,
 ): { text: string; style?: DashboardLine['style'] } {
+  const said = state.message && messageNow(state.message, reports, state.now);
+  if (said !== undefined)
+    return state.message?.error ? { text: said, style: 'error' } : { text: said };
   const selectedNode = state.nodes[state.selected];
   const selectedReport = selectedNode ? reports.get(selectedNode.name) : undefined;
   const selectedProblem = selectedReport && problem(selectedReport);
-  return state.message
-    ? state.message.error
-      ? { text: state.message.text, style: 'error' }
-      : { text: state.message.text }
-    : selectedNode && selectedProblem
-      ? { text: `${selectedNode.name}: ${selectedProblem}`, style: 'warn' }
-      : { text: '' };
+  return selectedNode && selectedProblem
+    ? { text: `${selectedNode.name}: ${selectedProblem}`, style: 'warn' }
+    : { text: '' };
 }
 
 function eventsPanel(
@@ -318,6 +274,17 @@ function eventsPanel(
   return out;
 }
 
+/**
+ * The keys line; while something is typed, the prompt's keys, or why the last answer was
+ * refused: whole, over up to three lines as a message is (a refusal names the setting,
+ * the value and the system's reason, "listen EADDRINUSE: address already in use ...").
+ * The prompt goes on the row above these (dashboard.ts).
+ */
+export function keysLines(help: DashboardState['help'], width: number): string[] {
+  if (!help) return [HELP_LINE];
+  return help.error ? wrap(help.text, Math.max(40, width)).slice(0, 3) : [help.text];
+}
+
 export function renderDashboard(
   state: DashboardState,
   width: number,
@@ -330,19 +297,22 @@ export function renderDashboard(
   const rows = panelRows(state, height);
   const reports = new Map(s.destinations.map((d) => [d.name, d]));
   // The message is shown whole: it takes up to three lines from the events (a SOP
-  // Instance UID alone may be 64 characters).
+  // Instance UID alone may be 64 characters). While something is typed, its row is the
+  // prompt's (dashboard.ts puts it there) and a refusal is shown below it instead.
   const shown = message(state, reports);
-  const messageLines = wrap(shown.text, w).slice(0, Math.min(3, rows.events));
-  const shownEvents = Math.max(1, rows.events - (messageLines.length - 1));
+  const messageLines = state.help ? [''] : wrap(shown.text, w).slice(0, Math.min(3, rows.events));
+  const keys = keysLines(state.help, w);
+  const shownEvents = Math.max(1, rows.events - (messageLines.length - 1) - (keys.length - 1));
   return [
     titleLine(state, w, line),
     receiveLine(state, w, line),
     ...associationsPanel(state, rows.associations, line),
-    ...nodesPanel(state, reports, rows.nodes, line),
+    ...nodesPanel(state, reports, w, rows.nodes, line),
     cacheLine(s, line),
+    ...worklistLines(s, line),
     healthLine(s, line),
     ...eventsPanel(state, w, shownEvents, line),
     ...messageLines.map((text) => line(text, shown.style)),
-    line(state.help?.text ?? HELP_LINE, state.help?.error ? 'error' : 'help'),
+    ...keys.map((text) => line(text, state.help?.error ? 'error' : 'help')),
   ];
 }

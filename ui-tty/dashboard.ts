@@ -23,7 +23,8 @@ import type { BoxStatus } from '../firmware/control/status';
 import { ControlCommandError, runningStatus } from '../firmware/control/commands';
 import { formatBackoffs, formatEcho } from './format';
 import type { ControlCall } from './console-commands';
-import { renderDashboard, type DashboardLine } from './dashboard-view';
+import { destinationState, type DashboardMessage } from './dashboard-message';
+import { keysLines, renderDashboard, type DashboardLine } from './dashboard-view';
 import { runSystemSetup } from './system-setup-form';
 
 export interface DashboardOptions {
@@ -93,7 +94,8 @@ export class Dashboard {
   private view: ConfigView | undefined;
   private unreachable: string | undefined;
   private selected = 0;
-  private message: { text: string; error: boolean } | undefined;
+  /** The last action's result: how long, and while what, it holds is dashboard-message.ts's. */
+  private message: DashboardMessage | undefined;
   private editing = false;
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
@@ -169,16 +171,19 @@ export class Dashboard {
           selected: this.selected,
           // A box that stopped answering outranks the result of the last key.
           ...(this.unreachable
-            ? { message: { text: `box not answering: ${this.unreachable}`, error: true } }
+            ? {
+                message: {
+                  text: `box not answering: ${this.unreachable}`,
+                  error: true,
+                  at: new Date(),
+                },
+              }
             : this.message
               ? { message: this.message }
               : {}),
           now: new Date(),
           unicode: this.unicode,
-          // While typing, the line below the prompt shows why the last try was refused.
-          ...(this.editing
-            ? { help: this.message?.error ? this.message : { text: EDIT_HELP, error: false } }
-            : {}),
+          ...(this.help() ? { help: this.help() } : {}),
         },
         width,
         height,
@@ -197,9 +202,25 @@ export class Dashboard {
     this.screen.render();
   }
 
-  private say(text: string, error = false): void {
-    this.message = { text, error };
+  /** While typing, the lines below the prompt: why the last try was refused, else the keys. */
+  private help(): { text: string; error: boolean } | undefined {
+    if (!this.editing) return undefined;
+    return this.message?.error ? this.message : { text: EDIT_HELP, error: false };
+  }
+
+  /**
+   * Shows the result of a key. One about a node (`about`: the node and its state when the
+   * key was pressed) holds until that node's state changes; see dashboard-message.ts.
+   */
+  private say(text: string, error = false, about?: DashboardMessage['about']): void {
+    this.message = { text, error, at: new Date(), ...(about ? { about } : {}) };
     this.draw();
+  }
+
+  /** A node as the screen last saw it, for a message about it. */
+  private stateOf(node: string): NonNullable<DashboardMessage['about']> {
+    const report = this.status?.destinations.find((d) => d.name === node);
+    return { node, state: destinationState(report) };
   }
 
   private bindKeys(): void {
@@ -267,10 +288,12 @@ export class Dashboard {
    */
   private ask(question: string, current = ''): Promise<string | undefined> {
     const label = current ? `${question} [${current}]: ` : `${question}: `;
-    const height = this.screen.height as number;
+    // Above the keys, or above a refusal of the last try, which may take more lines.
+    const width = this.screen.width as number;
+    const top = (this.screen.height as number) - 1 - keysLines(this.help(), width).length;
     const prompt = blessed.text({
       parent: this.screen,
-      top: height - 2,
+      top,
       left: 0,
       height: 1,
       width: label.length,
@@ -279,10 +302,10 @@ export class Dashboard {
     });
     const input = blessed.textbox({
       parent: this.screen,
-      top: height - 2,
+      top,
       left: label.length,
       height: 1,
-      width: Math.max(10, (this.screen.width as number) - label.length - 1),
+      width: Math.max(10, width - label.length - 1),
       inputOnFocus: false,
       style: { inverse: true },
     });
@@ -464,12 +487,15 @@ export class Dashboard {
   private async echoNode(): Promise<void> {
     const node = this.selectedNode();
     if (!node) return;
+    // The answer is about the node as it was when asked: an echo that ends a backoff
+    // starts a retry, and once that has failed (or delivered) the answer is history.
+    const asked = this.stateOf(node.name);
     this.say(`echo ${node.name}...`);
     try {
       const result = await this.options.call({ command: 'echo', node: node.name });
-      this.say(formatEcho(node.name, result), result.status !== 0);
+      this.say(formatEcho(node.name, result), result.status !== 0, asked);
     } catch (err) {
-      this.say(`echo ${node.name}: failed: ${(err as Error).message}`, true);
+      this.say(`echo ${node.name}: failed: ${(err as Error).message}`, true, asked);
     }
   }
 

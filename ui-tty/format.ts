@@ -1,5 +1,6 @@
 // Plain-text views of the control API's answers, shared by the CLI (`status`, `queue`) and
 // the consoles, so a field engineer sees the same table wherever they ask.
+import { listeningOn } from '../firmware/config/config';
 import type { BoxStatus } from '../firmware/control/status';
 import type { CacheReport } from '../storage/archive';
 import type { EchoResult, RetryResult } from '../firmware/control/commands';
@@ -7,6 +8,7 @@ import { formatStatus as formatDimseStatus } from '../firmware/dicom/dimse/statu
 import type { EvictionReport } from '../storage/evictor';
 import type { DestinationReport } from '../firmware/forward/forwarder';
 import type { FailedJob } from '../storage/index';
+import type { WorklistStatus } from '../firmware/worklist/worklist';
 
 /** 1234567 -> "1.2 MB" (decimal units, as disks are sold). */
 export function bytes(n: number): string {
@@ -35,6 +37,24 @@ export function age(seconds: number | null): string {
   return `${Math.round(seconds / 86400)}d`;
 }
 
+/**
+ * Why a failing destination fails, where that is known: "certificate (expired)",
+ * "unreachable", "rejected"; undefined when it is not failing, or for another reason.
+ */
+function failureLabel(r: DestinationReport): string | undefined {
+  if (r.state !== 'backing-off' || !r.failureKind || r.failureKind === 'other') return undefined;
+  return r.failureKind === 'certificate' && r.certificateProblem
+    ? `certificate (${r.certificateProblem})`
+    : r.failureKind;
+}
+
+/** "unreachable, retry 05:04:58" of a destination that backs off; else its state. */
+function queueState(r: DestinationReport): string {
+  if (r.state !== 'backing-off' || !r.retryAt) return r.state;
+  const why = failureLabel(r);
+  return `${why ? `${why}, ` : ''}retry ${r.retryAt.slice(11, 19)}`;
+}
+
 export function formatQueue(reports: readonly DestinationReport[]): string {
   if (reports.length === 0)
     return 'no forward destinations configured (nodes with "forward": true)\n';
@@ -52,7 +72,7 @@ export function formatQueue(reports: readonly DestinationReport[]): string {
   const rows = reports.map((r) => [
     r.name,
     r.peer,
-    r.state === 'backing-off' && r.retryAt ? `retry ${r.retryAt.slice(11, 19)}` : r.state,
+    queueState(r),
     String(r.queued),
     r.inFlight ? '1' : '0',
     String(r.done),
@@ -121,6 +141,27 @@ export function formatEcho(node: string, result: EchoResult): string {
   return `echo ${node}: ${formatDimseStatus(result.status)}${ended}`;
 }
 
+/** "HH:MM:SS" of an ISO time (UTC, as the dashboard's clock). */
+function clockOf(iso: string | null): string {
+  return iso ? iso.slice(11, 19) : '?';
+}
+
+/** The copy in one line, most important first: a dashboard cuts the end. */
+export function worklistSummary(w: WorklistStatus): string {
+  const items = `${w.items} item${w.items === 1 ? '' : 's'}`;
+  const why = w.lastError ? ` (${w.lastError})` : '';
+  switch (w.state) {
+    case 'fresh':
+      return `${w.source}: ${items}, fresh, taken ${age(w.ageSeconds)} ago${w.truncated ? ', CUT at worklist.maxItems' : ''}`;
+    case 'stale':
+      return `${w.source}: ${items}, STALE since ${clockOf(w.failingSince)} (${age(w.ageSeconds)} old), served until ${clockOf(w.servedUntil)}${why}`;
+    case 'expired':
+      return `${w.source}: EXPIRED, copy ${age(w.ageSeconds)} old: modalities get C001; failing since ${clockOf(w.failingSince)}${why}`;
+    case 'none':
+      return `${w.source}: no copy yet: modalities get C001${why}`;
+  }
+}
+
 export function formatBoxStatus(s: BoxStatus): string {
   const used = s.cache.diskTotalBytes - s.cache.diskFreeBytes;
   const usedPercent = s.cache.diskTotalBytes
@@ -132,7 +173,7 @@ export function formatBoxStatus(s: BoxStatus): string {
     .join(', ');
   return (
     [
-      `${s.ae} on port ${s.port}  (dicom-edge ${s.version}, up ${duration(s.uptimeSeconds)})`,
+      `${s.ae} ${listeningOn(s.port, s.tlsPort)}  (dicom-edge ${s.version}, up ${duration(s.uptimeSeconds)})`,
       `addresses:     ${s.addresses.join(', ') || '(none)'} (listening on ${s.host})`,
       `associations:  ${s.associations} open`,
       ...s.activeAssociations.map(
@@ -142,6 +183,7 @@ export function formatBoxStatus(s: BoxStatus): string {
       `received today: ${s.today.instances} instances, ${bytes(s.today.bytes)}`,
       `cache:         ${s.cache.instances} instances in ${s.cache.studies} studies; disk ${usedPercent}% used${usedPercent >= s.cache.warnPercent ? ' (NEARLY FULL)' : ''}, ${bytes(s.cache.diskFreeBytes)} free; evicts above ${s.cache.evictAbovePercent}% to ${s.cache.evictToPercent}%, ${bytes(s.cache.pinnedBytes)} pinned, ${s.cache.evictedStudies} studies evicted since start`,
       ...(s.cache.refusing ? [`REFUSING C-STORE: ${s.cache.refusing}`] : []),
+      ...(s.worklist ? [`worklist:      ${worklistSummary(s.worklist)}`] : []),
       ...s.certificates.map(
         (c) =>
           `certificate:   ${c.use}: ${c.subject ?? c.file}${c.expires ? `, valid until ${c.expires.slice(0, 10)}` : ''}${c.warning ? ` (${c.warning.startsWith('expires') || c.warning === 'EXPIRED' ? 'WARNING: ' : ''}${c.warning})` : ''}`,

@@ -1,5 +1,5 @@
 // `dicom-edge check [--digest] [--repair] [--config F]`: the running box's index against
-// its cache files — existence, size, and with --digest the SHA-256 of each data set; with
+// its cache files — existence, size, and with --digest the content digest of each data set (XXH3-64; SHA-256 for rows stored before); with
 // --repair, what differs is repaired as a start after a crash would. Exit 0 when index and
 // files agree (or were repaired), 1 when something differs and was only reported.
 import type { Command } from 'commander';
@@ -18,11 +18,11 @@ export function checkCommand(program: Command): void {
       .summary("the running box's index against its cache files")
       .description(
         "The running box's index against its cache files: each file there, of its size, " +
-          'and with --digest of its SHA-256. Exit 0 when they agree (or were repaired), 1 ' +
+          'and with --digest of its content digest. Exit 0 when they agree (or were repaired), 1 ' +
           'when something differs and was only reported.',
       ),
   )
-    .option('--digest', "also compare each file's SHA-256 with the index (reads every file)")
+    .option('--digest', "also compare each file's content digest with the index (reads every file)")
     .option('--repair', 'repair what differs, as a start after a crash would')
     .action(exits(check));
 }

@@ -28,7 +28,8 @@ export function nodeCommand(program: Command): void {
       .summary("list, add, remove or change the running box's nodes")
       .description(
         'The nodes the box knows (the peers it forwards to, accepts and moves to), one per ' +
-          'line: name, AE@host:port, and "forward" when it gets a copy of everything.',
+          'line: name, AE@host:port (or URL), "tls" when the box reaches it over TLS, and ' +
+          '"forward" when it gets a copy of everything.',
       ),
   ).action(
     exits(async (options: ConfigOption) => {

@@ -23,6 +23,7 @@ import { reloadCommand } from './reload';
 import { startCommand } from './start';
 import { statusCommand } from './status';
 import { storeCommand } from './store';
+import { worklistCommand } from './worklist';
 
 export const PROGRAM = 'dicom-edge';
 
@@ -37,6 +38,7 @@ const DEFINITIONS: ReadonlyArray<(program: Command) => void> = [
   statusCommand,
   queueCommand,
   cacheCommand,
+  worklistCommand,
   nodeCommand,
   configCommand,
   reloadCommand,

@@ -232,11 +232,13 @@ export async function* compressedFile(
   cache: Cache,
   instance: CompressibleInstance,
   plan: CompressionPlan,
+  /** What the data set goes through after compression (a worklist coercion). */
+  filter: (data: AsyncIterable<Buffer>) => AsyncIterable<Buffer> = (data) => data,
 ): AsyncGenerator<Buffer> {
   yield encodePart10Header({
     mediaStorageSopClassUid: instance.sopClassUid,
     mediaStorageSopInstanceUid: instance.sopInstanceUid,
     transferSyntaxUid: JPEG_LS_LOSSLESS,
   });
-  yield* compressedDataset(cache, instance, plan);
+  yield* filter(compressedDataset(cache, instance, plan));
 }

@@ -44,6 +44,8 @@ export async function* transcodedFile(
   to: string,
   destination: string,
   why?: string,
+  /** What the data set goes through after transcoding (a worklist coercion). */
+  filter: (data: AsyncIterable<Buffer>) => AsyncIterable<Buffer> = (data) => data,
 ): AsyncGenerator<Buffer> {
   yield encodePart10Header({
     mediaStorageSopClassUid: instance.sopClassUid,
@@ -53,7 +55,7 @@ export async function* transcodedFile(
   const file = await openCacheFile(cache, instance.path);
   try {
     const data = readRange(file, instance.datasetOffset, instance.size);
-    yield* transcodedDataset(data, instance, to, destination, why);
+    yield* filter(transcodedDataset(data, instance, to, destination, why));
   } finally {
     await file.close();
   }

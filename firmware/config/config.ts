@@ -15,9 +15,11 @@ import {
 } from './checks';
 import { bool, int, list, object, oneOf, rule, seconds, variants, type Infer } from './schema';
 import { nodeTlsSchema, tlsListenerSchema } from './tls-config';
+import { worklistSchema } from './worklist-config';
 
 export { ConfigError } from './schema';
 export { aeTitleProblem, hostProblem } from './checks';
+export type { WorklistCheckConfig, WorklistConfig, WorklistQueryConfig } from './worklist-config';
 
 const DAY = 86400;
 const MB = 1024 * 1024;
@@ -67,6 +69,10 @@ const dimseNode = object({
   ...nodeBase,
   /** After forwarding, ask this node for storage commitment and record its answer per instance. */
   requestCommit: bool()
+    .to((v) => v || undefined)
+    .optional(),
+  /** The box replicates this node's Modality Worklist (firmware/worklist/); one node at most. */
+  worklistSource: bool()
     .to((v) => v || undefined)
     .optional(),
 });
@@ -276,6 +282,8 @@ const configSchema = object(
     serial: serial.optional(),
     /** A DICOM TLS listener beside the plain one (firmware/tls/). */
     tls: tlsListenerSchema.optional(),
+    /** The modality worklist kept from the node marked worklistSource (firmware/worklist/). */
+    worklist: worklistSchema.defaults(),
   },
   {
     notObject: 'must be a JSON object',
@@ -288,6 +296,15 @@ const configSchema = object(
         c.port === 0 && !c.tls
           ? ['port', 'may be 0 (no plain listener) only with a TLS listener (tls)']
           : undefined,
+      (c) => {
+        const sources = c.nodes.flatMap((n, i) => (isDimse(n) && n.worklistSource ? [i] : []));
+        if (sources.length <= 1) return undefined;
+        const first = c.nodes[sources[0]!]!.name;
+        return [
+          `nodes[${sources[1]}].worklistSource`,
+          `only one node may be the worklist source ("${first}" is)`,
+        ];
+      },
     ],
   },
 );
@@ -305,9 +322,25 @@ export function isDimse(node: NodeConfig): node is DimseNodeConfig {
   return node.kind !== 'dicomweb';
 }
 
+/** The node the worklist is replicated from, if one is marked so. */
+export function worklistSource(config: Config): DimseNodeConfig | undefined {
+  return config.nodes.find((n): n is DimseNodeConfig => isDimse(n) && n.worklistSource === true);
+}
+
 /** Where a node is, as the dashboard and the console show it. */
 export function nodeAddress(node: NodeConfig): string {
   return isDimse(node) ? `${node.ae}@${node.host}:${node.port}` : node.url;
+}
+
+/** Whether the box reaches the node over TLS (DICOM TLS, or an https:// URL). */
+export function nodeUsesTls(node: NodeConfig): boolean {
+  return isDimse(node) ? node.tls !== undefined : node.url.startsWith('https:');
+}
+
+/** "on port 104", "on port 104 and TLS port 2762", "on TLS port 2762": where the box listens. */
+export function listeningOn(port: number, tlsPort: number | null): string {
+  if (tlsPort === null) return `on port ${port}`;
+  return port === 0 ? `on TLS port ${tlsPort}` : `on port ${port} and TLS port ${tlsPort}`;
 }
 
 /** The commit policy in force (see Config.commit). */

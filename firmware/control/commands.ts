@@ -11,6 +11,21 @@ import type { VerifyReport } from '../../storage/consistency';
 import type { StoredCommitReport } from '../../storage/commitments';
 import type { CacheReport } from '../../storage/archive';
 import type { BoxStatus } from './status';
+import type {
+  MismatchView,
+  RefreshResult,
+  WorklistItemSummary,
+  WorklistStatus,
+} from '../worklist/worklist';
+
+/** `worklist`: the copy's state and its items in schedule order (the first WORKLIST_LISTED). */
+export interface WorklistReport {
+  readonly status: WorklistStatus | null;
+  readonly items: readonly WorklistItemSummary[];
+}
+
+/** At most this many items are listed by `worklist`, and mismatches by `worklist mismatches`. */
+export const WORKLIST_LISTED = 500;
 
 /** What `retry` requeued (how many, and the first of them), and the backoffs it ended. */
 export interface RetryResult {
@@ -61,6 +76,13 @@ export interface ControlCommands {
   echo: { args: { node: string }; result: EchoResult };
   /** A node answered an echo made outside the box (`dicom-edge echo --node`). */
   'echo-answered': { args: { node: string }; result: { backoffEnded: boolean } };
+  worklist: { args: Record<never, never>; result: WorklistReport };
+  /** Replicates the worklist now; answers when it is done. */
+  'worklist-refresh': {
+    args: Record<never, never>;
+    result: { refresh: RefreshResult; status: WorklistStatus | null };
+  };
+  'worklist-mismatches': { args: Record<never, never>; result: MismatchView[] };
 }
 
 export type CommandName = keyof ControlCommands;
@@ -130,6 +152,9 @@ const PARSERS: { [C in CommandName]: (raw: Raw) => ControlCommands[C]['args'] } 
   queue: none,
   cache: none,
   reload: none,
+  worklist: none,
+  'worklist-refresh': none,
+  'worklist-mismatches': none,
   'config-set': (raw) => {
     const set = raw.set;
     if (typeof set !== 'object' || set === null || Array.isArray(set))

@@ -4,9 +4,11 @@
 import type { Archive } from '../../storage/archive';
 import type { LiveConfig } from '../config/live-config';
 import type { Forwarder } from '../forward/forwarder';
+import type { Worklist } from '../worklist/worklist';
 import {
   ControlCommandError,
   RETRY_LISTED,
+  WORKLIST_LISTED,
   type ControlHandlers,
   type RetryResult,
   type StatusResult,
@@ -16,11 +18,12 @@ export interface ControlParts {
   readonly live: LiveConfig;
   readonly forwarder: Forwarder;
   readonly archive: Archive;
+  readonly worklist: Worklist;
   status(): Promise<StatusResult>;
 }
 
 export function controlHandlers(p: ControlParts): ControlHandlers {
-  const { live, forwarder, archive } = p;
+  const { live, forwarder, archive, worklist } = p;
   return {
     config: () => live.view(),
     'config-set': (request) => live.change(request.set),
@@ -44,5 +47,16 @@ export function controlHandlers(p: ControlParts): ControlHandlers {
     echo: (request) => forwarder.echo(request.node),
     'echo-answered': (request) => ({ backoffEnded: forwarder.answered(request.node) }),
     status: () => p.status(),
+    worklist: async () => ({
+      status: await worklist.status(),
+      items: await worklist.items(WORKLIST_LISTED),
+    }),
+    'worklist-refresh': async () => {
+      if (!(await worklist.status()))
+        throw new ControlCommandError('failed', 'no node is the worklist source (worklistSource)');
+      const refresh = await worklist.refresh();
+      return { refresh, status: await worklist.status() };
+    },
+    'worklist-mismatches': () => worklist.mismatchViews(WORKLIST_LISTED),
   };
 }

@@ -1,5 +1,6 @@
 // The box's status for the control API (and so for `dicom-edge status`, the dashboard and
 // the serial console): who it is, where it listens, what it is doing, how full it is.
+import type * as net from 'node:net';
 import * as os from 'node:os';
 import type { Config } from '../config/config';
 import type { DestinationReport, Forwarder } from '../forward/forwarder';
@@ -9,10 +10,13 @@ import type { Archive } from '../../storage/archive';
 import type { AssociationActivity, ScpServer } from '../scp-server';
 import type { Health, HealthMonitor } from './health';
 import { certificateFacts, type CertificateFacts } from '../tls/tls-options';
+import type { Worklist, WorklistStatus } from '../worklist/worklist';
 
 export interface BoxStatus {
   readonly ae: string;
   readonly port: number;
+  /** The DICOM TLS listener's port, or null when there is none. */
+  readonly tlsPort: number | null;
   /** The listening address ("0.0.0.0" = every interface). */
   readonly host: string;
   readonly version: string;
@@ -43,6 +47,8 @@ export interface BoxStatus {
     refusing: string | null;
   };
   readonly destinations: DestinationReport[];
+  /** The worklist copy and its source; null when no node is the worklist source. */
+  readonly worklist: WorklistStatus | null;
   /** The TLS certificates in use: the listener's and those the box shows nodes. */
   readonly certificates: CertificateStatus[];
   readonly recentEvents: string[];
@@ -206,11 +212,14 @@ export interface StatusSources {
   archive: Archive;
   forwarder: Forwarder;
   server: ScpServer;
+  /** Where the DICOM TLS listener listens, or null. */
+  tlsAddress: () => net.AddressInfo | null;
   throughput: ThroughputMeter;
   health: HealthMonitor;
   startedAt: Date;
   events: RecentEvents;
   version: string;
+  worklist: Pick<Worklist, 'status'>;
 }
 
 export async function collectStatus(deps: StatusSources): Promise<BoxStatus> {
@@ -225,16 +234,18 @@ export async function collectStatus(deps: StatusSources): Promise<BoxStatus> {
 export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus> {
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
-  const [today, counts, usage, disk, destinations] = await Promise.all([
+  const [today, counts, usage, disk, destinations, worklist] = await Promise.all([
     deps.archive.receivedSince(midnight.toISOString()),
     deps.archive.counts(),
     deps.archive.usage(),
     diskUse(deps.config.storageDir),
     deps.forwarder.report(),
+    deps.worklist.status(),
   ]);
   return {
     ae: deps.config.ae,
     port: deps.server.address.port,
+    tlsPort: deps.tlsAddress()?.port ?? null,
     host: deps.config.host,
     version: deps.version,
     addresses: addresses(),
@@ -258,6 +269,7 @@ export async function collectCoreStatus(deps: StatusSources): Promise<CoreStatus
       refusing: deps.archive.refusing,
     },
     destinations,
+    worklist,
     certificates: certificatesOf(deps.config),
     recentEvents: deps.events.list(),
   };

@@ -25,6 +25,17 @@ export function tcpConnector(host: string, port: number): Connector {
 }
 
 /**
+ * TLS did not secure the connection (PS3.15 Annex B): the handshake failed, or the peer is
+ * not the one required. The TLS layer's own error, with its code, is the cause.
+ */
+export class TlsConnectError extends Error {
+  override name = 'TlsConnectError';
+  constructor(cause: Error) {
+    super(`TLS: ${cause.message}`, { cause });
+  }
+}
+
+/**
  * TLS to host:port (PS3.15 Annex B). `setup` gives the options (read when connecting, so a
  * replaced certificate is used by the next association) and a last check of the peer.
  */
@@ -48,7 +59,7 @@ export function tlsConnector(
       const socket = tls.connect({ ...s.options, host, port });
       const fail = (err: Error): void => {
         socket.destroy();
-        reject(new Error(`TLS: ${err.message}`));
+        reject(new TlsConnectError(err));
       };
       socket.once('error', fail);
       socket.once('secureConnect', () => {

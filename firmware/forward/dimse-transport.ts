@@ -11,6 +11,7 @@ import { CommandField } from '../dicom/dimse/command-field';
 import type { IncomingMessage } from '../dicom/dimse/dimse-channel';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
 import { formatStatus, Status, verdictForStatus } from '../dicom/dimse/status';
+import { ElementReplacementError } from '../dicom/dataset/element-replacement';
 import { DatasetParseError } from '../dicom/errors';
 import { log } from '../log';
 import { receiveCommitReport } from '../services/commitment/commitment-report-scp';
@@ -93,12 +94,14 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
       });
     const compressed =
       route.compressedContextId !== undefined ? await options.plan(job) : undefined;
+    const coerce = await options.coercion(job);
     let status: number;
     let comment: string | undefined;
     try {
       ({ status, comment } = await sendInstance(open.requestor, this.deps.cache, route, job, {
         peer: this.node.name,
         ...(compressed ? { compressed } : {}),
+        ...(coerce ? { coerce } : {}),
         ...(options.through ? { through: options.through } : {}),
       }));
     } catch (err) {
@@ -127,7 +130,7 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
     // When the association ended under the send, how it ended says more than the send's error.
     const association = this.open?.association;
     const ended = association?.state === 'Sta1' ? await association.closed() : undefined;
-    const reason = ended && ended.kind !== 'released' ? ended.error.message : err.message;
+    const cause = ended && ended.kind !== 'released' ? ended.error : err;
     // The association is mid-message: it goes.
     await this.close(true);
     if (err instanceof DatasetParseError)
@@ -136,8 +139,14 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
         status: null,
         reason: `cannot transcode for ${this.node.name}: ${err.message}`,
       });
+    if (err instanceof ElementReplacementError)
+      return answered(job, {
+        kind: 'failed',
+        status: null,
+        reason: `cannot coerce for ${this.node.name}: ${err.message}`,
+      });
     if (err instanceof CodecError) return { kind: 'codec', reason: err.message };
-    return { kind: 'broken', reason };
+    return { kind: 'broken', reason: cause.message, cause };
   }
 
   /** The destination works if it takes a new association (else TransientError says why). */
@@ -206,6 +215,7 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
     } catch (err) {
       throw new TransientError(
         `cannot associate with ${nodeAddress(this.node)}: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     const requestor = new DimseRequestor(association);

@@ -48,7 +48,7 @@ export class Forwarder {
 
   constructor(
     private config: Config,
-    private readonly archive: Pick<Archive, 'queue' | 'instance' | 'commitments'>,
+    private readonly archive: Pick<Archive, 'queue' | 'instance' | 'commitments' | 'coercionFor'>,
     private readonly cache: Cache,
     /** Told when instances were delivered (storage commitment may now be granted). */
     private readonly onDelivered: () => void = () => undefined,

@@ -18,6 +18,8 @@ import { log } from '../log';
 import type { ForwardJob } from '../../storage/index';
 import { backoffDelay } from './backoff';
 import { CompressionChoice } from './compression-choice';
+import { classifyFailure, type FailureClass, type FailureKind } from './failure-kind';
+import type { CertificateProblem } from '../tls/certificate-problem';
 import { BATCH, DeliveryMarks } from './delivery-marks';
 import { RateLimiter } from './throttle';
 import {
@@ -43,6 +45,10 @@ export interface DestinationStatus {
   readonly lastError: string | null;
   /** When lastError's run of failures began: the destination has failed since then. */
   readonly failingSince: string | null;
+  /** While failing, the kind of lastError: a certificate, the network, a rejection... */
+  readonly failureKind: FailureKind | null;
+  /** For a certificate failure, what is wrong with which certificate. */
+  readonly certificateProblem: CertificateProblem | null;
   readonly sentSinceStart: number;
   /** Data set bytes of the instances delivered since this runner started. */
   readonly bytesSentSinceStart: number;
@@ -60,6 +66,7 @@ export class QueueRunner<N extends NodeConfig> {
   private lastSuccessAt: string | null = null;
   private lastError: string | null = null;
   private failingSince: string | null = null;
+  private lastFailure: FailureClass | null = null;
   private sent = 0;
   private bytesSent = 0;
   private readonly marks = new DeliveryMarks(() => ({
@@ -159,6 +166,8 @@ export class QueueRunner<N extends NodeConfig> {
       lastSuccessAt: this.lastSuccessAt,
       lastError: this.lastError,
       failingSince: this.lastError === null ? null : this.failingSince,
+      failureKind: this.lastError === null ? null : (this.lastFailure?.kind ?? null),
+      certificateProblem: this.lastError === null ? null : (this.lastFailure?.certificate ?? null),
       sentSinceStart: this.sent,
       bytesSentSinceStart: this.bytesSent,
     };
@@ -190,7 +199,7 @@ export class QueueRunner<N extends NodeConfig> {
       } catch (err) {
         await this.transport.close(true);
         if (!this.running) break;
-        await this.backOff((err as Error).message);
+        await this.backOff(err as Error);
       }
     }
     await this.marks.flush().catch((err: unknown) => this.marks.failed(err));
@@ -222,16 +231,19 @@ export class QueueRunner<N extends NodeConfig> {
   }
 
   /** The destination's trouble: it is left alone for a capped, growing delay, and probed. */
-  private async backOff(reason: string): Promise<void> {
+  private async backOff(err: Error): Promise<void> {
+    const reason = err.message;
     if (this.lastError === null) this.failingSince = new Date().toISOString();
     this.failures++;
     this.lastError = reason;
+    this.lastFailure = classifyFailure(err);
     const delay = this.delay(this.failures);
     const started = Date.now();
     this.retryAt = started + delay;
     this.state = 'backing-off';
     log.warn('forwarding paused', {
       dest: this.node.name,
+      kind: this.lastFailure.kind,
       reason,
       failures: this.failures,
       retryInSeconds: Math.round(delay / 1000),
@@ -342,8 +354,9 @@ export class QueueRunner<N extends NodeConfig> {
       this.compression.codecFailed(compressed);
       return this.sendRequest(jobs, delivered);
     }
-    if (outcome.kind === 'codec' || outcome.kind === 'broken')
-      return this.broken(jobs, outcome.reason, delivered);
+    if (outcome.kind === 'codec') return this.broken(jobs, outcome.reason, undefined, delivered);
+    if (outcome.kind === 'broken')
+      return this.broken(jobs, outcome.reason, outcome.cause, delivered);
     this.suspectsInARow = 0; // the destination answered
     if (outcome.kind === 'answered')
       return this.judge(jobs, outcome.verdicts, compressed, delivered, started);
@@ -369,6 +382,7 @@ export class QueueRunner<N extends NodeConfig> {
         if (plan) compressed.add(job.sopInstanceUid);
         return plan;
       },
+      coercion: (job) => this.deps.archive.coercionFor(job.sopInstanceUid),
       ...(rate ? { through: (data: AsyncIterable<Buffer>) => this.limited(rate, data) } : {}),
     };
   }
@@ -472,6 +486,7 @@ export class QueueRunner<N extends NodeConfig> {
   private async broken(
     jobs: readonly ForwardJob[],
     reason: string,
+    cause: unknown,
     delivered: ForwardJob[],
   ): Promise<void> {
     // Stopping (the transfer was cut short on purpose): the jobs stay queued, uncharged.
@@ -485,6 +500,7 @@ export class QueueRunner<N extends NodeConfig> {
       await charge();
       throw new TransientError(
         `${this.suspectsInARow} instances in a row failed in transfer, the last: ${detail}`,
+        { cause },
       );
     }
     const works = await this.transport.works(jobs).catch(async (err: unknown) => {
@@ -493,7 +509,7 @@ export class QueueRunner<N extends NodeConfig> {
     });
     if (!works) {
       await charge();
-      throw new TransientError(reason);
+      throw new TransientError(reason, { cause });
     }
     if (one)
       return this.setAsideOrFail(one, detail, `${this.node.name} ${this.transport.worksWhen}`);

@@ -11,8 +11,10 @@
 // until fixed.
 import type { DicomwebNodeConfig } from '../config/config';
 import { CodecError } from '../codec/jpeg-ls';
-import { compressedFile } from '../codec/compress-instance';
+import { coercedDataset, coercedFile } from '../codec/coerced-instance';
+import { compressedFile, JPEG_LS_LOSSLESS } from '../codec/compress-instance';
 import { transcodedFile } from '../codec/transcoded-instance';
+import { ElementReplacementError, type ElementValue } from '../dicom/dataset/element-replacement';
 import { DatasetParseError } from '../dicom/errors';
 import {
   DicomwebClient,
@@ -70,11 +72,15 @@ export class StowTransport implements Transport<DicomwebNodeConfig> {
       answer = await this.client.store(parts, options.through);
     } catch (err) {
       if (err instanceof CodecError) return { kind: 'codec', reason: err.message };
-      if (err instanceof DatasetParseError) return this.untranscodable(jobs, err);
+      if (err instanceof DatasetParseError)
+        return this.unsendable(jobs, `cannot transcode for ${this.node.name}: ${err.message}`);
+      if (err instanceof ElementReplacementError)
+        return this.unsendable(jobs, `cannot coerce for ${this.node.name}: ${err.message}`);
       // Down, unreachable, TLS refused, silent: the runner asks whether it answers a query.
       return {
         kind: 'broken',
         reason: `${this.node.name} (${this.node.url}): ${(err as Error).message}`,
+        cause: err,
       };
     }
     const sops = jobs.map((j) => j.sopInstanceUid);
@@ -96,27 +102,43 @@ export class StowTransport implements Transport<DicomwebNodeConfig> {
     const parts: Array<() => AsyncIterable<Buffer>> = [];
     for (const job of jobs) {
       const plan = await options.plan(job);
+      const coerce = await options.coercion(job);
       const { cache } = this.deps;
-      parts.push(plan ? () => compressedFile(cache, job, plan) : this.asItIs(job));
+      const coerced =
+        (ts: string) =>
+        (data: AsyncIterable<Buffer>): AsyncIterable<Buffer> =>
+          coerce ? coercedDataset(data, job, ts, coerce, this.node.name) : data;
+      parts.push(
+        plan
+          ? () => compressedFile(cache, job, plan, coerced(JPEG_LS_LOSSLESS))
+          : this.asItIs(job, coerce, coerced(webTransferSyntax(job.transferSyntaxUid))),
+      );
     }
     return parts;
   }
 
   /** The cached file, or (a syntax web services do not carry) transcoded to one they do. */
-  private asItIs(job: ForwardJob): () => AsyncIterable<Buffer> {
+  private asItIs(
+    job: ForwardJob,
+    coerce: readonly ElementValue[] | undefined,
+    filter: (data: AsyncIterable<Buffer>) => AsyncIterable<Buffer>,
+  ): () => AsyncIterable<Buffer> {
     const { cache } = this.deps;
     const to = webTransferSyntax(job.transferSyntaxUid);
-    if (to === job.transferSyntaxUid) return () => readCacheFile(cache, job);
-    return () => transcodedFile(cache, job, to, this.node.name, WEB_SERVICES_RULE);
+    if (to === job.transferSyntaxUid)
+      return coerce
+        ? () => coercedFile(cache, job, coerce, this.node.name)
+        : () => readCacheFile(cache, job);
+    return () => transcodedFile(cache, job, to, this.node.name, WEB_SERVICES_RULE, filter);
   }
 
   /**
-   * A data set the transcoder could not read, mid-request: the one instance fails for
-   * good (it would fail the same way again); in a request of many, which one is not
+   * A data set the box could not make into what goes (the transcoder could not read it, a
+   * coercion could not keep its group length true), mid-request: the one instance fails
+   * for good (it would fail the same way again); in a request of many, which one is not
    * known, and the runner sends them one at a time to find it.
    */
-  private untranscodable(jobs: readonly ForwardJob[], err: DatasetParseError): Outcome {
-    const reason = `cannot transcode for ${this.node.name}: ${err.message}`;
+  private unsendable(jobs: readonly ForwardJob[], reason: string): Outcome {
     if (jobs.length > 1) return { kind: 'isolate', reason };
     return {
       kind: 'answered',

@@ -4,20 +4,24 @@
 // the compressed-then-as-it-is fallback and the isolation of an instance that fails alone.
 import type { CompressionPlan } from '../codec/compress-instance';
 import type { ForwardingConfig, NodeConfig } from '../config/config';
+import type { ElementValue } from '../dicom/dataset/element-replacement';
 import type { Cache } from '../../storage/cache';
 import type { Archive } from '../../storage/archive';
 import type { ForwardJob } from '../../storage/index';
 
 /** What forwarding to a destination uses, as configured now. */
 export interface ForwardDeps {
-  readonly archive: Pick<Archive, 'queue' | 'instance' | 'commitments'>;
+  readonly archive: Pick<Archive, 'queue' | 'instance' | 'commitments' | 'coercionFor'>;
   readonly cache: Cache;
   readonly settings: ForwardingConfig;
   /** Told when instances were delivered (storage commitment may now be granted). */
   readonly onDelivered?: () => void;
 }
 
-/** A failure that is the destination's condition, not the instance's: back off. */
+/**
+ * A failure that is the destination's condition, not the instance's: back off. Its cause,
+ * when it has one, is the error that tells which kind of failure (failure-kind.ts).
+ */
 export class TransientError extends Error {
   override name = 'TransientError';
 }
@@ -47,16 +51,18 @@ export type Outcome =
   /** Answered, a verdict per instance (by job pk); an instance without one was not sent. */
   | { readonly kind: 'answered'; readonly verdicts: ReadonlyMap<number, InstanceVerdict> }
   /** The transfer failed (abort, reset, silence): the instance or the destination to blame. */
-  | { readonly kind: 'broken'; readonly reason: string }
+  | { readonly kind: 'broken'; readonly reason: string; readonly cause?: unknown }
   /** Refused as a whole without a word per instance: one of them may be to blame. */
   | { readonly kind: 'isolate'; readonly reason: string }
   /** The box's compression failed: the compressed instances are to go as they are. */
   | { readonly kind: 'codec'; readonly reason: string };
 
-/** What the runner gives a request: the compression plans, and the bandwidth cap. */
+/** What the runner gives a request: the compression plans, the coercions, the bandwidth cap. */
 export interface SendOptions {
   /** The plan of a job that is to go compressed (when the destination takes it so), or undefined. */
   plan(job: ForwardJob): Promise<CompressionPlan | undefined>;
+  /** The elements a job's forwarded copy carries instead of its own (a worklist rule), or undefined. */
+  coercion(job: ForwardJob): Promise<readonly ElementValue[] | undefined>;
   /** The node's bandwidth cap, shared by every request to it. */
   readonly through?: (data: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
 }

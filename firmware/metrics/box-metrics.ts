@@ -17,6 +17,7 @@ import type { AssociationObserver, RefusalReason } from '../scp-server';
 import type { ServiceHandler } from '../services/service';
 import type { StoreOutcome } from '../services/store-scp';
 import { CommandField, commandName } from '../dicom/dimse/command-field';
+import { FAILURE_KINDS } from '../forward/failure-kind';
 
 /** What scraping adds to the status: only the metrics need them. */
 export interface MetricsExtras {
@@ -101,6 +102,12 @@ export class BoxMetrics {
     help: 'Unix time of the next try while the destination is backed off; 0 when not.',
     labelNames: ['destination'],
   });
+  private readonly failure = this.gauge('forward_failure', {
+    help:
+      'Why the destination is failing, one series per kind (certificate, unreachable, ' +
+      'rejected, other): 1 for the present one, 0 for the others and while it works.',
+    labelNames: ['destination', 'kind'],
+  });
   private readonly deliveredInstances = this.counter('forward_delivered_instances_total', {
     help: 'Instances delivered to the destination.',
     labelNames: ['destination'],
@@ -155,6 +162,23 @@ export class BoxMetrics {
   private readonly commitments = this.gauge('storage_commitments', {
     help: 'Storage commitment requests received, by state (pending, reported).',
     labelNames: ['state'],
+  });
+
+  // The worklist copy (firmware/worklist/): series only while a node is the worklist source.
+  private readonly worklistAge = this.gauge('worklist_age_seconds', {
+    help: 'Age of the worklist copy: seconds since its last complete replication (+Inf: no copy yet).',
+  });
+  private readonly worklistStale = this.gauge('worklist_stale', {
+    help: '1 while the worklist source fails and modalities get the copy, or nothing (expired), else 0.',
+  });
+  private readonly worklistMaxAge = this.gauge('worklist_max_age_seconds', {
+    help: 'Age from which the worklist copy is no longer served (worklist.maxAgeSeconds).',
+  });
+  private readonly worklistItems = this.gauge('worklist_items', {
+    help: 'Scheduled procedure steps in the worklist copy.',
+  });
+  private readonly worklistMismatches = this.gauge('worklist_mismatches', {
+    help: 'Instances received whose patient differs from their worklist item (listed by `dicom-edge worklist mismatches`).',
   });
 
   /** The last value seen of each count the box keeps, to mirror its increase. */
@@ -229,6 +253,7 @@ export class BoxMetrics {
       this.failed,
       this.consecutiveFailures,
       this.backoffUntil,
+      this.failure,
     ])
       g.reset(); // a destination removed from the configuration leaves no stale series
     for (const d of status.destinations) {
@@ -239,6 +264,9 @@ export class BoxMetrics {
       this.failed.set(labels, d.failed);
       this.consecutiveFailures.set(labels, d.consecutiveFailures);
       this.backoffUntil.set(labels, d.retryAt ? Date.parse(d.retryAt) / 1000 : 0);
+      // A state set (every kind, always): an alert on kind="certificate" needs no absent().
+      for (const kind of FAILURE_KINDS)
+        this.failure.set({ ...labels, kind }, d.failureKind === kind ? 1 : 0);
       this.mirror(this.deliveredInstances, `sent:${d.name}`, d.sentSinceStart, labels);
       this.mirror(this.deliveredBytes, `bytes:${d.name}`, d.bytesSentSinceStart, labels);
     }
@@ -261,6 +289,24 @@ export class BoxMetrics {
         this.certificateExpiry.set({ use: cert.use }, Date.parse(cert.expires) / 1000);
     this.commitments.set({ state: 'pending' }, extras.commitments.pending);
     this.commitments.set({ state: 'reported' }, extras.commitments.reported);
+    this.updateWorklist(status.worklist);
+  }
+
+  private updateWorklist(w: CoreStatus['worklist']): void {
+    const gauges = [
+      this.worklistAge,
+      this.worklistStale,
+      this.worklistMaxAge,
+      this.worklistItems,
+      this.worklistMismatches,
+    ];
+    for (const g of gauges) g.reset(); // no source, no series: nothing to alert on
+    if (!w) return;
+    this.worklistAge.set(w.ageSeconds ?? Infinity);
+    this.worklistStale.set(w.state === 'fresh' ? 0 : 1);
+    this.worklistMaxAge.set(w.maxAgeSeconds);
+    this.worklistItems.set(w.items);
+    this.worklistMismatches.set(w.mismatches);
   }
 
   /** The text format Prometheus scrapes, and its content type. */

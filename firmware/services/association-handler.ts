@@ -88,7 +88,7 @@ async function handle(
   services: ServiceTable,
 ): Promise<void> {
   const field = message.command.commandField;
-  const handler = services.get(field);
+  const handler = services.get(field, message.context.abstractSyntax);
   try {
     if (handler) {
       await handler(message, ctx);

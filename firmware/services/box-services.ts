@@ -1,11 +1,11 @@
 // The services of the box as SCP (PRODUCT.md's table), declared once for negotiation and
 // dispatch (registry.ts): Verification, Storage into the archive, Query/Retrieve from it,
-// and the Storage Commitment Push Model.
+// the Storage Commitment Push Model, and the Modality Worklist while a source is configured.
 import type { Archive } from '../../storage/archive';
-import type { Config } from '../config/config';
+import { worklistSource, type Config } from '../config/config';
 import { CommandField } from '../dicom/dimse/command-field';
 import { isStorageSopClass } from '../dicom/registry/storage-sop-classes';
-import { VERIFICATION_SOP_CLASS } from '../dicom/registry/uid';
+import { MODALITY_WORKLIST_FIND_SOP_CLASS, VERIFICATION_SOP_CLASS } from '../dicom/registry/uid';
 import { STORAGE_COMMITMENT_SOP_CLASS } from './commitment/commitment';
 import { nEventReportScp } from './commitment/commitment-report-scp';
 import type { CommitmentReporter } from './commitment/commitment-reporter';
@@ -14,6 +14,7 @@ import { cEchoScp } from './echo-scp';
 import { cFindScp } from './find-scp';
 import { QR_SOP_CLASSES } from './qr/attributes';
 import { ServiceRegistry } from './registry';
+import type { ServiceHandler } from './service';
 import { cGetScp, cMoveScp } from './retrieve-scp';
 import { cStoreScp, type StoreOutcome } from './store-scp';
 
@@ -25,6 +26,8 @@ export interface ServiceParts {
   readonly config: () => Config;
   /** Told each C-STORE's outcome (the metrics count them). */
   readonly stored: (outcome: StoreOutcome) => void;
+  /** The Modality Worklist C-FIND (firmware/worklist/mwl-scp.ts), served with a source. */
+  readonly worklistFind: ServiceHandler;
 }
 
 export function boxServices(p: ServiceParts): ServiceRegistry {
@@ -68,6 +71,15 @@ export function boxServices(p: ServiceParts): ServiceRegistry {
         ],
         [CommandField.NEventReportRq, nEventReportScp(p.archive)],
       ]),
+    },
+    {
+      name: 'Modality Worklist Information Model - FIND',
+      // Offered only while a node is the worklist source: with none, the context is refused.
+      serves: (uid) =>
+        uid === MODALITY_WORKLIST_FIND_SOP_CLASS && worklistSource(config()) !== undefined,
+      transferSyntaxes: 'uncompressed',
+      roleSelection: false,
+      handlers: new Map([[CommandField.CFindRq, p.worklistFind]]),
     },
   ]);
 }

@@ -24,20 +24,28 @@ export interface ServiceDeclaration {
   readonly handlers: ReadonlyMap<number, ServiceHandler>;
 }
 
-/** What the association handler dispatches by (a Map of handlers is one too). */
+/**
+ * What the association handler dispatches by: a request's command field and the SOP class
+ * of its presentation context (a C-FIND of the Modality Worklist is not one of Query/
+ * Retrieve). A Map of handlers by command field is one too.
+ */
 export interface ServiceTable {
-  get(commandField: number): ServiceHandler | undefined;
+  get(commandField: number, abstractSyntax: string): ServiceHandler | undefined;
 }
 
 export class ServiceRegistry implements ServiceTable {
   private readonly byField = new Map<number, ServiceHandler>();
 
   constructor(readonly services: readonly ServiceDeclaration[]) {
-    for (const s of services) for (const [field, h] of s.handlers) this.byField.set(field, h);
+    for (const s of services)
+      for (const [field, h] of s.handlers) if (!this.byField.has(field)) this.byField.set(field, h);
   }
 
-  get(commandField: number): ServiceHandler | undefined {
-    return this.byField.get(commandField);
+  /** The handler of the service serving the context's SOP class, else the first for the field. */
+  get(commandField: number, abstractSyntax: string): ServiceHandler | undefined {
+    return (
+      this.serving(abstractSyntax)?.handlers.get(commandField) ?? this.byField.get(commandField)
+    );
   }
 
   /** Every handler wrapped (the metrics time each request). */

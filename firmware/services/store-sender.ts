@@ -16,7 +16,9 @@ import {
   JPEG_LS_LOSSLESS,
   type CompressionPlan,
 } from '../codec/compress-instance';
+import { coercedDataset } from '../codec/coerced-instance';
 import { transcodedDataset } from '../codec/transcoded-instance';
+import type { ElementValue } from '../dicom/dataset/element-replacement';
 import { openCacheFile, readRange } from '../../storage/cache-file';
 import type { Cache } from '../../storage/cache';
 import type { CachedInstance } from '../../storage/index';
@@ -132,6 +134,8 @@ export interface SendOptions {
   readonly moveOriginator?: { aeTitle: string; messageId: number };
   /** Send compressed as planned, on the route's JPEG-LS context (when it has one). */
   readonly compressed?: CompressionPlan;
+  /** Elements the copy carries instead of its own (a worklist rule's coercion, forwarding only). */
+  readonly coerce?: readonly ElementValue[];
   /** Stream filter, e.g. a bandwidth cap. */
   readonly through?: (data: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
   readonly timeoutMs?: number;
@@ -151,12 +155,15 @@ export async function sendInstance(
   try {
     let data: AsyncIterable<Buffer> = readRange(file, instance.datasetOffset, instance.size);
     let contextId = route.contextId;
+    let goesAs = route.transferSyntax;
     if (options.compressed && route.compressedContextId !== undefined) {
       contextId = route.compressedContextId;
+      goesAs = JPEG_LS_LOSSLESS;
       data = compressedDataset(cache, instance, options.compressed);
     } else if (route.transferSyntax !== instance.transferSyntaxUid) {
       data = transcodedDataset(data, instance, route.transferSyntax, options.peer);
     } else data = withDeflatePadding(data, instance.transferSyntaxUid);
+    if (options.coerce) data = coercedDataset(data, instance, goesAs, options.coerce, options.peer);
     if (options.through) data = options.through(data);
     const response = requestor.request(
       contextId,

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import type * as tls from 'node:tls';
 import type { NodeTlsConfig, TlsListenerConfig, TlsProfile } from '../config/tls-config';
 import { checkServerName } from './certificate-names';
+import { PinnedCertificateError } from './certificate-problem';
 
 /** BCP 195's recommended suites: forward secrecy and AEAD only, no downgrade to weaker ones. */
 const NON_DOWNGRADING = [
@@ -88,9 +89,7 @@ export function connectionOptions(host: string, c: NodeTlsConfig): TlsConnection
     check: (socket) => {
       if (!pinned) return undefined;
       const got = socket.getPeerCertificate().fingerprint256;
-      return got === pinned
-        ? undefined
-        : new Error(`the certificate ${got ?? '(none)'} is not the pinned ${pinned}`);
+      return got === pinned ? undefined : new PinnedCertificateError(got, pinned);
     },
   };
 }

@@ -46,14 +46,14 @@ describe('the command line', function () {
   this.timeout(120_000);
 
   describe('help, version and mistakes', () => {
-    it("the README holds `dicom-edge --help` and every command's --help as they print", async () => {
-      const readme = await fs.readFile(path.join(REPO, 'README.md'), 'utf8');
+    it("docs/commands.md holds `dicom-edge --help` and every command's --help as they print", async () => {
+      const reference = await fs.readFile(path.join(REPO, 'docs', 'commands.md'), 'utf8');
       const paths = referencePaths();
       assert.ok(paths.length > 25, `${paths.length} commands`);
       for (const words of paths)
         assert.ok(
-          readme.includes(helpBlock(words)),
-          `README's help of "${words.join(' ')}" differs: run node dist/scripts/cli-reference.js`,
+          reference.includes(helpBlock(words)),
+          `docs/commands.md's help of "${words.join(' ')}" differs: run node dist/scripts/cli-reference.js --write`,
         );
     });
 
@@ -423,7 +423,7 @@ describe('the command line', function () {
       assert.equal(token.code, 0, token.stderr);
       assert.match(
         (await node('list')).stdout,
-        /^cloud {2}https:\/\/archive\.example\/dicom-web$/m,
+        /^cloud {2}https:\/\/archive\.example\/dicom-web {2}tls$/m,
       );
       const badUrl = await node('add-dicomweb', 'ftp', 'ftp://x');
       assert.equal(badUrl.code, 2);

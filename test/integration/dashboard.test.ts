@@ -102,7 +102,7 @@ describe('terminal dashboard (tmux, 80x24)', function () {
   });
 
   it('r ends the backoff of a destination that is retrying, and says so', async () => {
-    await screen.until(/^[ >]pacs +PACS@127\.0\.0\.1:9 +yes +retrying /m);
+    await screen.until(/^[ >]pacs +PACS@127\.0\.0\.1:9 +yes +unreachable /m);
     await screen.keys('r');
     await screen.until(/^0 failed job\(s\) requeued; pacs: backoff ended, retrying now/m);
   });

@@ -210,7 +210,7 @@ describe('DICOM TLS with DCMTK and Orthanc peers', function () {
     // The reason names what the certificate is for, not an empty list.
     await assert.rejects(
       () => box.forwarder.echo('wrong'),
-      /^Error: TLS: the certificate is for DNS:elsewhere\.example, not 127\.0\.0\.1$/,
+      /^TlsConnectError: TLS: the certificate is for DNS:elsewhere\.example, not 127\.0\.0\.1$/,
     );
     // The command line says the same, with what to check.
     const cli = await run(BIN, ['echo', ...clientTls(), '127.0.0.1', String(wrong.port)]);

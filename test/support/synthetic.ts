@@ -21,6 +21,8 @@ export interface SyntheticOptions {
   /** Text (written UTF-8), or the value's bytes as a character set encodes them. */
   patientName?: string | Buffer;
   patientId?: string;
+  patientBirthDate?: string;
+  accessionNumber?: string;
   modality?: string;
   rows?: number;
   columns?: number;
@@ -55,13 +57,13 @@ export function syntheticHead(o: SyntheticOptions): { head: Buffer; pixelBytes: 
     { tag: Tag.SopInstanceUid, vr: 'UI', value: o.sopInstanceUid },
     { tag: Tag.StudyDate, vr: 'DA', value: o.studyDate ?? '20261125' },
     { tag: Tag.StudyTime, vr: 'TM', value: '101500' },
-    { tag: Tag.AccessionNumber, vr: 'SH', value: 'ACC0001' },
+    { tag: Tag.AccessionNumber, vr: 'SH', value: o.accessionNumber ?? 'ACC0001' },
     { tag: Tag.Modality, vr: 'CS', value: o.modality ?? 'CT' },
     { tag: Tag.ReferringPhysicianName, vr: 'PN', value: '' },
     { tag: Tag.StudyDescription, vr: 'LO', value: 'SYNTHETIC STUDY' },
     { tag: Tag.PatientName, vr: 'PN', value: o.patientName ?? 'TEST^PATIENT' },
     { tag: Tag.PatientId, vr: 'LO', value: o.patientId ?? 'PID0001' },
-    { tag: Tag.PatientBirthDate, vr: 'DA', value: '19700101' },
+    { tag: Tag.PatientBirthDate, vr: 'DA', value: o.patientBirthDate ?? '19700101' },
     { tag: Tag.PatientSex, vr: 'CS', value: 'O' },
     { tag: Tag.StudyInstanceUid, vr: 'UI', value: o.studyUid },
     { tag: Tag.SeriesInstanceUid, vr: 'UI', value: o.seriesUid },

@@ -1,6 +1,12 @@
 // Configuration validation: a bad file is refused whole, naming the key.
 import { strict as assert } from 'node:assert';
-import { ConfigError, DEFAULTS, hostProblem, validateConfig } from '../../firmware/config/config';
+import {
+  ConfigError,
+  DEFAULTS,
+  hostProblem,
+  validateConfig,
+  worklistSource,
+} from '../../firmware/config/config';
 
 describe('configuration', () => {
   it('runs on the embedded defaults with an empty file', () => {
@@ -277,6 +283,69 @@ describe('configuration', () => {
         () => validateConfig(web(extra)),
         (err: Error) => err instanceof ConfigError && expected.test(err.message),
         JSON.stringify(extra),
+      );
+  });
+
+  it('takes a worklist source and its settings (issue 29), with the defaults', () => {
+    const c = validateConfig({
+      nodes: [{ name: 'ris', ae: 'RIS', host: '10.1.2.4', port: 104, worklistSource: true }],
+      worklist: {
+        intervalSeconds: 30,
+        query: { stationAeTitles: ['CT1', 'US1'], modalities: ['CT'], daysAfter: 2 },
+        checks: [{ when: { callingAe: 'CT*' }, coerce: true }, {}],
+      },
+    });
+    assert.equal(worklistSource(c)?.name, 'ris');
+    assert.equal(c.worklist.intervalSeconds, 30);
+    assert.equal(c.worklist.maxAgeSeconds, 86400);
+    assert.equal(c.worklist.maxItems, 10000);
+    assert.deepEqual(c.worklist.query, {
+      stationAeTitles: ['CT1', 'US1'],
+      modalities: ['CT'],
+      daysBefore: 0,
+      daysAfter: 2,
+    });
+    assert.deepEqual(c.worklist.checks, [
+      { when: { callingAe: ['CT*'] }, coerce: true },
+      { coerce: false },
+    ]);
+    assert.equal(worklistSource(DEFAULTS), undefined);
+  });
+
+  it('refuses a worklist setting that is wrong, with the key (issue 29)', () => {
+    const node = { ae: 'RIS', host: 'h', port: 104 };
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [
+        {
+          nodes: [
+            { name: 'a', ...node, worklistSource: true },
+            { name: 'b', ...node, worklistSource: true },
+          ],
+        },
+        /"nodes\[1\]\.worklistSource": only one node may be the worklist source \("a" is\)/,
+      ],
+      [
+        { nodes: [{ name: 'w', kind: 'dicomweb', url: 'https://x/d', worklistSource: true }] },
+        /"nodes\[0\]\.worklistSource": is not a known setting/,
+      ],
+      [{ worklist: { query: { modalities: ['ct'] } } }, /"worklist\.query\.modalities\[0\]"/],
+      [
+        { worklist: { query: { stationAeTitles: ['A\\B'] } } },
+        /"worklist\.query\.stationAeTitles\[0\]"/,
+      ],
+      [{ worklist: { intervalSeconds: 0 } }, /"worklist\.intervalSeconds": must be a number/],
+      [{ worklist: { maxItems: 0 } }, /"worklist\.maxItems"/],
+      [
+        { worklist: { checks: [{ when: { sopClassUid: '1.2' } }] } },
+        /"worklist\.checks\[0\]\.when\.sopClassUid": is not a criterion of a check/,
+      ],
+      [{ worklist: { checks: [{ coerce: 'yes' }] } }, /"worklist\.checks\[0\]\.coerce"/],
+    ];
+    for (const [raw, expected] of cases)
+      assert.throws(
+        () => validateConfig(raw),
+        (err: Error) => err instanceof ConfigError && expected.test(err.message),
+        JSON.stringify(raw),
       );
   });
 });

@@ -17,6 +17,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
   const status: BoxStatus = {
     ae: 'DICOM_EDGE',
     port: 11112,
+    tlsPort: null,
     version: '0.1.0',
     addresses: ['192.168.1.5'],
     startedAt: new Date().toISOString(),
@@ -36,6 +37,7 @@ function fakeBox(): { commands: ConsoleCommands; requests: AnyRequest[] } {
       evictedBytes: 1.5e9,
       refusing: null,
     },
+    worklist: null,
     destinations: [],
     certificates: [],
     recentEvents: ['line 1', 'line 2', 'line 3'],
@@ -111,6 +113,9 @@ describe('console commands', () => {
       'echo',
       'queue',
       'retry',
+      'worklist',
+      'worklist refresh',
+      'worklist mismatches',
       'log',
     ])
       assert.ok(help.includes(c), c);
@@ -130,6 +135,30 @@ describe('console commands', () => {
     assert.match(out, /^file: \/etc\/dicom-edge\/dicom-edge.json$/m);
     assert.match(out, /^port = 11112$/m);
     assert.match(out, /^ {2}pacs {2}PACS@10\.1\.2\.3:104 {2}forward$/m);
+  });
+
+  it('node list marks the nodes reached over TLS (issue 27)', async () => {
+    const config: Config = {
+      ...DEFAULTS,
+      nodes: [
+        {
+          name: 'pacs',
+          ae: 'PACS',
+          host: '10.1.2.3',
+          port: 2762,
+          forward: true,
+          tls: { profile: 'bcp195-nd' },
+        },
+        { name: 'viewer', ae: 'VIEWER', host: '10.1.2.4', port: 104, forward: false },
+      ],
+    };
+    const call = (async (request: AnyRequest) =>
+      request.command === 'config' ? { config, file: null, document: {} } : undefined) as unknown;
+    const commands = new ConsoleCommands(call as ControlCall);
+    assert.equal(
+      await commands.run('node list'),
+      'pacs  PACS@10.1.2.3:2762  tls  forward\nviewer  VIEWER@10.1.2.4:104',
+    );
   });
 
   it('set and node commands send config changes', async () => {

@@ -9,6 +9,7 @@ import {
   sparkline,
   type DashboardState,
 } from '../../ui-tty/dashboard-view';
+import { destinationState } from '../../ui-tty/dashboard-message';
 
 const nodes: NodeConfig[] = Array.from({ length: 12 }, (_, i) => ({
   name: `node${i}`,
@@ -22,6 +23,7 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
   const status = {
     ae: 'DICOM_EDGE',
     port: 11112,
+    tlsPort: null,
     host: '0.0.0.0',
     version: '0.1.0',
     addresses: ['fd00::2', '192.168.1.5'],
@@ -62,6 +64,7 @@ function state(overrides: Partial<DashboardState> = {}): DashboardState {
       evictedBytes: 1.5e9,
       refusing: null,
     },
+    worklist: null,
     destinations: [
       {
         name: 'node0',
@@ -114,6 +117,47 @@ function node1With(patch: Partial<DestinationReport>): DashboardState {
 }
 
 describe('dashboard view', () => {
+  it('shows the worklist copy in one line below the cache: warn when stale, error when expired', () => {
+    const worklist = {
+      source: 'ris',
+      peer: 'RIS@10.1.2.4:104',
+      state: 'stale' as const,
+      items: 42,
+      lastSuccessAt: '2026-11-24T23:02:03.000Z',
+      ageSeconds: 7200,
+      failingSince: '2026-11-25T00:10:00.000Z',
+      lastError: 'cannot associate: connect ECONNREFUSED 10.1.2.4:104',
+      intervalSeconds: 60,
+      maxAgeSeconds: 86400,
+      servedUntil: '2026-11-25T23:02:03.000Z',
+      truncated: false,
+      mismatches: 0,
+      replicating: false,
+    };
+    const base = state();
+    const stale = renderDashboard({ ...base, status: { ...base.status, worklist } }, 80, 24);
+    assert.equal(stale.length, 24, 'the events give up a row');
+    const i = stale.findIndex((l) => l.text.startsWith('Worklist '));
+    assert.ok(stale[i - 1]!.text.startsWith('Cache '));
+    assert.equal(
+      stale[i]!.text,
+      'Worklist ris: 42 items, STALE since 00:10:00 (2h old), served until 23:02:03 (c~',
+    );
+    assert.equal(stale[i]!.style, 'warn');
+    const expired = renderDashboard(
+      {
+        ...base,
+        status: { ...base.status, worklist: { ...worklist, state: 'expired', ageSeconds: 90000 } },
+      },
+      80,
+      24,
+    );
+    const line = expired.find((l) => l.text.startsWith('Worklist '))!;
+    assert.match(line.text, /^Worklist ris: EXPIRED, copy 25h old: modalities get C001; failing/);
+    assert.equal(line.style, 'error');
+    assert.ok(!renderDashboard(base, 80, 24).some((l) => l.text.startsWith('Worklist ')));
+  });
+
   it('fills exactly the terminal, at 80x24 and larger', () => {
     for (const [w, h] of [
       [80, 24],
@@ -166,9 +210,7 @@ describe('dashboard view', () => {
   it("shows a node's failed count and its last failure with the SOP UID and a time", () => {
     const lines = renderDashboard(state({ selected: 1 }), 120, 40).map((l) => l.text);
     assert.ok(
-      lines.some((l) =>
-        /^>node1 .* +1 +- +failed 00:59:58 SOP 1\.2\.840\.99\.7: association/.test(l),
-      ),
+      lines.some((l) => /^>node1 .* +1 +- +failed 00:59:58 SOP 1\.2\.840\.99\.7: associat/.test(l)),
       lines.join('\n'),
     );
     assert.ok(
@@ -268,6 +310,116 @@ describe('dashboard view', () => {
     const line = lines.find((l) => l.text.startsWith('Cache'));
     assert.match(line?.text ?? '', /^Cache {2}REFUSING C-STORE: cache full: 100 MB free/);
     assert.equal(line?.style, 'error');
+  });
+
+  it('cuts the AE title of a long node address, never its host:port (issue 27)', () => {
+    const rowOf = (node: NodeConfig): string => {
+      const lines = renderDashboard(state({ nodes: [node] }), 80, 24).map((l) => l.text);
+      assert.ok(lines.every((l) => l.length === 80));
+      return lines.find((l) => l.startsWith(`>${node.name} `)) ?? '';
+    };
+    const central = { name: 'central', ae: 'CENTRAL_PACS_ARCHIVE', host: '127.0.0.1', port: 11112 };
+    assert.match(
+      rowOf({ ...central, forward: true }),
+      /^>central +CENTRAL_\S*~@127\.0\.0\.1:11112 /,
+    );
+    // A host too long for the column widens it: the row's end is cut instead.
+    const far = {
+      name: 'far',
+      ae: 'PACS',
+      host: 'hospital-pacs.radiology.example.org',
+      port: 11112,
+    };
+    assert.match(
+      rowOf({ ...far, forward: false }),
+      / P~@hospital-pacs\.radiology\.example\.org:11112 /,
+    );
+    // A URL keeps its scheme, host and port; its path is cut.
+    const web = {
+      name: 'web',
+      kind: 'dicomweb',
+      url: 'https://pacs.example.org:8443/dicom-web/tenants/clinic-north/studies',
+      forward: false,
+    } as NodeConfig;
+    assert.match(rowOf(web), / https:\/\/pacs\.example\.org:8443\/\S*~ /);
+  });
+
+  it('says which nodes are reached over TLS, and where a TLS-only box listens (issue 27)', () => {
+    const s = state({
+      nodes: [
+        {
+          name: 'secure',
+          ae: 'PACS',
+          host: '10.0.0.9',
+          port: 2762,
+          forward: false,
+          tls: { profile: 'bcp195' },
+        },
+        { name: 'plain', ae: 'PACS', host: '10.0.0.8', port: 104, forward: false },
+      ],
+    });
+    const tlsOnly = { ...s, status: { ...s.status, port: 0, tlsPort: 2762 } };
+    const lines = renderDashboard(tlsOnly, 80, 24).map((l) => l.text);
+    assert.match(lines[0]!, /^DICOM_EDGE on TLS port 2762 \|/);
+    assert.match(
+      lines.find((l) => l.includes(' NODE '))!,
+      / AE@HOST:PORT +TLS FWD /,
+    );
+    assert.match(
+      lines.find((l) => l.startsWith('>secure'))!,
+      /PACS@10\.0\.0\.9:2762 +yes +no /,
+    );
+    assert.match(
+      lines.find((l) => l.startsWith(' plain'))!,
+      /PACS@10\.0\.0\.8:104 +no /,
+    );
+    const both = { ...s, status: { ...s.status, tlsPort: 2762 } };
+    assert.match(
+      renderDashboard(both, 80, 24)[0]!.text,
+      /^DICOM_EDGE on port 11112 and TLS port 2762 /,
+    );
+  });
+
+  it('wraps a refusal under a prompt over two lines instead of cutting it (issue 27)', () => {
+    const text =
+      'cannot listen on 0.0.0.0:104: listen EADDRINUSE: address already in use 0.0.0.0:104 (another program has the port)';
+    const lines = renderDashboard(state({ help: { text, error: true } }), 80, 24);
+    assert.equal(lines.length, 24);
+    const shown = lines.slice(-2);
+    assert.ok(shown.every((l) => l.style === 'error'));
+    // The row above is the prompt's (dashboard.ts puts it there): nothing else is drawn on it.
+    assert.equal(lines[21]!.text.trim(), '');
+    assert.equal(shown.map((l) => l.text.trimEnd()).join(' '), text);
+  });
+
+  it("says a message's age once it is no longer news, drops it after a minute, and one about a node whose state changed (issue 27)", () => {
+    const s = node1With({ consecutiveFailures: 0 });
+    const node1 = s.status.destinations[1];
+    const said = (secondsAgo: number, about?: string) => ({
+      text: 'echo node1: 0x0000 (success)',
+      error: false,
+      at: new Date(s.now.getTime() - secondsAgo * 1000),
+      ...(about ? { about: { node: 'node1', state: about } } : {}),
+    });
+    const messageLine = (state: DashboardState): string =>
+      renderDashboard(state, 80, 24)[22]!.text.trimEnd();
+    assert.equal(messageLine({ ...s, message: said(3) }), 'echo node1: 0x0000 (success)');
+    assert.equal(messageLine({ ...s, message: said(25) }), '25s ago: echo node1: 0x0000 (success)');
+    // About node1 as it was: it holds, with its age, for a minute.
+    const then = destinationState(node1);
+    assert.equal(
+      messageLine({ ...s, message: said(59, then) }),
+      '59s ago: echo node1: 0x0000 (success)',
+    );
+    assert.doesNotMatch(messageLine({ ...s, message: said(60, then) }), /echo node1/);
+    // node1 has failed since: the echo's answer goes, node1's problem shows.
+    const failedSince = renderDashboard(
+      { ...node1With({ consecutiveFailures: 1 }), message: said(3, then) },
+      80,
+      24,
+    ).map((l) => l.text);
+    assert.ok(!failedSince.some((l) => l.includes('echo node1')));
+    assert.ok(failedSince.some((l) => l.startsWith('node1: failed 00:59:58 SOP 1.2.840.99.7')));
   });
 
   it('keeps the selected node in view', () => {

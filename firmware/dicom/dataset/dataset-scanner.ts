@@ -23,6 +23,18 @@ const UNDEFINED_LENGTH = 0xffffffff;
 const UNDEFINED_LENGTH_VRS = new Set(['SQ', 'UN', 'OB', 'OW']);
 const MAX_DEPTH = 32;
 
+/** A top-level element's header, as the walk meets it (offsets in the data set). */
+export interface TopLevelElement {
+  readonly tag: number;
+  /** The explicit VR; undefined in implicit VR. */
+  readonly vr: string | undefined;
+  /** The value length; 0xFFFFFFFF for an undefined length. */
+  readonly length: number;
+  /** Where the header starts, and where the value starts. */
+  readonly at: number;
+  readonly valueAt: number;
+}
+
 interface Container {
   readonly kind: 'sequence' | 'item';
   readonly tag: number;
@@ -46,6 +58,8 @@ export class DatasetScanner {
     private readonly base: Encoding,
     private readonly wanted: ReadonlySet<number>,
     private readonly maxValueLength = 1024,
+    /** Told of each top-level element's header as the walk reaches it. */
+    private readonly onTopLevel?: (element: TopLevelElement) => void,
   ) {}
 
   /** Bytes consumed so far. */
@@ -141,6 +155,7 @@ export class DatasetScanner {
     if (tag === Tag.Item || tag === Tag.SequenceDelimitationItem) {
       throw new DatasetParseError(`${formatTag(tag)} outside a sequence`, at);
     }
+    if (top === undefined) this.onTopLevel?.({ tag, vr, length, at, valueAt: this.pos });
     if (length === UNDEFINED_LENGTH) {
       if (vr !== undefined && !UNDEFINED_LENGTH_VRS.has(vr)) {
         throw new DatasetParseError(

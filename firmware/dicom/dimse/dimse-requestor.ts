@@ -3,7 +3,12 @@
 import type { Association } from '../association';
 import { AssociationClosedError } from '../errors';
 import type { CommandSet } from './command-set';
-import { DimseChannel, readSmallDataSet, type IncomingMessage } from './dimse-channel';
+import {
+  DataSetTooLargeError,
+  DimseChannel,
+  readSmallDataSet,
+  type IncomingMessage,
+} from './dimse-channel';
 import { isResponse } from './command-field';
 import { statusCategory } from './status';
 
@@ -11,10 +16,22 @@ export interface DimseResponse {
   readonly command: CommandSet;
   /** The response's data set, already read (identifiers are small). */
   readonly dataset?: Buffer;
+  /** Why the data set is not there although the response had one (larger than allowed). */
+  readonly datasetError?: string;
 }
 
+/** What is told of each pending response; a promise holds the next response back until it settles. */
+export type PendingHandler = (r: DimseResponse) => unknown;
+
+/**
+ * Responses read off the socket but not yet handled: beyond this many, reading pauses
+ * until the handler catches up, so a peer answering faster than the handler (a C-FIND of
+ * a hundred thousand matches into a database) costs a bounded memory, not one per match.
+ */
+const MAX_BACKLOG = 32;
+
 interface Waiter {
-  onPending?: (r: DimseResponse) => void;
+  onPending?: PendingHandler;
   resolve: (r: DimseResponse) => void;
   reject: (e: Error) => void;
 }
@@ -23,6 +40,9 @@ export class DimseRequestor {
   readonly channel: DimseChannel;
   private readonly waiting = new Map<number, Waiter>();
   private inOrder: Promise<void> = Promise.resolve();
+  /** Messages received and not yet handled, and whether reading was paused for them. */
+  private backlog = 0;
+  private pausedForBacklog = false;
 
   /** Shares `channel` when given (an acceptor also sending requests, as C-GET does). */
   constructor(
@@ -33,7 +53,18 @@ export class DimseRequestor {
     // Responses are handled in arrival order: a pending response's data set is read
     // asynchronously, and the final response must not overtake it.
     this.channel.on('message', (m: IncomingMessage) => {
-      this.inOrder = this.inOrder.then(() => this.onMessage(m)).catch(() => undefined);
+      this.backlog++;
+      this.holdBack();
+      this.inOrder = this.inOrder
+        .then(() => this.onMessage(m))
+        .catch(() => undefined)
+        .finally(() => {
+          this.backlog--;
+          if (this.pausedForBacklog && this.backlog <= MAX_BACKLOG / 2) {
+            this.pausedForBacklog = false;
+            this.association.resumeReading();
+          }
+        });
     });
     association.on('closed', (reason) => {
       const error =
@@ -50,7 +81,7 @@ export class DimseRequestor {
     contextId: number,
     command: Omit<CommandSet, 'messageId' | 'hasDataSet'>,
     dataset?: Buffer | AsyncIterable<Buffer>,
-    onPending?: (r: DimseResponse) => void,
+    onPending?: PendingHandler,
   ): Promise<DimseResponse> {
     const messageId = this.channel.allocateMessageId();
     const response = new Promise<DimseResponse>((resolve, reject) => {
@@ -73,18 +104,44 @@ export class DimseRequestor {
     // Requests to us belong to whoever serves them; their data sets are not ours to read.
     if (!isResponse(m.command.commandField)) return;
     let dataset: Buffer | undefined;
+    let datasetError: string | undefined;
     if (m.dataset) {
-      dataset = await readSmallDataSet(m.dataset);
+      try {
+        dataset = await readSmallDataSet(m.dataset);
+      } catch (err) {
+        // Read to its end and dropped: the response still counts, without its data set.
+        if (!(err instanceof DataSetTooLargeError)) throw err;
+        datasetError = err.message;
+      }
+      // Reading the data set resumed the socket (DatasetStream._read): still behind, pause again.
+      this.holdBack();
     }
     const id = m.command.messageIdBeingRespondedTo ?? -1;
     const w = this.waiting.get(id);
     if (!w) return;
-    const r: DimseResponse = { command: m.command, ...(dataset ? { dataset } : {}) };
+    const r: DimseResponse = {
+      command: m.command,
+      ...(dataset ? { dataset } : {}),
+      ...(datasetError ? { datasetError } : {}),
+    };
     if (statusCategory(m.command.status ?? 0) === 'pending') {
-      w.onPending?.(r);
+      try {
+        await w.onPending?.(r);
+      } catch (err) {
+        // The handler gave up on the request: its caller hears it now, the rest is ignored.
+        this.waiting.delete(id);
+        w.reject(err as Error);
+      }
       return;
     }
     this.waiting.delete(id);
     w.resolve(r);
+  }
+
+  /** Pauses reading while the handled messages lag too far behind the received ones. */
+  private holdBack(): void {
+    if (this.backlog <= MAX_BACKLOG) return;
+    this.pausedForBacklog = true;
+    this.association.pauseReading();
   }
 }

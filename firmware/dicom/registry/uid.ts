@@ -19,3 +19,6 @@ export const IMPLEMENTATION_VERSION_NAME = 'DICOM_EDGE_01';
 
 export const APPLICATION_CONTEXT_NAME = '1.2.840.10008.3.1.1.1';
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
+
+/** Modality Worklist Information Model - FIND (PS3.4 K.6.1.2). */
+export const MODALITY_WORKLIST_FIND_SOP_CLASS = '1.2.840.10008.5.1.4.31';
