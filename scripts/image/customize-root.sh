@@ -12,6 +12,11 @@ deb="${2:?the arm64 package}"
 
 in_root() { chroot "$root" "$@"; }
 
+# /proc in the root while its scripts run: dpkg's maintainer scripts and raspi-firmware's
+# kernel hook (ischroot) look there to know they run in a chroot.
+mount -t proc proc "$root/proc"
+trap 'umount "$root/proc"' EXIT
+
 # The package, as apt would install it on a Pi (its postinst makes the user, the cache
 # folder and enables dicom-edge.service; systemd does not run in a chroot).
 cp "$deb" "$root/tmp/dicom-edge.deb"

@@ -161,7 +161,8 @@ export class QemuGuest {
       '-netdev',
       ['user', 'id=net0', 'restrict=on', ...forwards].join(','),
       '-device',
-      'virtio-net-pci,netdev=net0',
+      // No option ROM: the kernel is loaded directly, nothing boots from the network.
+      'virtio-net-pci,netdev=net0,romfile=',
       // A watchdog device for systemd's RuntimeWatchdogSec (the Pi has bcm2835-wdt).
       '-device',
       'i6300esb',
