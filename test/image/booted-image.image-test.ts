@@ -40,30 +40,43 @@ function echoAt(port: number): Promise<number> {
 
 /** findscu at IMAGE level: the SOP Instance UIDs of a study the box has. */
 async function instancesFound(port: number, studyUid: string): Promise<string[]> {
-  const r = await run(
-    'findscu',
-    [
-      '-v',
-      '-S',
-      '-aec',
-      'DICOM_EDGE',
-      '127.0.0.1',
-      String(port),
-      '-k',
-      'QueryRetrieveLevel=IMAGE',
-      '-k',
-      `StudyInstanceUID=${studyUid}`,
-      '-k',
-      'SeriesInstanceUID',
-      '-k',
-      'SOPInstanceUID',
-    ],
-    120_000,
-  );
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  return [...(r.stdout + r.stderr).matchAll(/\(0008,0018\) UI \[([\d.]+)\]/g)]
-    .map((m) => m[1]!)
-    .sort();
+  // Each response written to a file (--extract) and read back with dcmdump: findscu's log
+  // shows the responses' data sets only at debug level.
+  const out = tempDir('findscu');
+  try {
+    const r = await run(
+      'findscu',
+      [
+        '-S',
+        '--extract',
+        '-od',
+        out,
+        '-aec',
+        'DICOM_EDGE',
+        '127.0.0.1',
+        String(port),
+        '-k',
+        'QueryRetrieveLevel=IMAGE',
+        '-k',
+        `StudyInstanceUID=${studyUid}`,
+        '-k',
+        'SeriesInstanceUID',
+        '-k',
+        'SOPInstanceUID',
+      ],
+      120_000,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const uids: string[] = [];
+    for (const f of await fs.readdir(out)) {
+      const dump = await run('dcmdump', ['+P', '0008,0018', path.join(out, f)]);
+      const m = /\[([\d.]+)\]/.exec(dump.stdout);
+      if (m) uids.push(m[1]!);
+    }
+    return uids.sort();
+  } finally {
+    await fs.rm(out, { recursive: true, force: true });
+  }
 }
 
 describe('the SD-card image booted in qemu-system-aarch64 (make image-test)', function () {
@@ -105,6 +118,15 @@ describe('the SD-card image booted in qemu-system-aarch64 (make image-test)', fu
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
+  afterEach(async function () {
+    // A failed step shows what the box said about it: its journal in the guest.
+    if (this.currentTest?.state !== 'failed' || !guest) return;
+    const journal = await guest
+      .shell('journalctl -u dicom-edge -n 60 --no-pager -o short-monotonic', 60_000)
+      .catch((e: Error) => ({ code: -1, out: e.message }));
+    console.log(journal.out.replace(/^/gm, '      journal| '));
+  });
+
   it('answers C-ECHO on port 104 after power-on', async () => {
     const g = guest!;
     await waitFor(
@@ -122,7 +144,7 @@ describe('the SD-card image booted in qemu-system-aarch64 (make image-test)', fu
     await g.openShell(5 * 60_000);
   });
 
-  it('runs from the card as set: cache partition grown and noatime, journal in RAM, watchdog, clock, no swap', async () => {
+  it('runs from the card as set: cache partition grown and noatime, journal in RAM, watchdog, clock, no swap, nothing listening but port 104', async () => {
     const g = guest!;
     const options = await g.must('findmnt -n -o OPTIONS /var/lib/dicom-edge');
     assert.match(options, /noatime/);
@@ -140,6 +162,22 @@ describe('the SD-card image booted in qemu-system-aarch64 (make image-test)', fu
       'active',
     );
     assert.equal(await g.must('systemctl is-enabled fstrim.timer'), 'enabled');
+    // Nothing listens on the clinic's network but the box: TCP on port 104 alone; UDP only
+    // the clients' own sockets (DHCP's port 68, timesyncd's ephemeral port), no responder.
+    const offLoopback = async (flags: string): Promise<string[]> =>
+      (await g.must(`ss -H -n ${flags} | awk '{print $5}'`))
+        .split('\n')
+        .filter((a) => a && !/^(127\.|\[::1\]|\[::ffff:127\.)|%lo:/.test(a));
+    const tcp = await offLoopback('-lt');
+    assert.ok(
+      tcp.length > 0 && tcp.every((a) => a.endsWith(':104')),
+      `TCP listening: ${tcp.join(' ')}`,
+    );
+    const udp = (await offLoopback('-lu')).filter((a) => {
+      const port = Number(a.slice(a.lastIndexOf(':') + 1));
+      return port !== 68 && port < 32768;
+    });
+    assert.deepEqual(udp, [], `UDP sockets: ${udp.join(' ')}`);
     console.log(`      cache partition ${sizeMb} MiB after the first boot (image: 128 MiB)`);
   });
 

@@ -202,12 +202,18 @@ export class QemuGuest {
 
   /** Waits for the debug shell (systemd starts it early in the boot). */
   async openShell(timeoutMs: number): Promise<void> {
+    // QEMU serves one client per socket: the connection of before a reboot goes first.
+    this.shellChannel?.close();
     const shell = await Channel.connect(path.join(this.dir, 'shell.sock'));
     this.shellChannel = shell;
+    // A shell for a program: no echo, no prompt, no bracketed-paste codes, no pager, no colour.
+    const quiet =
+      "stty -echo; bind 'set enable-bracketed-paste off' 2>/dev/null; PS1=; PS2=; " +
+      'export SYSTEMD_PAGER= SYSTEMD_COLORS=0 TERM=dumb';
     await waitFor(
       'the debug shell',
       async () => {
-        shell.write('\nstty -echo; echo SHELL_READY_$((40+2))\n');
+        shell.write(`\n${quiet}; echo SHELL_READY_$((40+2))\n`);
         await shell.take(/SHELL_READY_42/, 5000);
         return true;
       },
@@ -221,10 +227,22 @@ export class QemuGuest {
     const shell = this.shellChannel;
     if (!shell) throw new Error('openShell first');
     const n = ++this.commands;
-    // The marker is printed by printf: its format, were it echoed, does not match.
-    shell.write(`${command}\nprintf '\\n__DONE_${n}_%d__\\n' $?\n`);
-    const m = await shell.take(new RegExp(`([\\s\\S]*?)\\r?\\n__DONE_${n}_(\\d+)__`), timeoutMs);
-    return { code: Number(m[2]), out: m[1]!.replace(/\r/g, '').trim() };
+    // One line the tty hands over whole: the command travels in base64 (no quoting, no line
+    // of it read by a program still running) and runs with stdin from /dev/null, so nothing
+    // it starts can eat the bytes of the next command. The markers are printed by printf:
+    // were the line echoed, its format strings would not match.
+    const script = Buffer.from(command).toString('base64');
+    shell.write(
+      `printf '\\n__BEGIN_${n}__\\n'; bash -c "$(echo ${script} | base64 -d)" </dev/null 2>&1; ` +
+        `printf '\\n__DONE_${n}_%d__\\n' $?\n`,
+    );
+    const m = await shell.take(
+      new RegExp(`__BEGIN_${n}__\\r?\\n([\\s\\S]*?)\\r?\\n__DONE_${n}_(\\d+)__`),
+      timeoutMs,
+    );
+    // eslint-disable-next-line no-control-regex
+    const out = m[1]!.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+    return { code: Number(m[2]), out: out.trim() };
   }
 
   /** Like shell, but the command must succeed; its output. */
