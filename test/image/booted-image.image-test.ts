@@ -164,21 +164,25 @@ describe('the SD-card image booted in qemu-system-aarch64 (make image-test)', fu
     assert.equal(await g.must('systemctl is-enabled fstrim.timer'), 'enabled');
     // Nothing listens on the clinic's network but the box: TCP on port 104 alone; UDP only
     // the clients' own sockets (DHCP's port 68, timesyncd's ephemeral port), no responder.
-    const offLoopback = async (flags: string): Promise<string[]> =>
-      (await g.must(`ss -H -n ${flags} | awk '{print $5}'`))
-        .split('\n')
-        .filter((a) => a && !/^(127\.|\[::1\]|\[::ffff:127\.)|%lo:/.test(a));
-    const tcp = await offLoopback('-lt');
+    // Both protocols in one listing, so that ss prints its Netid column: "tcp 0.0.0.0:104".
+    const sockets = (await g.must(`ss -H -n -ltu | awk '{print $1, $5}'`))
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string])
+      .filter(([, a]) => a && !/^(127\.|\[::1\]|\[::ffff:127\.)|%lo:/.test(a));
+    const port = (a: string): number => Number(a.slice(a.lastIndexOf(':') + 1));
+    const tcp = sockets.filter(([p]) => p === 'tcp').map(([, a]) => a);
     assert.ok(
-      tcp.length > 0 && tcp.every((a) => a.endsWith(':104')),
+      tcp.length > 0 && tcp.every((a) => port(a) === 104),
       `TCP listening: ${tcp.join(' ')}`,
     );
-    const udp = (await offLoopback('-lu')).filter((a) => {
-      const port = Number(a.slice(a.lastIndexOf(':') + 1));
-      return port !== 68 && port < 32768;
-    });
+    const udp = sockets
+      .filter(([p, a]) => p === 'udp' && port(a) !== 68 && port(a) < 32768)
+      .map(([, a]) => a);
     assert.deepEqual(udp, [], `UDP sockets: ${udp.join(' ')}`);
-    console.log(`      cache partition ${sizeMb} MiB after the first boot (image: 128 MiB)`);
+    console.log(
+      `      cache partition ${sizeMb} MiB after the first boot (image: 128 MiB); ` +
+        `off loopback: ${sockets.map((s) => s.join(' ')).join(', ')}`,
+    );
   });
 
   it("shows the dashboard on tty1 with the box's name, port and address", async () => {
