@@ -76,6 +76,10 @@ export class AssociationPool {
   /** While set, associations beyond `ceiling` are not asked for. */
   private holdUntil = 0;
   private ceiling = Infinity;
+  /** An extra association refused while others were open or coming: why (until settled). */
+  private refusal: Error | undefined;
+  /** The number last said to onFewer, while its hold lasts (it is said once). */
+  private said: { open: number; until: number } | undefined;
   private waiters: Array<(failure?: Error) => void> = [];
   private closed = false;
 
@@ -139,11 +143,19 @@ export class AssociationPool {
     }
   }
 
-  /** Ends every association: released (at once when `abort`), the outstanding fail. */
+  /**
+   * Ends every association: released (at once when `abort`), the outstanding fail. An
+   * abort is the destination's trouble (it went down, restarted): how many associations
+   * it took before says nothing of what it takes once back, so a limit learned is forgotten
+   * (else a PACS restarted mid-transfer, whose extra associations were refused while it
+   * was down, would be used with fewer for FEWER_HOLD_MS after it came back).
+   */
   async close(abort = false): Promise<void> {
     const members = [...this.members];
     this.members.clear();
     this.closed = true;
+    if (abort) this.holdUntil = 0;
+    if (abort) this.said = undefined;
     this.notify(new Error('the destination’s associations were closed'));
     await Promise.all(members.map((m) => end(m.open.association, abort)));
   }
@@ -205,11 +217,15 @@ export class AssociationPool {
     };
   }
 
+  /** Associations it may have now: the limit, or fewer while a refusal is remembered. */
+  get allowed(): number {
+    const { limit } = this.settings();
+    return Date.now() < this.holdUntil ? Math.min(limit, this.ceiling) : limit;
+  }
+
   private mayOpen(): boolean {
     const count = this.members.size + this.opening;
-    if (count === 0) return true;
-    const ceiling = Date.now() < this.holdUntil ? this.ceiling : Infinity;
-    return count < Math.min(this.settings().limit, ceiling);
+    return count === 0 || count < this.allowed;
   }
 
   private openInBackground(): void {
@@ -219,24 +235,49 @@ export class AssociationPool {
         this.opening--;
         if (this.closed) void end(open.association, false);
         else this.add(open);
+        this.settle();
         this.notify();
       },
       (err: Error) => {
         this.opening--;
-        if (this.members.size > 0) this.fewer(err);
+        if (this.members.size + this.opening > 0) this.refused(err);
+        this.settle();
         // None left and none coming: those waiting learn why (the destination's trouble).
         this.notify(this.members.size === 0 && this.opening === 0 ? err : undefined);
       },
     );
   }
 
-  /** An extra association failed while others work: go on with those, for a while. */
-  private fewer(err: Error): void {
-    const open = this.members.size;
-    const already = Date.now() < this.holdUntil && this.ceiling === open;
-    this.ceiling = open;
+  /**
+   * An extra association failed while others are open or coming: no more are asked for
+   * while those coming settle (they were asked for at once, and answer in any order).
+   */
+  private refused(err: Error): void {
+    this.refusal ??= err;
+    this.ceiling = this.members.size + this.opening;
     this.holdUntil = Date.now() + FEWER_HOLD_MS;
-    if (!already) this.onFewer({ open, reason: err.message });
+  }
+
+  /**
+   * Once none is opening, what a refusal means is known: the destination takes those open
+   * (a PACS that takes 2, asked for 3 more at once, may refuse one before it accepts
+   * another). The pool goes on with them for FEWER_HOLD_MS, said once.
+   */
+  private settle(): void {
+    const err = this.refusal;
+    if (this.opening > 0 || !err) return;
+    this.refusal = undefined;
+    const open = this.members.size;
+    if (open === 0) {
+      this.holdUntil = 0; // none works: the destination's trouble, not a limit
+      return;
+    }
+    const now = Date.now();
+    this.ceiling = open;
+    this.holdUntil = now + FEWER_HOLD_MS;
+    if (this.said && this.said.open === open && now < this.said.until) return;
+    this.said = { open, until: this.holdUntil };
+    this.onFewer({ open, reason: err.message });
   }
 
   private add(open: ForwardAssociation): void {

@@ -73,9 +73,14 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
     return this.pool.size;
   }
 
-  /** Associations × the window each may be granted: requests the runner may have going. */
+  /**
+   * Requests the runner may have going: the associations the destination may be asked for ×
+   * the window it granted (known once one is open, as it is after prepare). More would only
+   * wait for a place, and be counted in flight while they do.
+   */
   get parallel(): number {
-    return (this.node.associations ?? FORWARD_PARALLELISM.associations) * this.proposedWindow();
+    const granted = this.pool.associations[0]?.window ?? this.proposedWindow();
+    return this.pool.allowed * granted;
   }
 
   reconfigure(node: DimseNodeConfig, deps: ForwardDeps): boolean {

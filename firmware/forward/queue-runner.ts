@@ -548,9 +548,13 @@ export class QueueRunner<N extends NodeConfig> {
     if (!this.running) return;
     const at = Date.now();
     this.breaks = [...this.breaks.filter((t) => t > at - 10_000), at];
-    const verdict = this.triage.then(() =>
-      this.judgeBreak(jobs, { reason, cause }, at, alone, shared),
-    );
+    const verdict = this.triage
+      .then(() => this.judgeBreak(jobs, { reason, cause }, at, alone, shared))
+      .catch((err: unknown) => {
+        // Before the next break is judged: it is the same trouble, not news.
+        this.batchFailed = true;
+        throw err;
+      });
     this.triage = verdict.catch(() => undefined);
     if ((await verdict) === 'again') {
       log.warn('request failed in transfer: sending its instances again, each alone', {

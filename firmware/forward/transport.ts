@@ -87,8 +87,8 @@ export interface Transport<N extends NodeConfig> {
   /** How many connections are open (associations; an HTTP client counts one). */
   readonly connections: number;
   /**
-   * Requests the runner may have going at once: DIMSE, the node's associations × the
-   * operations window each may be granted (the transport waits those beyond what is open).
+   * Requests the runner may have going at once (read after prepare): DIMSE, the
+   * associations the destination takes × the operations window it granted; STOW-RS, 1.
    */
   readonly parallel: number;
   /** How the destination was seen to work while an instance failed, for the failure's reason. */

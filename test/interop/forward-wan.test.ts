@@ -5,8 +5,9 @@
 // test SCP for what DCMTK and Orthanc do not do (grant a window, abort on one instance).
 // What held with one association holds with several: every instance once, byte-identical;
 // a poison instance set aside alone; a destination that takes fewer associations used with
-// those, never failed for it; the box killed mid-transfer loses nothing; the bandwidth cap
-// is the destination's, across its associations.
+// those, never failed for it; one that goes down backed off once, as a whole; no more
+// instances in flight than associations × the window granted; the box killed mid-transfer
+// loses nothing; the bandwidth cap is the destination's, across its associations.
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -225,6 +226,84 @@ describe('forwarding over a far WAN: several associations at once', function () 
     const r = await report(b);
     assert.equal(r.lastFailedSop, poison);
     assert.equal(r.consecutiveFailures, 0, 'the destination was never backed off');
+  });
+
+  it('N associations × the window granted is the most in flight at once, in the box and on the wire (not associations × the window proposed)', async () => {
+    const scp = await startPoisonScp(new Set(), { window: 2, responseDelayMs: 40 });
+    cleanups.push(() => scp.down());
+    const wan = await link(scp.port, 10);
+    // Proposed 8, granted 2: 3 × 2 = 6 instances at most are being sent at any moment.
+    const b = await box([node(wan.port, { associations: 3, asyncOperations: 8 })]);
+    await storeInto(b, await study(3009, 60));
+    let mostInFlight = 0;
+    await waitFor(
+      'all 60 delivered',
+      async () => {
+        const r = await report(b);
+        mostInFlight = Math.max(mostInFlight, r.inFlightCount);
+        return r.done === 60;
+      },
+      60_000,
+      5,
+    );
+    console.log(
+      `      most in flight in the box: ${mostInFlight}; outstanding at the destination: ${scp.mostOutstandingInAll}`,
+    );
+    assert.ok(mostInFlight <= 6, `${mostInFlight} in flight in the box`);
+    assert.ok(scp.mostOutstandingInAll <= 6, `${scp.mostOutstandingInAll} outstanding upstream`);
+    assert.ok(scp.mostOutstandingInAll > 3, 'more than one at a time on an association');
+    assert.equal(new Set(scp.stored).size, 60);
+  });
+
+  it('a destination that goes down mid-transfer over 4 associations is backed off once, as a whole: nothing set aside or failed, all arrives once it is back', async () => {
+    const scp = await startPoisonScp(new Set(), { responseDelayMs: 50 });
+    cleanups.push(() => scp.down());
+    const wan = await link(scp.port, 5);
+    const b = await box([node(wan.port, { associations: 4 })], {
+      forwarding: { ...FAST, retryInitialSeconds: 4, retryMaxSeconds: 4, probeSeconds: 0.5 },
+    });
+    const lines = logLines();
+    await storeInto(b, await study(3010, 60));
+    await waitFor('some stored', async () => scp.stored.length >= 12, 30_000, 5);
+    assert.ok(scp.mostOpenSince(0) >= 3, `${scp.mostOpenSince(0)} associations at once`);
+    await scp.down(); // every association dropped at once, with requests outstanding on each
+    await waitFor('backing off', async () => (await report(b)).state === 'backing-off');
+    await new Promise((r) => setTimeout(r, 1000));
+    const paused = lines.filter((l) => /forwarding paused/.test(l));
+    assert.equal(paused.length, 1, paused.join('\n'));
+    assert.match(paused[0]!, /failures=1 /);
+    const down = await report(b);
+    assert.deepEqual([down.failed, down.setAside, down.consecutiveFailures], [0, 0, 1]);
+    const upAt = performance.now();
+    await scp.up();
+    await waitFor('all 60 delivered', async () => (await report(b)).done === 60, 30_000);
+    assert.equal(new Set(scp.stored).size, 60);
+    const r = await report(b);
+    assert.deepEqual([r.failed, r.setAside, r.consecutiveFailures], [0, 0, 0]);
+    assert.equal(lines.filter((l) => /destination takes fewer associations/.test(l)).length, 0);
+    assert.ok(scp.mostOpenSince(upAt) >= 3, `${scp.mostOpenSince(upAt)} at once once back`);
+  });
+
+  it('a destination that took 2 associations and came back from an outage taking 4 is used with 4, not held to 2', async () => {
+    const scp = await startPoisonScp(new Set(), { responseDelayMs: 30 });
+    scp.maxAssociations = 2;
+    cleanups.push(() => scp.down());
+    const wan = await link(scp.port, 5);
+    const b = await box([node(wan.port, { associations: 4 })]);
+    const lines = logLines();
+    await storeInto(b, await study(3011, 40));
+    await drained(b, 'pacs');
+    assert.ok(scp.rejected >= 1, 'a third association was asked for and rejected');
+    assert.equal(lines.filter((l) => /takes fewer associations: .*open=2 /.test(l)).length, 1);
+    await scp.down();
+    scp.maxAssociations = Infinity; // its licence raised while it was down
+    await storeInto(b, await study(3012, 60));
+    await waitFor('backing off', async () => (await report(b)).state === 'backing-off');
+    const upAt = performance.now();
+    await scp.up();
+    await waitFor('all 100 delivered', async () => (await report(b)).done === 100, 30_000);
+    assert.equal(new Set(scp.stored).size, 100);
+    assert.ok(scp.mostOpenSince(upAt) >= 3, `${scp.mostOpenSince(upAt)} at once once back`);
   });
 
   it('the bandwidth cap is the destination’s across its associations (bytes through the link over time)', async () => {

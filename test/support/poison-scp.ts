@@ -6,7 +6,9 @@
 // answers C-ECHO), or answer nothing at all (a hung PACS that still takes associations).
 // It can grant an Asynchronous Operations Window (PS3.7 D.3.3.3), which DCMTK and Orthanc
 // do not, and answer each request a while after it came (a PACS that takes its time): then
-// it counts how many requests were outstanding on one association at once.
+// it counts how many requests were outstanding on one association at once. It can take
+// only so many associations at once and reject more with A-ASSOCIATE-RJ (a PACS licensed
+// for fewer), and says how many it had open at once.
 import * as net from 'node:net';
 import { Association } from '../../firmware/dicom/association';
 import { CommandField } from '../../firmware/dicom/dimse/command-field';
@@ -17,6 +19,7 @@ import {
 } from '../../firmware/dicom/dimse/dimse-channel';
 import { windowAnswer } from '../../firmware/dicom/acse';
 import { negotiateContexts } from '../../firmware/dicom/negotiation';
+import { RejectReason, RejectResult, RejectSource } from '../../firmware/dicom/pdu/pdu-types';
 import { freePort } from './peers';
 
 export interface PoisonScp {
@@ -37,8 +40,19 @@ export interface PoisonScp {
   answers: boolean;
   /** The most C-STORE requests outstanding (come, not yet answered) on one association. */
   readonly mostOutstanding: number;
+  /** The most outstanding on all its associations together. */
+  readonly mostOutstandingInAll: number;
   /** Associations accepted so far. */
   readonly associations: number;
+  /**
+   * Associations it takes at once; one more is rejected (A-ASSOCIATE-RJ transient, local
+   * limit exceeded, PS3.8 §9.3.4), as a PACS licensed for fewer does. Unlimited by default.
+   */
+  maxAssociations: number;
+  /** Associations rejected so far for maxAssociations. */
+  readonly rejected: number;
+  /** The most associations it had open at once at any time since `since` (performance.now()). */
+  mostOpenSince(since: number): number;
   /** Stops listening and drops every connection (a destination that went down). */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -58,7 +72,12 @@ export async function startPoisonScp(
 ): Promise<PoisonScp> {
   const port = await freePort();
   let mostOutstanding = 0;
+  let mostOutstandingInAll = 0;
+  let outstandingInAll = 0;
   let associations = 0;
+  let rejected = 0;
+  /** When each association was accepted, and when it ended. */
+  const lifetimes: Array<{ from: number; to?: number }> = [];
   const stored: string[] = [];
   const aborted: string[] = [];
   const timeline: PoisonScp['timeline'] = [];
@@ -72,6 +91,20 @@ export async function startPoisonScp(
       maxPduLength: 65536,
       artimMs: 5000,
       decide: (rq) => {
+        // Counted from the decision: an RQ that comes while another is being accepted
+        // sees it (the 'established' event comes a moment later).
+        if (open() >= scp.maxAssociations) {
+          rejected++;
+          return {
+            accept: false,
+            result: RejectResult.Transient,
+            source: RejectSource.ServiceProviderPresentation,
+            reason: RejectReason.LocalLimitExceeded,
+          };
+        }
+        const lifetime: { from: number; to?: number } = { from: performance.now() };
+        lifetimes.push(lifetime);
+        association.once('closed', () => (lifetime.to = performance.now()));
         const window =
           options.window === undefined
             ? undefined
@@ -92,6 +125,10 @@ export async function startPoisonScp(
     );
   }
 
+  function open(): number {
+    return lifetimes.filter((l) => l.to === undefined).length;
+  }
+
   async function handle(
     association: Association,
     channel: DimseChannel,
@@ -100,12 +137,18 @@ export async function startPoisonScp(
   ): Promise<void> {
     const { command } = message;
     if (!scp.answers) return;
-    if (command.commandField === CommandField.CStoreRq)
+    const store = command.commandField === CommandField.CStoreRq;
+    if (store) {
       mostOutstanding = Math.max(mostOutstanding, ++outstanding.now);
+      mostOutstandingInAll = Math.max(mostOutstandingInAll, ++outstandingInAll);
+    }
     try {
       await answer(association, channel, message);
     } finally {
-      if (command.commandField === CommandField.CStoreRq) outstanding.now--;
+      if (store) {
+        outstanding.now--;
+        outstandingInAll--;
+      }
     }
   }
 
@@ -156,8 +199,21 @@ export async function startPoisonScp(
     get mostOutstanding() {
       return mostOutstanding;
     },
+    get mostOutstandingInAll() {
+      return mostOutstandingInAll;
+    },
     get associations() {
       return associations;
+    },
+    maxAssociations: Infinity,
+    get rejected() {
+      return rejected;
+    },
+    mostOpenSince(since) {
+      // Open at once: at each opening after `since` (or at `since`), those alive then.
+      const at = [since, ...lifetimes.map((l) => l.from).filter((t) => t > since)];
+      const alive = (t: number) => lifetimes.filter((l) => l.from <= t && (l.to ?? Infinity) > t);
+      return Math.max(...at.map((t) => alive(t).length));
     },
     async down() {
       const s = server;
