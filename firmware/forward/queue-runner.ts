@@ -577,11 +577,18 @@ export class QueueRunner<N extends NodeConfig> {
     // The batch already met the destination's trouble: the job stays queued, uncharged.
     if (!this.running || this.batchFailed) return 'judged';
     const one = jobs.length === 1 ? jobs[0]! : undefined;
-    const suspect = one !== undefined && (alone || !(shared || (await this.brokeWithOthers(at))));
     const detail = one ? `${reason} (while sending ${one.sopInstanceUid})` : reason;
     const charge = async (): Promise<void> => {
       if (one) await this.deps.archive.queue.noteAttempt(one.pk, detail);
     };
+    // No connection was made (refused, unreachable, a certificate or the association
+    // refused): nothing of the instance reached the destination, which is in trouble
+    // whatever it answers a moment later (a service starting up).
+    if (classifyFailure(cause).kind !== 'other') {
+      await charge();
+      throw new TransientError(reason, { cause });
+    }
+    const suspect = one !== undefined && (alone || !(shared || (await this.brokeWithOthers(at))));
     if (suspect && ++this.suspectsInARow > SUSPECTS_IN_A_ROW) {
       await charge();
       throw new TransientError(
