@@ -132,6 +132,7 @@ export class AssociationPool {
   async lease(alone: boolean): Promise<Lease> {
     for (;;) {
       if (this.closed) throw new Error('the destination’s associations were closed');
+      this.shed();
       const member = this.roomy(alone);
       if (member) return this.leaseOn(member, alone);
       if (this.mayOpen()) this.openInBackground();
@@ -168,6 +169,20 @@ export class AssociationPool {
   /** Ends one association at once (a request on it failed mid-message). */
   abort(open: ForwardAssociation): void {
     open.association.abort();
+  }
+
+  /**
+   * More open than allowed now (the node's `associations` lowered, for a PACS that
+   * complains): the least busy take no more requests and are released once theirs end.
+   */
+  private shed(): void {
+    const going = [...this.members].filter((m) => !m.retiring);
+    let extra = going.length - this.allowed;
+    for (const m of going.sort((a, b) => a.outstanding - b.outstanding)) {
+      if (extra-- <= 0) return;
+      m.retiring = true;
+      if (m.outstanding === 0) this.retire(m);
+    }
   }
 
   private roomy(alone: boolean): Member | undefined {

@@ -12,6 +12,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { DimseNodeConfig, ForwardingConfig } from '../../firmware/config/config';
+import { controlRequest } from '../../firmware/control/control-client';
 import { parsePart10Header } from '../../firmware/dicom/dataset/part10';
 import type { DestinationReport } from '../../firmware/forward/forwarder';
 import { onLogLine } from '../../firmware/log';
@@ -304,6 +305,27 @@ describe('forwarding over a far WAN: several associations at once', function () 
     await waitFor('all 100 delivered', async () => (await report(b)).done === 100, 30_000);
     assert.equal(new Set(scp.stored).size, 100);
     assert.ok(scp.mostOpenSince(upAt) >= 3, `${scp.mostOpenSince(upAt)} at once once back`);
+  });
+
+  it('associations lowered from 4 to 1 while forwarding: the others are released once their C-STORE ends, the rest goes over one', async () => {
+    const scp = await startPoisonScp(new Set(), { responseDelayMs: 30 });
+    cleanups.push(() => scp.down());
+    const wan = await link(scp.port, 5);
+    const b = await box([node(wan.port, { associations: 4 })]);
+    await storeInto(b, await study(3013, 120));
+    await waitFor('some stored over several', async () => scp.stored.length >= 20, 30_000, 5);
+    assert.ok(scp.mostOpenSince(0) >= 3, `${scp.mostOpenSince(0)} associations at once`);
+    await controlRequest(b.config.storageDir, {
+      command: 'config-set',
+      set: { nodes: [node(wan.port, { associations: 1 })] },
+    });
+    const lowered = performance.now();
+    const storedThen = scp.stored.length;
+    await drained(b, 'pacs');
+    assert.ok(scp.stored.length - storedThen > 40, 'most of the study went after the change');
+    // Those with a C-STORE outstanding finish it (30 ms and a round trip), then go.
+    assert.equal(scp.mostOpenSince(lowered + 200), 1);
+    assert.equal(new Set(scp.stored).size, 120);
   });
 
   it('the bandwidth cap is the destination’s across its associations (bytes through the link over time)', async () => {
