@@ -35,6 +35,7 @@ bench: build peers
 	node dist/scripts/bench-tls.js
 	node dist/scripts/bench-stow.js
 	node dist/scripts/bench-worklist.js
+	node dist/scripts/bench-wan.js
 
 # More fuzzing than `make test` runs: ten times the cases of test/integration/fuzz.test.ts.
 fuzz: build peers

@@ -2,7 +2,7 @@
 // typed line in, the text to show out. Every command is a client of the control API (the
 // `call` given), so the console can do nothing the box would not allow over its socket.
 import type { ConfigView } from '../firmware/config/live-config';
-import { nodeAddress, nodeUsesTls, type NodeConfig } from '../firmware/config/config';
+import { isDimse, nodeAddress, nodeUsesTls, type NodeConfig } from '../firmware/config/config';
 import {
   parseNodeValue,
   parseValue,
@@ -36,7 +36,7 @@ export const HELP = `commands:
   node list                         the known nodes
   node add NAME AE HOST PORT [forward]   add a node (forward: send it a copy of everything)
   node rm NAME                      remove a node
-  node set NAME KEY VALUE           change a node's setting (ae, host, port, forward, ...)
+  node set NAME KEY VALUE           change a node's setting (ae, host, port, associations, ...)
   echo NAME                         C-ECHO the node named NAME
   queue                             forward queue per destination
   retry [NAME]                      requeue failed jobs, end backoffs (of one destination)
@@ -240,6 +240,13 @@ export class ConsoleCommands {
   }
 }
 
+/** A node on one line: name, address, "tls", "forward", and the associations when set. */
 export function formatNode(n: NodeConfig): string {
-  return `${n.name}  ${nodeAddress(n)}${nodeUsesTls(n) ? '  tls' : ''}${n.forward ? '  forward' : ''}`;
+  const associations = isDimse(n) ? n.associations : undefined;
+  return (
+    `${n.name}  ${nodeAddress(n)}${nodeUsesTls(n) ? '  tls' : ''}${n.forward ? '  forward' : ''}` +
+    (associations === undefined
+      ? ''
+      : `  ${associations} association${associations === 1 ? '' : 's'}`)
+  );
 }

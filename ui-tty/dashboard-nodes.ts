@@ -127,7 +127,7 @@ export function nodeRow(
       'yes',
       stateWord(d),
       String(d.queued),
-      String(d.inFlight ? 1 : 0),
+      String(d.inFlightCount),
       String(d.failed),
       age(d.oldestWaitingSeconds),
       problem(d) ?? '',

@@ -74,7 +74,7 @@ export function formatQueue(reports: readonly DestinationReport[]): string {
     r.peer,
     queueState(r),
     String(r.queued),
-    r.inFlight ? '1' : '0',
+    String(r.inFlightCount),
     String(r.done),
     String(r.failed),
     age(r.oldestWaitingSeconds),

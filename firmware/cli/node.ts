@@ -1,5 +1,5 @@
-// `dicom-edge node [list]`, `node add NAME AE HOST PORT [forward] [--forward]`, `node
-// add-dicomweb NAME URL [forward] [--forward]`, `node rm NAME`,
+// `dicom-edge node [list]`, `node add NAME AE HOST PORT [forward] [--forward]
+// [--associations N]`, `node add-dicomweb NAME URL [forward] [--forward]`, `node rm NAME`,
 // `node set NAME KEY=VALUE...`: the running box's nodes, one at a time, instead of
 // rewriting the whole `nodes` array with config set. Each change goes through the same
 // checked, atomic config-set the dashboard and the console use.
@@ -19,6 +19,8 @@ import { askBox } from './running-box';
 
 interface AddOptions extends ConfigOption {
   readonly forward?: boolean;
+  /** Associations it is forwarded over at once (the schema checks the number). */
+  readonly associations?: string;
 }
 
 export function nodeCommand(program: Command): void {
@@ -62,6 +64,10 @@ function nodeAddCommand(node: Command): void {
     .argument('<PORT>', 'its DICOM port')
     .addArgument(forwardWord())
     .option('--forward', 'forward every instance received to it')
+    .option(
+      '--associations <N>',
+      'forward over up to N associations at once (1-16; 4 when not said; 1 for a PACS that takes only one)',
+    )
     .action(
       exits(
         async (
@@ -78,6 +84,7 @@ function nodeAddCommand(node: Command): void {
             ae,
             host,
             port: parseValue(port),
+            ...associationsOf(command.opts<AddOptions>()),
           }),
       ),
     );
@@ -125,7 +132,8 @@ function nodeSetCommand(node: Command): void {
     .command('set')
     .description(
       "Change a node's settings: ae, host, port, forward, forwardWhen, maxBytesPerSecond, " +
-        'requestCommit, tls, name. VALUE is JSON when it parses as JSON, else text.',
+        'requestCommit, associations, asyncOperations, tls, name. VALUE is JSON when it ' +
+        'parses as JSON, else text.',
     )
     .argument('<NAME>', 'the node')
     .argument('<KEY=VALUE...>', 'a setting of the node, e.g. port=11112 or forward=false')
@@ -150,6 +158,13 @@ function nodeSetCommand(node: Command): void {
  */
 function forwardWord(): Argument {
   return new Argument('[forward]', 'the same as --forward').choices(['forward']);
+}
+
+/** `--associations N` as the node's key (a word that is no number is the schema's to refuse). */
+function associationsOf(options: AddOptions): { associations?: unknown } {
+  return options.associations === undefined
+    ? {}
+    : { associations: parseValue(options.associations) };
 }
 
 /** Adds a node the box does not know yet; the box checks the rest. */

@@ -55,6 +55,13 @@ const nodeBase = {
   tls: nodeTlsSchema.optional(),
 };
 
+/**
+ * How many C-STOREs a DIMSE destination gets at once when its node does not say: four
+ * associations (a round trip of 50 ms then carries four instances, not one), each with up
+ * to eight requests outstanding where the destination grants an operations window.
+ */
+export const FORWARD_PARALLELISM = { associations: 4, asyncOperations: 8 } as const;
+
 /** A node that speaks DIMSE: a destination, a caller, a move destination. */
 const dimseNode = object({
   name: nodeName,
@@ -75,6 +82,19 @@ const dimseNode = object({
   worklistSource: bool()
     .to((v) => v || undefined)
     .optional(),
+  /**
+   * Associations the box forwards over at once (firmware/forward/association-pool.ts): on a
+   * far WAN one association waits a round trip per instance, several fill the link. 1 for
+   * a PACS that takes only one; one that refuses more is used with fewer, not failed.
+   * Absent: FORWARD_PARALLELISM's.
+   */
+  associations: int(1, 16).optional(),
+  /**
+   * C-STOREs outstanding at once on each association, proposed as an Asynchronous
+   * Operations Window (PS3.7 D.3.3.3) and used where the destination grants it; 1
+   * proposes none (for a peer that stumbles on the item). Absent: FORWARD_PARALLELISM's.
+   */
+  asyncOperations: int(1, 64).optional(),
 });
 export type DimseNodeConfig = Infer<typeof dimseNode>;
 

@@ -47,6 +47,8 @@ export type AssociateDecision =
       readonly accept: true;
       readonly presentationContexts: readonly PresentationContextAc[];
       readonly roleSelections?: readonly RoleSelection[];
+      /** The acceptor's answer to a proposed window (windowAnswer); none: synchronous. */
+      readonly asyncOperationsWindow?: { invoked: number; performed: number };
     }
   | {
       readonly accept: false;
@@ -140,8 +142,50 @@ export function answerRq(
       roleSelections: decision.roleSelections ?? [],
       extendedNegotiations: [],
       commonExtendedNegotiations: [],
+      ...(decision.asyncOperationsWindow
+        ? { asyncOperationsWindow: decision.asyncOperationsWindow }
+        : {}),
     },
   };
+}
+
+/** The smaller of two window sizes where 0 means unlimited (PS3.7 D.3.3.3). */
+function smallerWindow(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
+}
+
+/**
+ * An acceptor's answer to a proposed Asynchronous Operations Window (PS3.7 D.3.3.3.2): the
+ * requestor may invoke as many operations as it proposed and we can perform at once, and
+ * we invoke as many as we would and it can perform. Undefined when none was proposed: the
+ * association is then synchronous, one operation outstanding each way.
+ */
+export function windowAnswer(
+  rq: AAssociateRq,
+  ours: { canPerform: number; willInvoke: number },
+): { invoked: number; performed: number } | undefined {
+  const proposed = rq.userInformation.asyncOperationsWindow;
+  if (!proposed) return undefined;
+  return {
+    invoked: smallerWindow(proposed.invoked, ours.canPerform),
+    performed: smallerWindow(proposed.performed, ours.willInvoke),
+  };
+}
+
+/**
+ * How many operations the requestor may have outstanding at once (PS3.7 D.3.3.3): the
+ * Maximum Number Operations Invoked of the A-ASSOCIATE-AC, at most what was proposed (0 is
+ * unlimited). An acceptor that leaves the item out of its AC grants the default, one: each
+ * request waits for its response before the next is sent.
+ */
+export function operationsWindow(info: Pick<AssociationInfo, 'rq' | 'ac'>): number {
+  const proposed = info.rq.userInformation.asyncOperationsWindow?.invoked;
+  const granted = info.ac.userInformation.asyncOperationsWindow?.invoked;
+  if (proposed === undefined || granted === undefined) return 1;
+  const window = smallerWindow(proposed, granted);
+  return window === 0 ? Number.MAX_SAFE_INTEGER : window;
 }
 
 function reject(r: { result: number; source: number; reason: number }): AAssociateRj {

@@ -210,8 +210,15 @@ export class Association extends EventEmitter<AssociationEvents> {
   private onArtimExpired(): void {
     if (transition(this.state, 'Evt18')) this.dispatch('Evt18');
     // A requestor waiting for the AC or RJ (Sta5, where the table has no timer) gives up:
-    // an A-ABORT request of its own.
-    else if (this.state === 'Sta5') this.abort();
+    // an A-ABORT request of its own, which says why.
+    else if (this.state === 'Sta5') {
+      const seconds = this.side.options.artimMs / 1000;
+      this.ul.ended({
+        kind: 'aborted',
+        error: new AssociationClosedError(`no A-ASSOCIATE-AC or -RJ within ${seconds} s (ARTIM)`),
+      });
+      this.abort();
+    }
   }
 
   private dispatch(event: Event, arg?: EventArg): void {

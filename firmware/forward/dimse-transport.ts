@@ -1,12 +1,12 @@
-// Forwarding to a DIMSE destination: many instances per association, one C-STORE per
-// request, each file streamed from the cache verbatim (promise 2). It says what became of
-// each instance; the queue runner decides what follows. A transfer that fails mid-message
-// (abort, reset, timeout) ends the association: a new one, opened when the runner asks
-// whether the destination works, tells the instance's fault from the destination's.
+// Forwarding to a DIMSE destination: one C-STORE per request, each file streamed from the
+// cache verbatim (promise 2), over several associations at once with as many requests
+// outstanding on each as the destination granted (association-pool.ts). It says what
+// became of each instance; the queue runner decides what follows. A transfer that fails
+// mid-message (abort, reset, timeout) ends its association: a response on another since,
+// or a new association, tells the instance's fault from the destination's.
 import { CodecError } from '../codec/jpeg-ls';
-import type { DimseNodeConfig } from '../config/config';
-import { nodeAddress } from '../config/config';
-import type { EstablishedAssociation } from '../dicom/association';
+import { FORWARD_PARALLELISM, nodeAddress, type DimseNodeConfig } from '../config/config';
+import { operationsWindow } from '../dicom/acse';
 import { CommandField } from '../dicom/dimse/command-field';
 import type { IncomingMessage } from '../dicom/dimse/dimse-channel';
 import { DimseRequestor } from '../dicom/dimse/dimse-requestor';
@@ -22,9 +22,10 @@ import {
 } from '../services/commitment/commitment-scu';
 import { echo } from '../services/echo-scu';
 import { openAssociation, type PeerAddress } from '../services/open-association';
-import { proposeContexts, routeKey, sendInstance, type Routes } from '../services/store-sender';
+import { proposeContexts, routeKey, sendInstance } from '../services/store-sender';
 import { CacheFileError } from '../../storage/cache-file';
 import type { ForwardJob } from '../../storage/index';
+import { AssociationPool, type ForwardAssociation, type Lease } from './association-pool';
 import {
   TransientError,
   type ForwardDeps,
@@ -34,30 +35,52 @@ import {
   type Transport,
 } from './transport';
 
-interface OpenAssociation {
-  readonly association: EstablishedAssociation;
-  readonly requestor: DimseRequestor;
-  readonly routes: Routes;
-  /** The accepted Storage Commitment context, when the node is asked to commit. */
-  readonly commitContextId?: number;
-  sent: number;
-}
-
 export class DimseTransport implements Transport<DimseNodeConfig> {
   readonly worksWhen = 'took new associations';
-  private open: OpenAssociation | null = null;
+  private readonly pool: AssociationPool;
   /** The (SOP class, transfer syntax) pairs of the batch: the contexts to propose. */
   private keys: string[] = [];
+  /** When the destination last showed it works: an association opened, a response came. */
+  private lastAnswerAt = 0;
 
   constructor(
     private node: DimseNodeConfig,
     private deps: ForwardDeps,
     /** The node as the box calls it now: AE titles, address, maximum PDU, timers. */
     private readonly peerOf: (node: DimseNodeConfig) => PeerAddress,
-  ) {}
+  ) {
+    this.pool = new AssociationPool(
+      () => ({
+        limit: this.node.associations ?? FORWARD_PARALLELISM.associations,
+        perAssociation: this.deps.settings.instancesPerAssociation,
+      }),
+      () => this.openOne(),
+      (fewer) =>
+        log.warn('destination takes fewer associations: going on with those open', {
+          dest: this.node.name,
+          open: fewer.open,
+          wanted: this.node.associations ?? FORWARD_PARALLELISM.associations,
+          reason: fewer.reason,
+        }),
+    );
+  }
 
   get connected(): boolean {
-    return this.open !== null;
+    return this.pool.size > 0;
+  }
+
+  get connections(): number {
+    return this.pool.size;
+  }
+
+  /**
+   * Requests the runner may have going: the associations the destination may be asked for ×
+   * the window it granted (known once one is open, as it is after prepare). More would only
+   * wait for a place, and be counted in flight while they do.
+   */
+  get parallel(): number {
+    const granted = this.pool.associations[0]?.window ?? this.proposedWindow();
+    return this.pool.allowed * granted;
   }
 
   reconfigure(node: DimseNodeConfig, deps: ForwardDeps): boolean {
@@ -69,13 +92,20 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
       before.host !== node.host ||
       before.port !== node.port ||
       before.requestCommit !== node.requestCommit ||
-      before.compress !== node.compress
+      before.compress !== node.compress ||
+      before.asyncOperations !== node.asyncOperations
     );
   }
 
+  /**
+   * Before a batch (nothing is in flight): associations whose contexts do not cover it are
+   * released, and one at least is open (else the destination is in trouble).
+   */
   async prepare(jobs: readonly ForwardJob[]): Promise<void> {
     this.keys = [...new Set(jobs.map(routeKey))];
-    await this.ensureAssociation();
+    if (this.pool.associations.some((a) => !this.keys.every((k) => a.routes.has(k))))
+      await this.pool.close();
+    await this.ready();
   }
 
   requests(jobs: readonly ForwardJob[]): ForwardJob[][] {
@@ -84,8 +114,21 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
 
   async send(jobs: readonly ForwardJob[], options: SendOptions): Promise<Outcome> {
     const job = jobs[0]!; // one instance per C-STORE (see requests)
-    const open = await this.ensureAssociation();
-    const route = open.routes.get(routeKey(job));
+    let lease: Lease;
+    try {
+      lease = await this.pool.lease(options.alone === true);
+    } catch (err) {
+      throw this.cannotAssociate(err);
+    }
+    try {
+      return await this.sendOn(lease, job, options);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async sendOn(lease: Lease, job: ForwardJob, options: SendOptions): Promise<Outcome> {
+    const route = lease.open.routes.get(routeKey(job));
     if (!route)
       return answered(job, {
         kind: 'failed',
@@ -98,15 +141,16 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
     let status: number;
     let comment: string | undefined;
     try {
-      ({ status, comment } = await sendInstance(open.requestor, this.deps.cache, route, job, {
+      ({ status, comment } = await sendInstance(lease.open.requestor, this.deps.cache, route, job, {
         peer: this.node.name,
         ...(compressed ? { compressed } : {}),
         ...(coerce ? { coerce } : {}),
         ...(options.through ? { through: options.through } : {}),
       }));
     } catch (err) {
-      return this.failedSend(job, err as Error);
+      return this.failedSend(lease, job, err as Error);
     }
+    this.lastAnswerAt = Date.now();
     const verdict = verdictForStatus(status);
     if (verdict === 'transient')
       return answered(job, {
@@ -120,19 +164,18 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
         status,
         reason: `${this.node.name} refused it: status ${formatStatus(status)}${comment ? ` (${comment})` : ''}`,
       });
-    if (++open.sent >= this.deps.settings.instancesPerAssociation) await this.close();
     return answered(job, { kind: 'delivered', status });
   }
 
   /** A C-STORE that ended without a response: what it says of the instance. */
-  private async failedSend(job: ForwardJob, err: Error): Promise<Outcome> {
+  private async failedSend(lease: Lease, job: ForwardJob, err: Error): Promise<Outcome> {
     if (err instanceof CacheFileError) return answered(job, { kind: 'gone', reason: err.message });
     // When the association ended under the send, how it ended says more than the send's error.
-    const association = this.open?.association;
-    const ended = association?.state === 'Sta1' ? await association.closed() : undefined;
+    const { association } = lease.open;
+    const ended = association.state === 'Sta1' ? await association.closed() : undefined;
     const cause = ended && ended.kind !== 'released' ? ended.error : err;
-    // The association is mid-message: it goes.
-    await this.close(true);
+    // The association is mid-message: it goes (and the others outstanding on it with it).
+    this.pool.abort(lease.open);
     if (err instanceof DatasetParseError)
       return answered(job, {
         kind: 'failed',
@@ -146,12 +189,21 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
         reason: `cannot coerce for ${this.node.name}: ${err.message}`,
       });
     if (err instanceof CodecError) return { kind: 'codec', reason: err.message };
-    return { kind: 'broken', reason: cause.message, cause };
+    return {
+      kind: 'broken',
+      reason: cause.message,
+      cause,
+      ...(lease.shared ? { shared: true as const } : {}),
+    };
   }
 
-  /** The destination works if it takes a new association (else TransientError says why). */
-  async works(): Promise<boolean> {
-    await this.ensureAssociation();
+  /**
+   * The destination works if it answered since the transfer broke, on any association, or
+   * takes a new one now (else TransientError says why).
+   */
+  async works(_jobs: readonly ForwardJob[], since: number): Promise<boolean> {
+    if (this.lastAnswerAt > since) return true;
+    await this.ready(true);
     return true;
   }
 
@@ -162,9 +214,11 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
 
   /** Asks the destination to commit to what it just accepted (PS3.4 J.3.2). */
   async delivered(jobs: readonly ForwardJob[]): Promise<void> {
-    const open = this.open;
     if (!this.node.requestCommit) return;
-    if (!open || open.association.state !== 'Sta6' || open.commitContextId === undefined) {
+    const open = this.pool.associations.find(
+      (a) => a.association.state === 'Sta6' && a.commitContextId !== undefined,
+    );
+    if (!open || open.commitContextId === undefined) {
       log.warn('storage commitment not requested: no commitment context with the destination', {
         dest: this.node.name,
       });
@@ -197,40 +251,64 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
     }
   }
 
-  /** Opens (or keeps) an association whose contexts cover every job of the batch. */
-  private async ensureAssociation(): Promise<OpenAssociation> {
-    const current = this.open;
-    if (current?.association.state === 'Sta6' && this.keys.every((k) => current.routes.has(k)))
-      return current;
-    await this.close();
+  /** One association at least (`fresh`: a new one), or TransientError saying why not. */
+  private async ready(fresh = false): Promise<void> {
+    try {
+      if (fresh) await this.pool.fresh();
+      else await this.pool.ready();
+    } catch (err) {
+      throw this.cannotAssociate(err);
+    }
+  }
+
+  /**
+   * Opens an association whose contexts cover every job of the batch, proposing the
+   * node's operations window; what the destination granted is what it is used with.
+   */
+  private async openOne(): Promise<ForwardAssociation> {
     const proposal = proposeContexts(this.keys, this.node.compress !== undefined);
     const commitContextId = this.node.requestCommit ? proposal.contexts.length * 2 + 1 : undefined;
     const contexts =
       commitContextId === undefined
         ? proposal.contexts
         : [...proposal.contexts, commitmentContext(commitContextId)];
-    let association: EstablishedAssociation;
-    try {
-      association = await openAssociation(this.peerOf(this.node), contexts);
-    } catch (err) {
-      throw new TransientError(
-        `cannot associate with ${nodeAddress(this.node)}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+    const association = await openAssociation(
+      this.peerOf(this.node),
+      contexts,
+      [],
+      this.proposedWindow(),
+    );
+    this.lastAnswerAt = Date.now();
     const requestor = new DimseRequestor(association);
     this.takeReports(requestor);
     const commitAccepted =
       commitContextId !== undefined && association.info.contexts.has(commitContextId);
-    this.open = {
+    const window = operationsWindow(association.info);
+    log.info('forward association open', {
+      dest: this.node.name,
+      peer: nodeAddress(this.node),
+      open: this.pool.size + 1,
+      window,
+    });
+    return {
       association,
       requestor,
       routes: proposal.routes(association),
       ...(commitAccepted ? { commitContextId } : {}),
-      sent: 0,
+      window: Math.min(window, this.proposedWindow()),
     };
-    log.info('forward association open', { dest: this.node.name, peer: nodeAddress(this.node) });
-    return this.open;
+  }
+
+  /** The destination's trouble opening an association; its cause tells the failure kind. */
+  private cannotAssociate(err: unknown): TransientError {
+    return new TransientError(
+      `cannot associate with ${nodeAddress(this.node)}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+
+  private proposedWindow(): number {
+    return this.node.asyncOperations ?? FORWARD_PARALLELISM.asyncOperations;
   }
 
   /** Some destinations report a commitment on the association that asked for it. */
@@ -244,18 +322,11 @@ export class DimseTransport implements Transport<DimseNodeConfig> {
   }
 
   async close(abort = false): Promise<void> {
-    const open = this.open;
-    this.open = null;
-    if (!open) return;
-    if (abort || open.association.state !== 'Sta6') {
-      open.association.abort();
-      return;
-    }
-    await open.association.release().catch(() => open.association.abort());
+    await this.pool.close(abort);
   }
 
   abortNow(): void {
-    this.open?.association.abort();
+    this.pool.abortNow();
   }
 }
 

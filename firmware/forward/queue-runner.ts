@@ -36,9 +36,14 @@ export interface DestinationStatus {
   /** Where it is: AE@host:port, or the DICOMweb service's URL. */
   readonly peer: string;
   readonly state: 'idle' | 'sending' | 'backing-off' | 'stopped';
+  /** The instance being sent, or "N instances" when several are. */
   readonly inFlight: string | null;
+  /** How many instances are being sent now (several associations, operations windows). */
+  readonly inFlightCount: number;
   /** An association (or an HTTP connection) is open to it. */
   readonly connected: boolean;
+  /** How many: associations open to a DIMSE destination. */
+  readonly connections: number;
   readonly consecutiveFailures: number;
   readonly retryAt: string | null;
   readonly lastSuccessAt: string | null;
@@ -57,10 +62,23 @@ export interface DestinationStatus {
 /** More instances than this failing in transfer one after another: the destination's fault. */
 const SUSPECTS_IN_A_ROW = 2;
 
+/**
+ * Transfers that break within this of each other broke for one cause (the destination
+ * restarted, the link dropped): none of them is a suspect until sent again alone.
+ */
+const TOGETHER_MS = 200;
+
 export class QueueRunner<N extends NodeConfig> {
   private state: DestinationStatus['state'] = 'idle';
   private running = false;
-  private inFlight: string | null = null;
+  /** The requests being sent, each with its instances (for the status). */
+  private readonly sending = new Map<object, readonly ForwardJob[]>();
+  /** The batch under way met the destination's trouble: no more of it is sent or judged. */
+  private batchFailed = false;
+  /** Broken transfers are judged one at a time, in the order they broke. */
+  private triage: Promise<unknown> = Promise.resolve();
+  /** When recent transfers broke (the last ten seconds'). */
+  private breaks: number[] = [];
   private failures = 0;
   private retryAt: number | null = null;
   private lastSuccessAt: string | null = null;
@@ -155,12 +173,20 @@ export class QueueRunner<N extends NodeConfig> {
   }
 
   status(): DestinationStatus {
+    const inFlight = [...this.sending.values()].flat();
     return {
       name: this.node.name,
       peer: nodeAddress(this.node),
       state: this.state,
-      inFlight: this.inFlight,
+      inFlight:
+        inFlight.length === 0
+          ? null
+          : inFlight.length === 1
+            ? inFlight[0]!.sopInstanceUid
+            : `${inFlight.length} instances`,
+      inFlightCount: inFlight.length,
       connected: this.transport.connected,
+      connections: this.transport.connections,
       consecutiveFailures: this.failures,
       retryAt: this.retryAt ? new Date(this.retryAt).toISOString() : null,
       lastSuccessAt: this.lastSuccessAt,
@@ -309,15 +335,34 @@ export class QueueRunner<N extends NodeConfig> {
     return true;
   }
 
-  /** Sends a batch request by request; each job's outcome is recorded as it comes. */
+  /**
+   * Sends a batch, up to the transport's `parallel` requests at once (the queue's order is
+   * the order they start in); each job's outcome is recorded as it comes. The first of
+   * the destination's troubles ends the batch: nothing more starts, what is in flight
+   * ends, then the trouble is thrown (one backoff, however many requests were going).
+   */
   private async sendBatch(jobs: readonly ForwardJob[]): Promise<void> {
     const delivered: ForwardJob[] = [];
+    this.batchFailed = false;
     try {
       await this.transport.prepare(jobs);
-      for (const request of this.transport.requests(jobs)) {
-        if (!this.running || this.stale) return;
-        await this.sendRequest(request, delivered);
-      }
+      const requests = this.transport.requests(jobs);
+      let next = 0;
+      let trouble: { readonly err: unknown } | undefined;
+      const lane = async (): Promise<void> => {
+        while (!trouble && next < requests.length && this.running && !this.stale) {
+          const request = requests[next++]!;
+          try {
+            await this.sendRequest(request, delivered);
+          } catch (err) {
+            trouble ??= { err };
+            this.batchFailed = true;
+          }
+        }
+      };
+      const lanes = Math.max(1, Math.min(this.transport.parallel, requests.length));
+      await Promise.all(Array.from({ length: lanes }, lane));
+      if (trouble) throw trouble.err;
     } finally {
       await this.marks.add(delivered.map((j) => j.pk));
       if (delivered.length > 0) await this.transport.delivered(delivered);
@@ -328,12 +373,14 @@ export class QueueRunner<N extends NodeConfig> {
   private async sendRequest(
     request: readonly ForwardJob[],
     delivered: ForwardJob[],
+    alone = false,
   ): Promise<void> {
     const jobs = await this.present(request);
     if (jobs.length === 0) return;
     const compressed = new Set<string>();
     const started = Date.now();
-    this.inFlight = jobs.length === 1 ? jobs[0]!.sopInstanceUid : `${jobs.length} instances`;
+    const token = {};
+    this.sending.set(token, jobs);
     log.debug('forwarding', {
       dest: this.node.name,
       instances: jobs.length,
@@ -341,9 +388,9 @@ export class QueueRunner<N extends NodeConfig> {
     });
     let outcome: Outcome;
     try {
-      outcome = await this.transport.send(jobs, this.sendOptions(compressed));
+      outcome = await this.transport.send(jobs, { ...this.sendOptions(compressed), alone });
     } finally {
-      this.inFlight = null;
+      this.sending.delete(token);
     }
     if (outcome.kind === 'codec' && compressed.size > 0) {
       // The encoder's trouble, not the destination's: these go as they are, now.
@@ -352,11 +399,12 @@ export class QueueRunner<N extends NodeConfig> {
         reason: outcome.reason,
       });
       this.compression.codecFailed(compressed);
-      return this.sendRequest(jobs, delivered);
+      return this.sendRequest(jobs, delivered, alone);
     }
-    if (outcome.kind === 'codec') return this.broken(jobs, outcome.reason, undefined, delivered);
+    if (outcome.kind === 'codec')
+      return this.broken(jobs, outcome.reason, undefined, delivered, alone);
     if (outcome.kind === 'broken')
-      return this.broken(jobs, outcome.reason, outcome.cause, delivered);
+      return this.broken(jobs, outcome.reason, outcome.cause, delivered, alone, outcome.shared);
     this.suspectsInARow = 0; // the destination answered
     if (outcome.kind === 'answered')
       return this.judge(jobs, outcome.verdicts, compressed, delivered, started);
@@ -392,10 +440,11 @@ export class QueueRunner<N extends NodeConfig> {
     return this.limiter.bucket.limit(data);
   }
 
+  /** Each instance in a request of its own, nothing else beside it on its connection. */
   private async oneAtATime(jobs: readonly ForwardJob[], delivered: ForwardJob[]): Promise<void> {
     for (const job of jobs) {
-      if (!this.running || this.stale) return;
-      await this.sendRequest([job], delivered);
+      if (!this.running || this.stale || this.batchFailed) return;
+      await this.sendRequest([job], delivered, true);
     }
   }
 
@@ -477,33 +526,77 @@ export class QueueRunner<N extends NodeConfig> {
 
   /**
    * The transfer of a request ended badly: aborted, reset, or no answer came. Whether an
-   * instance or the destination is to blame, the destination tells (a new association, a
-   * query). If it does not work, it is down: back off, nothing is charged. If it does, a
-   * request of many goes again one instance at a time; a single instance is a suspect: set
-   * aside for a while (the rest of the queue flows), failed with the reason once its tries
-   * are spent. Several instances failing in a row is the destination's trouble: back off.
+   * instance or the destination is to blame, the destination tells (an answer on another
+   * association since, a new association, a query). If it does not work, it is down: back
+   * off, nothing is charged. If it does, a request of many, or one that broke together
+   * with others (on the same association, or within TOGETHER_MS on others: one cause),
+   * goes again one instance at a time, alone; a single instance that broke alone is a
+   * suspect: set aside for a while (the rest of the queue flows), failed with the reason
+   * once its tries are spent. Several suspects in a row is the destination's trouble:
+   * back off. Breaks are judged one at a time, so a destination that dropped every
+   * association at once is found down once, not once per association.
    */
   private async broken(
     jobs: readonly ForwardJob[],
     reason: string,
     cause: unknown,
     delivered: ForwardJob[],
+    alone: boolean,
+    shared = false,
   ): Promise<void> {
     // Stopping (the transfer was cut short on purpose): the jobs stay queued, uncharged.
     if (!this.running) return;
+    const at = Date.now();
+    this.breaks = [...this.breaks.filter((t) => t > at - 10_000), at];
+    const verdict = this.triage
+      .then(() => this.judgeBreak(jobs, { reason, cause }, at, alone, shared))
+      .catch((err: unknown) => {
+        // Before the next break is judged: it is the same trouble, not news.
+        this.batchFailed = true;
+        throw err;
+      });
+    this.triage = verdict.catch(() => undefined);
+    if ((await verdict) === 'again') {
+      log.warn('request failed in transfer: sending its instances again, each alone', {
+        dest: this.node.name,
+        instances: jobs.length,
+        reason,
+      });
+      await this.oneAtATime(jobs, delivered);
+    }
+  }
+
+  /** What a broken transfer means (see broken): judged, or to be sent again alone. */
+  private async judgeBreak(
+    jobs: readonly ForwardJob[],
+    { reason, cause }: { readonly reason: string; readonly cause: unknown },
+    at: number,
+    alone: boolean,
+    shared: boolean,
+  ): Promise<'judged' | 'again'> {
+    // The batch already met the destination's trouble: the job stays queued, uncharged.
+    if (!this.running || this.batchFailed) return 'judged';
     const one = jobs.length === 1 ? jobs[0]! : undefined;
     const detail = one ? `${reason} (while sending ${one.sopInstanceUid})` : reason;
     const charge = async (): Promise<void> => {
       if (one) await this.deps.archive.queue.noteAttempt(one.pk, detail);
     };
-    if (one && ++this.suspectsInARow > SUSPECTS_IN_A_ROW) {
+    // No connection was made (refused, unreachable, a certificate or the association
+    // refused): nothing of the instance reached the destination, which is in trouble
+    // whatever it answers a moment later (a service starting up).
+    if (classifyFailure(cause).kind !== 'other') {
+      await charge();
+      throw new TransientError(reason, { cause });
+    }
+    const suspect = one !== undefined && (alone || !(shared || (await this.brokeWithOthers(at))));
+    if (suspect && ++this.suspectsInARow > SUSPECTS_IN_A_ROW) {
       await charge();
       throw new TransientError(
         `${this.suspectsInARow} instances in a row failed in transfer, the last: ${detail}`,
         { cause },
       );
     }
-    const works = await this.transport.works(jobs).catch(async (err: unknown) => {
+    const works = await this.transport.works(jobs, at).catch(async (err: unknown) => {
       await charge();
       throw err;
     });
@@ -511,14 +604,16 @@ export class QueueRunner<N extends NodeConfig> {
       await charge();
       throw new TransientError(reason, { cause });
     }
-    if (one)
-      return this.setAsideOrFail(one, detail, `${this.node.name} ${this.transport.worksWhen}`);
-    log.warn('request failed in transfer: sending its instances one at a time', {
-      dest: this.node.name,
-      instances: jobs.length,
-      reason,
-    });
-    return this.oneAtATime(jobs, delivered);
+    if (!suspect) return 'again';
+    await this.setAsideOrFail(one!, detail, `${this.node.name} ${this.transport.worksWhen}`);
+    return 'judged';
+  }
+
+  /** Whether another transfer broke within TOGETHER_MS of `at` (waits until that is known). */
+  private async brokeWithOthers(at: number): Promise<boolean> {
+    const wait = at + TOGETHER_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    return this.breaks.filter((t) => Math.abs(t - at) <= TOGETHER_MS).length > 1;
   }
 
   /**

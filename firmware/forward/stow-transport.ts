@@ -48,6 +48,13 @@ export class StowTransport implements Transport<DicomwebNodeConfig> {
     return this.client !== null;
   }
 
+  get connections(): number {
+    return this.client ? 1 : 0;
+  }
+
+  /** One request at a time: a request already carries many instances. */
+  readonly parallel = 1;
+
   reconfigure(node: DicomwebNodeConfig, deps: ForwardDeps): boolean {
     const before = this.node;
     this.node = node;

@@ -1,6 +1,6 @@
 // What a forward destination speaks, as the queue runner sees it: a way to send a request
-// of queued instances and say what became of each (DIMSE over an association, STOW-RS
-// over HTTP). The runner owns everything else: which jobs go, marks, backoff, probing,
+// of queued instances and say what became of each (DIMSE over associations, several
+// requests at once; STOW-RS over HTTP, one at a time). The runner owns everything else: which jobs go, marks, backoff, probing,
 // the compressed-then-as-it-is fallback and the isolation of an instance that fails alone.
 import type { CompressionPlan } from '../codec/compress-instance';
 import type { ForwardingConfig, NodeConfig } from '../config/config';
@@ -50,8 +50,17 @@ export type InstanceVerdict =
 export type Outcome =
   /** Answered, a verdict per instance (by job pk); an instance without one was not sent. */
   | { readonly kind: 'answered'; readonly verdicts: ReadonlyMap<number, InstanceVerdict> }
-  /** The transfer failed (abort, reset, silence): the instance or the destination to blame. */
-  | { readonly kind: 'broken'; readonly reason: string; readonly cause?: unknown }
+  /**
+   * The transfer failed (abort, reset, silence): the instance or the destination to blame.
+   * `shared`: other requests were outstanding on the same association when it ended, and
+   * any of them may be to blame.
+   */
+  | {
+      readonly kind: 'broken';
+      readonly reason: string;
+      readonly cause?: unknown;
+      readonly shared?: true;
+    }
   /** Refused as a whole without a word per instance: one of them may be to blame. */
   | { readonly kind: 'isolate'; readonly reason: string }
   /** The box's compression failed: the compressed instances are to go as they are. */
@@ -65,11 +74,23 @@ export interface SendOptions {
   coercion(job: ForwardJob): Promise<readonly ElementValue[] | undefined>;
   /** The node's bandwidth cap, shared by every request to it. */
   readonly through?: (data: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
+  /**
+   * Sent with nothing else outstanding beside it on its connection: when it breaks, it
+   * alone is to blame (an instance sent again after a transfer that broke with others).
+   */
+  readonly alone?: boolean;
 }
 
 export interface Transport<N extends NodeConfig> {
   /** An association (or an HTTP connection) is open: the runner's idle timer runs. */
   readonly connected: boolean;
+  /** How many connections are open (associations; an HTTP client counts one). */
+  readonly connections: number;
+  /**
+   * Requests the runner may have going at once (read after prepare): DIMSE, the
+   * associations the destination takes × the operations window it granted; STOW-RS, 1.
+   */
+  readonly parallel: number;
   /** How the destination was seen to work while an instance failed, for the failure's reason. */
   readonly worksWhen: string;
   /** A new configuration; returns whether the node is now another peer (reconnect). */
@@ -81,10 +102,11 @@ export interface Transport<N extends NodeConfig> {
   /** Sends a request; throws TransientError for the destination's trouble. */
   send(jobs: readonly ForwardJob[], options: SendOptions): Promise<Outcome>;
   /**
-   * After a broken transfer: whether the destination works otherwise (takes a new
-   * association, answers a query). May throw TransientError saying why not.
+   * After a transfer that broke at `since` (ms): whether the destination works otherwise
+   * (answered since on another association, takes a new one, answers a query). May throw
+   * TransientError saying why not.
    */
-  works(jobs: readonly ForwardJob[]): Promise<boolean>;
+  works(jobs: readonly ForwardJob[], since: number): Promise<boolean>;
   /** Whether the destination answers a cheap check now (C-ECHO, a QIDO-RS query). */
   probe(): Promise<boolean>;
   /** After a batch, with the jobs delivered with Success (storage commitment). */

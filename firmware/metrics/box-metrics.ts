@@ -260,7 +260,7 @@ export class BoxMetrics {
       const labels = { destination: d.name };
       this.oldestAge.set(labels, d.oldestWaitingSeconds ?? 0);
       this.queued.set(labels, d.queued);
-      this.inFlight.set(labels, d.inFlight ? 1 : 0);
+      this.inFlight.set(labels, d.inFlightCount);
       this.failed.set(labels, d.failed);
       this.consecutiveFailures.set(labels, d.consecutiveFailures);
       this.backoffUntil.set(labels, d.retryAt ? Date.parse(d.retryAt) / 1000 : 0);

@@ -39,11 +39,16 @@ export function nodePeer(config: Config, node: DimseNodeConfig): PeerAddress {
   };
 }
 
-/** Opens an association with the peer; resolves once it is established. */
+/**
+ * Opens an association with the peer; resolves once it is established. `operationsWindow`
+ * above 1 proposes an Asynchronous Operations Window of that many requests outstanding
+ * (PS3.7 D.3.3.3; we perform one at a time); the peer's answer is in the association's info.
+ */
 export function openAssociation(
   peer: PeerAddress,
   presentationContexts: readonly PresentationContextRq[],
   roleSelections: readonly RoleSelection[] = [],
+  operationsWindow = 1,
 ): Promise<EstablishedAssociation> {
   const { tls } = peer;
   return Association.request({
@@ -56,5 +61,8 @@ export function openAssociation(
     artimMs: peer.artimMs ?? SCU_DEFAULTS.artimMs,
     presentationContexts,
     roleSelections,
+    ...(operationsWindow > 1
+      ? { asyncOperationsWindow: { invoked: operationsWindow, performed: 1 } }
+      : {}),
   });
 }

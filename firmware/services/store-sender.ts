@@ -165,6 +165,7 @@ export async function sendInstance(
     } else data = withDeflatePadding(data, instance.transferSyntaxUid);
     if (options.coerce) data = coercedDataset(data, instance, goesAs, options.coerce, options.peer);
     if (options.through) data = options.through(data);
+    const silence = new SilenceTimer(options.timeoutMs ?? 120_000);
     const response = requestor.request(
       contextId,
       {
@@ -179,27 +180,62 @@ export async function sendInstance(
             }
           : {}),
       },
-      data,
+      silence.watching(data),
+      undefined,
+      () => silence.restart(),
     );
-    const timeoutMs = options.timeoutMs ?? 120_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no C-STORE-RSP within ${timeoutMs / 1000} s`)),
-        timeoutMs,
-      );
-    });
     try {
-      const rsp = await Promise.race([response, timeout]);
+      const rsp = await Promise.race([response, silence.expired]);
       return {
         status: rsp.command.status ?? 0xffff,
         ...(rsp.command.errorComment ? { comment: rsp.command.errorComment } : {}),
       };
     } finally {
-      clearTimeout(timer);
+      silence.stop();
     }
   } finally {
     // Closing need not delay the next sub-operation.
     void file.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The bound on a C-STORE: it fails when for `ms` no byte of it has moved and no response
+ * came. It starts when the data set starts to go (with an Asynchronous Operations Window
+ * a request may first wait its turn behind others, as long as they take), and a capped
+ * transfer of a large instance that keeps moving is never cut.
+ */
+class SilenceTimer {
+  private timer: NodeJS.Timeout | undefined;
+  private fire: (err: Error) => void = () => undefined;
+  private stopped = false;
+  readonly expired = new Promise<never>((_, reject) => {
+    this.fire = reject;
+  });
+
+  constructor(private readonly ms: number) {
+    this.expired.catch(() => undefined); // raced, or never looked at once the response came
+  }
+
+  restart(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(
+      () => this.fire(new Error(`no C-STORE-RSP within ${this.ms / 1000} s`)),
+      this.ms,
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  async *watching(data: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    this.restart();
+    for await (const chunk of data) {
+      this.restart();
+      yield chunk;
+    }
   }
 }

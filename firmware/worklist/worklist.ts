@@ -110,11 +110,17 @@ export class Worklist {
     await this.running?.catch(() => undefined);
   }
 
-  /** Replicates now (or waits for the replication under way). */
+  /** Replicates now (or waits for the replication under way); never rejects. */
   refresh(): Promise<RefreshResult> {
-    this.running ??= this.replicateNow().finally(() => {
-      this.running = null;
-    });
+    this.running ??= this.replicateNow()
+      .catch((err: Error): RefreshResult => {
+        // The index failed under the replication: said here, tried again next interval.
+        log.error('worklist replication failed', { reason: err.message });
+        return { ok: false, reason: err.message };
+      })
+      .finally(() => {
+        this.running = null;
+      });
     return this.running;
   }
 
@@ -210,7 +216,9 @@ export class Worklist {
     clearTimeout(this.timer);
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.refresh().then(() => this.schedule(this.config().worklist.intervalSeconds * 1000));
+      void this.refresh().finally(() =>
+        this.schedule(this.config().worklist.intervalSeconds * 1000),
+      );
     }, ms);
     this.timer.unref();
   }

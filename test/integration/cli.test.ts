@@ -401,6 +401,18 @@ describe('the command line', function () {
         live.stdout,
         /"name": "archive",\n\s+"ae": "1234",\n\s+"host": "10\.9\.8\.7",\n\s+"port": 11112,\n\s+"forward": false/,
       );
+      const several = await node('set', 'archive', 'associations=2', 'asyncOperations=16');
+      assert.equal(several.code, 0, several.stderr);
+      assert.match(
+        (await node('list')).stdout,
+        /^archive {2}1234@10\.9\.8\.7:11112 {2}2 associations$/m,
+      );
+      const none = await node('set', 'archive', 'associations=0');
+      assert.equal(none.code, 2);
+      assert.match(
+        none.stderr,
+        /^dicom-edge node set: config key "nodes\[2\]\.associations": must be an integer from 1 to 16/,
+      );
       const twice = await node('add', 'archive', 'A', 'h', '104');
       assert.equal(twice.code, 2);
       assert.match(
@@ -450,6 +462,37 @@ describe('the command line', function () {
       assert.match(listed, /^pacs {2}CENTRAL_PACS@10\.1\.2\.3:104 {2}forward$/m);
       assert.doesNotMatch(listed, /pacs2/);
       assert.equal((await node('rm', 'pacs')).code, 0);
+    });
+
+    it('`node add ... --associations N`: a PACS that takes one association is added so; a bad N is refused, keyed (issue 30)', async () => {
+      const node = (...args: string[]) => run(BIN, ['node', ...args, '--config', config]);
+      const one = await node(
+        'add',
+        'old',
+        'OLD_PACS',
+        '10.1.2.5',
+        '104',
+        '--forward',
+        '--associations',
+        '1',
+      );
+      assert.equal(one.code, 0, one.stderr);
+      assert.match(
+        (await node('list')).stdout,
+        /^old {2}OLD_PACS@10\.1\.2\.5:104 {2}forward {2}1 association$/m,
+      );
+      const live = await run(BIN, ['config', '--config', config]);
+      assert.match(live.stdout, /"name": "old",[^}]*"associations": 1/);
+      for (const bad of ['0', '17', 'four']) {
+        const refused = await node('add', 'bad', 'B', '10.1.2.6', '104', '--associations', bad);
+        assert.equal(refused.code, 2, refused.stdout);
+        assert.match(
+          refused.stderr,
+          /^dicom-edge node add: config key "nodes\[\d\]\.associations": must be an integer from 1 to 16/,
+        );
+      }
+      assert.doesNotMatch((await node('list')).stdout, /^bad /m);
+      assert.equal((await node('rm', 'old')).code, 0);
     });
 
     it('a host that is neither a DNS name nor an address (1424) is refused when set, keyed', async () => {

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { DicomwebNodeConfig, ForwardingConfig } from '../../firmware/config/config';
 import { controlRequest } from '../../firmware/control/control-client';
 import type { DestinationReport } from '../../firmware/forward/forwarder';
+import { onLogLine } from '../../firmware/log';
 import { echo } from '../../firmware/services/echo-scu';
 import { BIN } from '../support/box-process';
 import { freePort, run, startBox, storeInto, tempDir, type TestBox } from '../support/peers';
@@ -203,5 +204,47 @@ describe('forwarding resumes when the destination is back', function () {
     await waitFor('both delivered', async () => (await cloud()).done === 2, 10_000);
     assert.equal(requests[0], 'GET /dicom-web/studies?limit=1', requests.join(', '));
     assert.equal(requests.at(-1), 'POST /dicom-web/studies');
+  });
+
+  it('a refused connection is the destination’s trouble, not the instance’s, even when the destination answers a moment later (issue 30)', async () => {
+    const port = await freePort();
+    const node: DicomwebNodeConfig = {
+      name: 'cloud',
+      kind: 'dicomweb',
+      url: `http://127.0.0.1:${port}/dicom-web`,
+      forward: true,
+      batch: { maxInstances: 50, maxBytes: 64 * 1024 * 1024 },
+      timeoutSeconds: 10,
+    };
+    const box = await startBox({ nodes: [node], forwarding: LONG_BACKOFF });
+    cleanups.push(() => box.stop());
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end(req.method === 'GET' ? '[]' : ''));
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    // The service starts listening 50 ms after the box began its request: the request's
+    // connection is refused, the check that follows it finds the service answering.
+    const lines: string[] = [];
+    const stop = onLogLine((line) => {
+      lines.push(line);
+      if (/ forwarding dest=cloud/.test(line) && !server.listening)
+        setTimeout(() => server.listen(port, '127.0.0.1'), 50);
+    });
+    cleanups.push(async () => stop());
+    await storeInto(box, await writeSyntheticStudy(tempDir('refused-stow'), 2406, 1));
+    const cloud = async (): Promise<DestinationReport> => (await box.forwarder.report())[0]!;
+    await waitFor('delivered', async () => (await cloud()).done === 1, 15_000);
+    assert.ok(
+      lines.some((l) => /forwarding paused dest=cloud kind=unreachable .*ECONNREFUSED/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(!lines.some((l) => /instance set aside/.test(l)), lines.join('\n'));
   });
 });

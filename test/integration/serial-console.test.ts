@@ -68,6 +68,21 @@ describe('serial console', function () {
       assert.doesNotMatch(out, /viewer/);
     });
 
+    it('node set pacs associations: 1 is taken and listed, 0 and 17 refused with the key named (issue 30)', async () => {
+      let out = await terminal.type('node set pacs associations 1\r', PROMPT);
+      assert.match(out, /ok: nodes changed/);
+      out = await terminal.type('node list\r', PROMPT);
+      assert.match(out, /\r\npacs {2}PACS@127\.0\.0\.1:9 {2}forward {2}1 association\r\n/);
+      for (const bad of ['0', '17']) {
+        out = await terminal.type(`node set pacs associations ${bad}\r`, PROMPT);
+        assert.match(
+          out,
+          /error: config key "nodes\[0\]\.associations": must be an integer from 1 to 16\r\n/,
+        );
+      }
+      assert.equal(box.config.nodes.length, 1);
+    });
+
     it('set ae takes effect for C-ECHO; set port refuses a bad value', async () => {
       const out = await terminal.type('set ae SERIAL_AE\r', PROMPT);
       assert.match(out, /ok: ae changed/);

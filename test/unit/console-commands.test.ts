@@ -137,7 +137,7 @@ describe('console commands', () => {
     assert.match(out, /^ {2}pacs {2}PACS@10\.1\.2\.3:104 {2}forward$/m);
   });
 
-  it('node list marks the nodes reached over TLS (issue 27)', async () => {
+  it("node list marks the nodes reached over TLS (issue 27), and says a node's associations when set (issue 30)", async () => {
     const config: Config = {
       ...DEFAULTS,
       nodes: [
@@ -150,6 +150,7 @@ describe('console commands', () => {
           tls: { profile: 'bcp195-nd' },
         },
         { name: 'viewer', ae: 'VIEWER', host: '10.1.2.4', port: 104, forward: false },
+        { name: 'old', ae: 'OLD', host: '10.1.2.5', port: 104, forward: true, associations: 1 },
       ],
     };
     const call = (async (request: AnyRequest) =>
@@ -157,7 +158,8 @@ describe('console commands', () => {
     const commands = new ConsoleCommands(call as ControlCall);
     assert.equal(
       await commands.run('node list'),
-      'pacs  PACS@10.1.2.3:2762  tls  forward\nviewer  VIEWER@10.1.2.4:104',
+      'pacs  PACS@10.1.2.3:2762  tls  forward\nviewer  VIEWER@10.1.2.4:104\n' +
+        'old  OLD@10.1.2.5:104  forward  1 association',
     );
   });
 
@@ -186,6 +188,12 @@ describe('console commands', () => {
     assert.deepEqual(lastSet(), {
       nodes: [{ name: 'pacs', ae: 'PACS', host: '10.1.2.3', port: 11112, forward: true }],
     });
+    // How many associations it is forwarded over: a number (the box checks its range).
+    await commands.run('node set pacs associations 1');
+    assert.equal(
+      (lastSet() as { nodes: Array<{ associations: unknown }> }).nodes[0]!.associations,
+      1,
+    );
     // An AE title stays text even when it looks like a number.
     await commands.run('node set pacs ae 1234');
     assert.equal((lastSet() as { nodes: Array<{ ae: unknown }> }).nodes[0]!.ae, '1234');

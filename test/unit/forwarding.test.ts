@@ -1,7 +1,13 @@
 // The pure parts of forwarding: routing filters, backoff, failure verdicts, the rate
 // limiter, and the forwarding configuration keys.
 import { strict as assert } from 'node:assert';
-import { commitPolicy, ConfigError, validateConfig } from '../../firmware/config/config';
+import {
+  commitPolicy,
+  ConfigError,
+  FORWARD_PARALLELISM,
+  isDimse,
+  validateConfig,
+} from '../../firmware/config/config';
 import { backoffDelay } from '../../firmware/forward/backoff';
 import { verdictForStatus } from '../../firmware/dicom/dimse/status';
 import { routeInstance, wildcardMatch } from '../../firmware/forward/routing';
@@ -122,6 +128,23 @@ describe('forwarding rules', () => {
       assert.equal(c.forwarding.instancesPerAssociation, 1000);
       assert.equal(c.forwarding.probeSeconds, 2, 'a backing-off destination is checked every 2 s');
     });
+
+    it('takes how many associations and operations a DIMSE destination gets, absent when not said', () => {
+      const c = validateConfig({
+        nodes: [
+          { ...good, associations: 1, asyncOperations: 16 },
+          { ...good, name: 'b' },
+        ],
+      });
+      assert.deepEqual(
+        c.nodes.map((n) => isDimse(n) && [n.associations, n.asyncOperations]),
+        [
+          [1, 16],
+          [undefined, undefined],
+        ],
+      );
+      assert.deepEqual(FORWARD_PARALLELISM, { associations: 4, asyncOperations: 8 });
+    });
     const bad: Array<[string, unknown, RegExp]> = [
       [
         'an unknown criterion',
@@ -159,6 +182,21 @@ describe('forwarding rules', () => {
         /"commit": must be "stored" or "forwarded"/,
       ],
       ['a zero commit timeout', { commitTimeoutSeconds: 0 }, /"commitTimeoutSeconds"/],
+      [
+        'no association at all',
+        { nodes: [{ ...good, associations: 0 }] },
+        /"nodes\[0\]\.associations": must be an integer from 1 to 16/,
+      ],
+      [
+        'more associations than a PACS would take',
+        { nodes: [{ ...good, associations: 64 }] },
+        /"nodes\[0\]\.associations": must be an integer from 1 to 16/,
+      ],
+      [
+        'an operations window of 0',
+        { nodes: [{ ...good, asyncOperations: 0 }] },
+        /"nodes\[0\]\.asyncOperations": must be an integer from 1 to 64/,
+      ],
       [
         'requestCommit that is not a boolean',
         { nodes: [{ ...good, requestCommit: 'yes' }] },

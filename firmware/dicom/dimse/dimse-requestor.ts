@@ -76,12 +76,17 @@ export class DimseRequestor {
     });
   }
 
-  /** Sends a request and resolves with its final (non-pending) response. */
+  /**
+   * Sends a request and resolves with its final (non-pending) response. `onSent` is told
+   * when its last fragment has left: from then on only the peer keeps it waiting (with an
+   * Asynchronous Operations Window, a request may wait its turn to be sent for long).
+   */
   async request(
     contextId: number,
     command: Omit<CommandSet, 'messageId' | 'hasDataSet'>,
     dataset?: Buffer | AsyncIterable<Buffer>,
     onPending?: PendingHandler,
+    onSent?: () => void,
   ): Promise<DimseResponse> {
     const messageId = this.channel.allocateMessageId();
     const response = new Promise<DimseResponse>((resolve, reject) => {
@@ -97,6 +102,7 @@ export class DimseRequestor {
       this.waiting.delete(messageId);
       throw err;
     }
+    onSent?.();
     return response;
   }
 
