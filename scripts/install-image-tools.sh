@@ -17,14 +17,7 @@ command -v mcopy >/dev/null 2>&1 || missing+=(mtools)
 command -v sfdisk >/dev/null 2>&1 || missing+=(fdisk)
 command -v mke2fs >/dev/null 2>&1 || missing+=(e2fsprogs)
 command -v debugfs >/dev/null 2>&1 || missing+=(e2fsprogs)
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-image-tools: missing ${missing[*]} and not root; install them with apt-get" >&2
-  exit 1
-fi
-echo "install-image-tools: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ ${#missing[@]} -gt 0 ] || exit 0
+# shellcheck source=apt-install-missing.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/apt-install-missing.sh"
+apt_install_missing install-image-tools "${missing[@]}"

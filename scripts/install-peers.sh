@@ -27,17 +27,10 @@ command -v qemu-aarch64-static >/dev/null 2>&1 || missing+=(qemu-user-static)
 command -v update-binfmts >/dev/null 2>&1 || missing+=(binfmt-support)
 command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
 command -v arch-test >/dev/null 2>&1 || missing+=(arch-test)
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-peers: missing ${missing[*]} and not root; install them with apt-get" >&2
-  exit 1
-fi
-echo "install-peers: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ ${#missing[@]} -gt 0 ] || exit 0
+# shellcheck source=apt-install-missing.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/apt-install-missing.sh"
+apt_install_missing install-peers "${missing[@]}"
 # Debian's package starts an Orthanc service on port 4242/8042; the tests start their own.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now orthanc >/dev/null 2>&1 || true; fi
 if [ -x /etc/init.d/orthanc ]; then /etc/init.d/orthanc stop >/dev/null 2>&1 || true; fi

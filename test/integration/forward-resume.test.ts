@@ -24,6 +24,18 @@ const LONG_BACKOFF: Partial<ForwardingConfig> = { retryInitialSeconds: 600, retr
 /** The same, with the probe out of the way: only what the test does can end it. */
 const NO_PROBE: Partial<ForwardingConfig> = { ...LONG_BACKOFF, probeSeconds: 3600 };
 
+/** A STOW-RS destination on a port of this machine where nothing may listen yet. */
+function cloudNode(port: number): DicomwebNodeConfig {
+  return {
+    name: 'cloud',
+    kind: 'dicomweb',
+    url: `http://127.0.0.1:${port}/dicom-web`,
+    forward: true,
+    batch: { maxInstances: 50, maxBytes: 64 * 1024 * 1024 },
+    timeoutSeconds: 10,
+  };
+}
+
 describe('forwarding resumes when the destination is back', function () {
   this.timeout(60_000);
   const cleanups: Array<() => Promise<void>> = [];
@@ -173,15 +185,7 @@ describe('forwarding resumes when the destination is back', function () {
 
   it('a DICOMweb destination is checked with its QIDO-RS query, and sent to once it answers', async () => {
     const port = await freePort();
-    const node: DicomwebNodeConfig = {
-      name: 'cloud',
-      kind: 'dicomweb',
-      url: `http://127.0.0.1:${port}/dicom-web`,
-      forward: true,
-      batch: { maxInstances: 50, maxBytes: 64 * 1024 * 1024 },
-      timeoutSeconds: 10,
-    };
-    const box = await startBox({ nodes: [node], forwarding: LONG_BACKOFF });
+    const box = await startBox({ nodes: [cloudNode(port)], forwarding: LONG_BACKOFF });
     cleanups.push(() => box.stop());
     await storeInto(box, await writeSyntheticStudy(tempDir('resume-stow'), 2405, 2));
     const cloud = async (): Promise<DestinationReport> => (await box.forwarder.report())[0]!;
@@ -208,15 +212,7 @@ describe('forwarding resumes when the destination is back', function () {
 
   it('a refused connection is the destination’s trouble, not the instance’s, even when the destination answers a moment later (issue 30)', async () => {
     const port = await freePort();
-    const node: DicomwebNodeConfig = {
-      name: 'cloud',
-      kind: 'dicomweb',
-      url: `http://127.0.0.1:${port}/dicom-web`,
-      forward: true,
-      batch: { maxInstances: 50, maxBytes: 64 * 1024 * 1024 },
-      timeoutSeconds: 10,
-    };
-    const box = await startBox({ nodes: [node], forwarding: LONG_BACKOFF });
+    const box = await startBox({ nodes: [cloudNode(port)], forwarding: LONG_BACKOFF });
     cleanups.push(() => box.stop());
     const server = http.createServer((req, res) => {
       req.resume();
