@@ -46,9 +46,9 @@ async function main(): Promise<void> {
   }
   // Every other study delivered.
   const jobs = await index.queue.queuedJobs('pacs', COUNT);
-  const delivered = jobs
-    .filter((j) => Math.floor(Number(j.studyInstanceUid.split('.').pop()) % 2) === 0)
-    .map((j) => j.pk);
+  const delivered = jobs.filter(
+    (j) => Math.floor(Number(j.studyInstanceUid.split('.').pop()) % 2) === 0,
+  );
   for (let i = 0; i < delivered.length; i += 500)
     await index.queue.finishJobs(delivered.slice(i, i + 500), { state: 'done', status: 0 });
   process.stdout.write(

@@ -13,6 +13,18 @@ export interface ForwardJob extends CachedInstance {
   readonly queuedAt: string;
 }
 
+/** Which copy of the instance a job sent: its cache file (each copy stored has its own). */
+export type SentCopy = Pick<ForwardJob, 'pk' | 'path'>;
+
+/**
+ * SQL: the job's instance has not been replaced by another copy since the one sent (the
+ * parameter: a JSON object of job pk -> the cache file sent). An instance no longer in
+ * the index has no other copy either.
+ */
+const STILL_THE_COPY_SENT = `NOT EXISTS (SELECT 1 FROM instances i
+    WHERE i.sop_instance_uid = forward_jobs.sop_instance_uid
+      AND i.path <> json_extract(?, '$."' || forward_jobs.pk || '"'))`;
+
 /** A job that failed for good, with everything known about why. */
 export interface FailedJob {
   readonly destination: string;
@@ -96,11 +108,11 @@ export class ForwardQueue {
    * itself is recorded by noteAttempt). The job stays queued but is set aside until
    * `until`, so that the rest of the queue flows.
    */
-  async setAside(pk: number, until: string): Promise<void> {
+  async setAside(job: SentCopy, until: string): Promise<void> {
     await this.sql.run(
       `UPDATE forward_jobs SET suspect_count = suspect_count + 1, not_before = ?
-        WHERE pk = ? AND state = 'queued'`,
-      [until, pk],
+        WHERE pk = ? AND state = 'queued' AND ${STILL_THE_COPY_SENT}`,
+      [until, job.pk, JSON.stringify({ [job.pk]: job.path })],
     );
   }
 
@@ -108,28 +120,39 @@ export class ForwardQueue {
    * Records the end of jobs: delivered, or refused for good, durably (one flush a batch:
    * delivered jobs are marked in batches by the worker). A mark lost to a power cut before
    * it means one more (harmless) re-send of those few, as delivery is at least once.
+   *
+   * Each job is finished only if the copy it sent is still the instance's: a changed copy
+   * stored while it was on its way (or delivered and not yet marked) requeued the job
+   * (storage/instances.ts), and the destination must get that copy too. Returns the jobs
+   * not finished, for the worker to take up again.
    */
   async finishJobs(
-    pks: readonly number[],
+    jobs: readonly SentCopy[],
     outcome: JobOutcome,
     /** When it happened, if not now (deliveries are marked a little after, together). */
     at: string = new Date().toISOString(),
-  ): Promise<void> {
-    if (pks.length === 0) return;
-    await this.sql.run(
+  ): Promise<number[]> {
+    if (jobs.length === 0) return [];
+    const sentPaths = JSON.stringify(Object.fromEntries(jobs.map((j) => [j.pk, j.path])));
+    const finished = await this.sql.all<{ pk: number }>(
       `UPDATE forward_jobs SET state = ?, last_status = ?, last_error = ?, finished_at = ?,
               last_attempt_at = ?, attempts = attempts + 1, not_before = NULL
-        WHERE pk IN (${pks.map(() => '?').join(', ')}) AND state = 'queued'`,
+        WHERE pk IN (${jobs.map(() => '?').join(', ')}) AND state = 'queued'
+          AND ${STILL_THE_COPY_SENT}
+        RETURNING pk`,
       [
         outcome.state,
         outcome.status,
         outcome.state === 'failed' ? outcome.error : null,
         at,
         at,
-        ...pks,
+        ...jobs.map((j) => j.pk),
+        sentPaths,
       ],
     );
     await this.sql.durable();
+    const done = new Set(finished.map((r) => r.pk));
+    return jobs.filter((j) => !done.has(j.pk)).map((j) => j.pk);
   }
 
   /** Storage commitment was asked of the destination for these delivered jobs. */

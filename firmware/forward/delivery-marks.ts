@@ -3,6 +3,7 @@
 // even when forwarding keeps pace one instance at a time. A mark lost to a power cut means
 // one more (harmless) send: delivery is at least once.
 import { log } from '../log';
+import type { SentCopy } from '../../storage/forward-queue';
 import type { ForwardDeps } from './transport';
 
 export const BATCH = 64;
@@ -15,11 +16,13 @@ export interface MarksContext {
   readonly archive: ForwardDeps['archive'];
   /** Told when instances were marked delivered (storage commitment may now be granted). */
   readonly onDelivered?: () => void;
+  /** Told of jobs left queued: a changed copy of their instance was stored meanwhile. */
+  readonly onChanged?: (pks: readonly number[]) => void;
 }
 
 export class DeliveryMarks {
-  /** Jobs delivered but not yet marked in the index: pk -> when delivered. */
-  private readonly unmarked = new Map<number, string>();
+  /** Jobs delivered but not yet marked in the index: pk -> the copy sent, and when. */
+  private readonly unmarked = new Map<number, { copy: SentCopy; at: string }>();
   private timer?: NodeJS.Timeout;
 
   /** `of` gives the destination's name, the index and whom to tell, as configured now. */
@@ -34,9 +37,9 @@ export class DeliveryMarks {
     return this.unmarked.has(pk);
   }
 
-  async add(pks: readonly number[]): Promise<void> {
-    const now = new Date().toISOString();
-    for (const pk of pks) this.unmarked.set(pk, now);
+  async add(jobs: readonly SentCopy[]): Promise<void> {
+    const at = new Date().toISOString();
+    for (const j of jobs) this.unmarked.set(j.pk, { copy: { pk: j.pk, path: j.path }, at });
     if (this.unmarked.size >= BATCH) await this.flush();
     else if (this.unmarked.size > 0 && !this.timer) {
       this.timer = setTimeout(() => {
@@ -51,14 +54,22 @@ export class DeliveryMarks {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.unmarked.size === 0) return;
-    const pks = [...this.unmarked.keys()];
+    const waiting = [...this.unmarked.values()];
     // The time of the latest delivery among them, not of the mark: an error after these
     // deliveries must not look older than them.
-    const latest = [...this.unmarked.values()].sort().at(-1)!;
-    const { archive, onDelivered } = this.of();
-    await archive.queue.finishJobs(pks, { state: 'done', status: 0 }, latest);
-    for (const pk of pks) this.unmarked.delete(pk);
+    const latest = waiting
+      .map((w) => w.at)
+      .sort()
+      .at(-1)!;
+    const { archive, onDelivered, onChanged } = this.of();
+    const left = await archive.queue.finishJobs(
+      waiting.map((w) => w.copy),
+      { state: 'done', status: 0 },
+      latest,
+    );
+    for (const w of waiting) this.unmarked.delete(w.copy.pk);
     onDelivered?.();
+    if (left.length > 0) onChanged?.(left);
   }
 
   failed(err: unknown): void {

@@ -90,6 +90,7 @@ export class QueueRunner<N extends NodeConfig> {
   private readonly marks = new DeliveryMarks(() => ({
     dest: this.node.name,
     archive: this.deps.archive,
+    onChanged: (pks) => this.changedWhileSent(pks),
     ...(this.deps.onDelivered ? { onDelivered: this.deps.onDelivered } : {}),
   }));
   private wakeUp: (() => void) | null = null;
@@ -364,7 +365,7 @@ export class QueueRunner<N extends NodeConfig> {
       await Promise.all(Array.from({ length: lanes }, lane));
       if (trouble) throw trouble.err;
     } finally {
-      await this.marks.add(delivered.map((j) => j.pk));
+      await this.marks.add(delivered);
       if (delivered.length > 0) await this.transport.delivered(delivered);
     }
   }
@@ -508,7 +509,10 @@ export class QueueRunner<N extends NodeConfig> {
     started: number,
   ): Promise<void> {
     if (status === 0) delivered.push(job);
-    else await this.deps.archive.queue.finishJobs([job.pk], { state: 'done', status });
+    else {
+      const left = await this.deps.archive.queue.finishJobs([job], { state: 'done', status });
+      this.changedWhileSent(left);
+    }
     this.sent++;
     this.bytesSent += job.size - job.datasetOffset;
     this.lastSuccessAt = new Date().toISOString();
@@ -639,7 +643,7 @@ export class QueueRunner<N extends NodeConfig> {
     }
     const hold = this.delay(tries);
     await this.deps.archive.queue.noteAttempt(job.pk, detail);
-    await this.deps.archive.queue.setAside(job.pk, new Date(Date.now() + hold).toISOString());
+    await this.deps.archive.queue.setAside(job, new Date(Date.now() + hold).toISOString());
     log.warn('instance set aside, the rest of the queue goes on', {
       dest: this.node.name,
       sop: job.sopInstanceUid,
@@ -651,12 +655,30 @@ export class QueueRunner<N extends NodeConfig> {
   }
 
   private async fail(job: ForwardJob, status: number | null, error: string): Promise<void> {
-    await this.deps.archive.queue.finishJobs([job.pk], { state: 'failed', status, error });
+    const left = await this.deps.archive.queue.finishJobs([job], {
+      state: 'failed',
+      status,
+      error,
+    });
+    if (left.length > 0) return this.changedWhileSent(left);
     log.warn('forward failed for good', {
       dest: this.node.name,
       sop: job.sopInstanceUid,
       reason: error,
     });
+  }
+
+  /**
+   * Jobs not finished because a changed copy of their instance was stored while they were
+   * sent: still queued, they go again with that copy (the runner may be idle by now).
+   */
+  private changedWhileSent(pks: readonly number[]): void {
+    if (pks.length === 0) return;
+    log.info('a changed copy arrived while the instance was sent: it goes too', {
+      dest: this.node.name,
+      jobs: pks.length,
+    });
+    this.wake();
   }
 
   /** Sleeps up to ms; resolves true if woken early. */

@@ -37,7 +37,7 @@ describe('eviction rules in the index', () => {
     const job = (await index.queue.queuedJobs(destination, 100)).find(
       (j) => j.sopInstanceUid === sop,
     )!;
-    await index.queue.finishJobs([job.pk], { state: 'done', status: 0 });
+    await index.queue.finishJobs([job], { state: 'done', status: 0 });
     return job.pk;
   }
 
@@ -50,7 +50,7 @@ describe('eviction rules in the index', () => {
     const job = (await index.queue.queuedJobs('pacs', 100)).find(
       (j) => j.sopInstanceUid === failed,
     )!;
-    await index.queue.finishJobs([job.pk], { state: 'failed', status: 0x0122, error: 'refused' });
+    await index.queue.finishJobs([job], { state: 'failed', status: 0x0122, error: 'refused' });
     const twoWays = await study(5, ['pacs', 'archive']);
     await deliver(twoWays, 'pacs'); // the archive still waits
     // Study 6: asked to commit, not committed yet; study 7: committed.

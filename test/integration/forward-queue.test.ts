@@ -56,8 +56,8 @@ describe('forward queue (index)', () => {
     await index.instances.storeInstance(record(1, 1, ['a', 'b']));
     const [a] = await index.queue.queuedJobs('a', 10);
     const [b] = await index.queue.queuedJobs('b', 10);
-    await index.queue.finishJobs([a!.pk], { state: 'done', status: 0 });
-    await index.queue.finishJobs([b!.pk], { state: 'failed', status: 0x0122, error: 'refused' });
+    await index.queue.finishJobs([a!], { state: 'done', status: 0 });
+    await index.queue.finishJobs([b!], { state: 'failed', status: 0x0122, error: 'refused' });
     assert.deepEqual(
       (await index.queue.jobsOf('1.2.1.1')).map((j) => [j.destination, j.state, j.lastStatus]),
       [
@@ -86,10 +86,41 @@ describe('forward queue (index)', () => {
   it('does not requeue a delivered job for an identical re-send, does for changed content', async () => {
     await index.instances.storeInstance(record(1, 1, ['a']));
     const [job] = await index.queue.queuedJobs('a', 10);
-    await index.queue.finishJobs([job!.pk], { state: 'done', status: 0 });
+    await index.queue.finishJobs([job!], { state: 'done', status: 0 });
     await index.instances.storeInstance(record(1, 1, ['a']));
     assert.equal((await index.queue.queuedJobs('a', 10)).length, 0);
     await index.instances.storeInstance(record(1, 1, ['a'], 'other-digest'));
     assert.equal((await index.queue.queuedJobs('a', 10)).length, 1);
+  });
+
+  it('does not mark a job delivered or failed when the instance was replaced by other content while it was sent', async () => {
+    await index.instances.storeInstance(record(1, 1, ['a', 'b']));
+    const [a] = await index.queue.queuedJobs('a', 10);
+    const [b] = await index.queue.queuedJobs('b', 10);
+    // A corrected copy arrives while the first one is on its way to both destinations.
+    await index.instances.storeInstance({
+      ...record(1, 1, ['a', 'b'], 'corrected'),
+      path: 'cache/1.2.1/1.2.1.0/1.2.1.1_0123456789ab.dcm',
+    });
+    assert.deepEqual(await index.queue.finishJobs([a!], { state: 'done', status: 0 }), [a!.pk]);
+    assert.deepEqual(
+      await index.queue.finishJobs([b!], { state: 'failed', status: 0x0122, error: 'refused' }),
+      [b!.pk],
+    );
+    for (const dest of ['a', 'b']) {
+      const jobs = await index.queue.queuedJobs(dest, 10);
+      assert.deepEqual(
+        jobs.map((j) => j.path),
+        ['cache/1.2.1/1.2.1.0/1.2.1.1_0123456789ab.dcm'],
+        `${dest}: the corrected copy is still to send`,
+      );
+    }
+    // The copy sent is the one the cache has: marked.
+    const [again] = await index.queue.queuedJobs('a', 10);
+    assert.deepEqual(await index.queue.finishJobs([again!], { state: 'done', status: 0 }), []);
+    assert.equal(
+      (await index.queue.jobsOf('1.2.1.1')).find((j) => j.destination === 'a')?.state,
+      'done',
+    );
   });
 });

@@ -192,6 +192,37 @@ describe('store-and-forward', function () {
     assert.ok(names.includes(true), 'the corrected copy arrived');
   });
 
+  it('a changed copy that arrives after the first was delivered, before that delivery is marked in the index, goes out too', async () => {
+    const scp = await startStorescp(['+xa']);
+    cleanups.push(() => scp.stop());
+    const b = await box({ nodes: [node('archive', 'STORESCP', scp.port, { associations: 1 })] });
+    const file = path.join(tempDir('replaced-after'), 'one.dcm');
+    const o = { studyUid: uid(80), seriesUid: uid(80, 1), sopInstanceUid: uid(80, 1, 1) };
+    await writeSyntheticFile(file, o);
+    await storescu(b.port, [file]);
+    // Delivered: storescp has it. The box marks deliveries in the index up to a second
+    // later, several in one commit; the corrected copy comes within that second.
+    await waitFor(
+      'the first copy at storescp',
+      async () => (await listFiles(scp.dir)).length === 1,
+      10_000,
+      10,
+    );
+    await writeSyntheticFile(file, { ...o, patientName: 'CORRECTED^NAME' });
+    await storescu(b.port, [file]);
+    await waitFor(
+      'the corrected copy at storescp',
+      async () => {
+        const [f] = await listFiles(scp.dir);
+        return f !== undefined && (await fs.readFile(f)).includes('CORRECTED^NAME');
+      },
+      15_000,
+    );
+    await drained(b, 'archive');
+    const [row] = await b.archive.queue.jobsOf(uid(80, 1, 1));
+    assert.equal(row?.state, 'done', row?.lastError ?? '');
+  });
+
   it('an upstream that refuses a SOP class: those jobs fail with the reason, the rest flow; retry requeues them', async () => {
     const profile = path.join(tempDir('profile'), 'ct-only.cfg');
     await fs.writeFile(
