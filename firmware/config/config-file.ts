@@ -1,7 +1,7 @@
 // The configuration file on disk: read as a plain JSON document (only the keys the user
 // set, so a rewrite does not freeze today's defaults into it) and replaced atomically.
-import { promises as fs, readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { replaceFileDurably } from '../replace-file';
 import { ConfigError } from './config';
 
 export type ConfigDocument = Record<string, unknown>;
@@ -27,30 +27,7 @@ export function readConfigDocument(file: string): ConfigDocument {
   return parsed as ConfigDocument;
 }
 
-/**
- * Replaces the file so that after a power cut it holds either the old or the new document,
- * never a mix: write a temp file beside it, fsync it, rename it over, fsync the folder.
- */
+/** Replaces the file durably: after a power cut it holds the old document or the new. */
 export async function writeConfigDocument(file: string, doc: ConfigDocument): Promise<void> {
-  const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const handle = await fs.open(temp, 'w', 0o640);
-  try {
-    await handle.writeFile(`${JSON.stringify(doc, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
-  const folder = await fs.open(dir, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
+  await replaceFileDurably(file, `${JSON.stringify(doc, null, 2)}\n`, 0o640);
 }

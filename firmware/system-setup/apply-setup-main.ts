@@ -2,7 +2,8 @@
 // the dashboard leaves a request (dicom-edge-apply-setup.path). Why a helper and not a
 // dashboard running as root: the dashboard is a large program reading a keyboard; this is
 // a small one reading one file, checking it and running three system tools.
-import { applySetup, takeRequest, writeFileAtomically } from './apply-setup';
+import { replaceFileDurably } from '../replace-file';
+import { applySetup, takeRequest } from './apply-setup';
 import { REQUEST_FILE, RESULT_FILE, type SetupResult } from './setup-request';
 
 async function main(): Promise<void> {
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
     result = { id: '-', ok: false, message: (err as Error).message };
   }
   console.log(`${result.ok ? 'applied' : 'refused'} ${result.id}: ${result.message}`);
-  await writeFileAtomically(RESULT_FILE, `${JSON.stringify(result)}\n`);
+  await replaceFileDurably(RESULT_FILE, `${JSON.stringify(result)}\n`, 0o644);
   process.exitCode = result.ok ? 0 : 1;
 }
 

@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { replaceFileDurably } from '../replace-file';
 import { describeEthernet, renderNetworkFile } from './network-file';
 import {
   ETHERNET_INTERFACE,
@@ -64,24 +65,9 @@ export async function takeRequest(file: string): Promise<SetupRequest> {
   return parseSetupRequest(json);
 }
 
-/** Replaces a file so that a power cut leaves the old one or the new one, never half. */
-export async function writeFileAtomically(file: string, text: string, mode = 0o644): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  const handle = await fs.open(temp, 'wx', mode);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
-  const dir = await fs.open(path.dirname(file), 'r');
-  await dir.sync().finally(() => dir.close());
-}
-
 async function applyEthernet(request: SetupRequest): Promise<string | undefined> {
   if (!request.ethernet) return undefined;
-  await writeFileAtomically(NETWORK_FILE, renderNetworkFile(request.ethernet));
+  await replaceFileDurably(NETWORK_FILE, renderNetworkFile(request.ethernet), 0o644);
   await run('networkctl', ['reload']);
   await run('networkctl', ['reconfigure', ETHERNET_INTERFACE]);
   return `Ethernet ${describeEthernet(request.ethernet)}`;
@@ -93,7 +79,11 @@ async function applyHostname(hostname: string | undefined): Promise<string | und
   // The box's own name resolves without DNS (sudo, mail, the journal's host field).
   const hosts = await fs.readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n');
   const others = hosts.split('\n').filter((l) => l !== '' && !l.startsWith('127.0.1.1'));
-  await writeFileAtomically('/etc/hosts', [...others, `127.0.1.1\t${hostname}`, ''].join('\n'));
+  await replaceFileDurably(
+    '/etc/hosts',
+    [...others, `127.0.1.1\t${hostname}`, ''].join('\n'),
+    0o644,
+  );
   return `host name ${hostname}`;
 }
 
