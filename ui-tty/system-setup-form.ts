@@ -10,9 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEthernet, parseNetworkFile } from '../firmware/system-setup/network-file';
 import {
-  isIpv4,
   NETWORK_FILE,
   readAddress,
+  readDnsServers,
+  readGateway,
   readHostname,
   readTimezone,
   REQUEST_FILE,
@@ -63,18 +64,9 @@ async function askValid<T>(
   }
 }
 
+/** DNS servers as typed: separated by spaces or commas. */
 function readDns(text: string): string[] {
-  const servers = text.split(/[\s,]+/).filter(Boolean);
-  const wrong = servers.find((s) => !isIpv4(s));
-  if (wrong !== undefined) throw new SetupRequestError('DNS', `not an IPv4 address: ${wrong}`);
-  return servers;
-}
-
-function readGateway(text: string): string {
-  const gateway = text.trim() === '-' ? '' : text.trim();
-  if (gateway && !isIpv4(gateway))
-    throw new SetupRequestError('gateway', `not an IPv4 address: ${gateway}`);
-  return gateway;
+  return readDnsServers(text.split(/[\s,]+/).filter(Boolean));
 }
 
 async function askEthernet(

@@ -1,6 +1,7 @@
 // The Ethernet port's systemd-networkd file (systemd.network(5)), written by the setup
 // helper and read back by the dashboard to show the current setting. Pure text functions.
-import { ETHERNET_INTERFACE, isIpv4, type EthernetSetting } from './setup-request';
+import { isIPv4 } from 'node:net';
+import { ETHERNET_INTERFACE, type EthernetSetting } from './setup-request';
 
 export function renderNetworkFile(setting: EthernetSetting): string {
   const head = [
@@ -38,7 +39,7 @@ export function parseNetworkFile(text: string): EthernetSetting {
     ...(gateway ? { gateway } : {}),
     dns: values('DNS')
       .flatMap((d) => d.split(/\s+/))
-      .filter(isIpv4),
+      .filter((d) => isIPv4(d)),
   };
 }
 

@@ -3,6 +3,8 @@
 // dashboard runs as the box's unprivileged user and writes a request; a root helper
 // (apply-setup-main.ts, started by a path unit) reads it, checks it again with the same
 // rules and applies it. Everything here is pure: both sides share one copy of each rule.
+import { isIP, isIPv4 } from 'node:net';
+import { hostProblem } from '../config/checks';
 
 /** The folder the image's tmpfiles.d makes: root's, with requests/ owned by the box's user. */
 export const SETUP_DIR = '/run/dicom-edge-setup';
@@ -50,33 +52,46 @@ export class SetupRequestError extends Error {
   }
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isIpv4(text: string): boolean {
-  return IPV4.test(text);
-}
-
 /** a.b.c.d/n with n from 1 to 32; a bare a.b.c.d is taken as /24, the usual clinic LAN. */
 export function readAddress(text: string): string {
   const [ip, prefix = '24', ...rest] = text.trim().split('/');
   const n = Number(prefix);
-  if (rest.length > 0 || !ip || !isIpv4(ip) || !/^\d{1,2}$/.test(prefix) || n < 1 || n > 32) {
+  if (rest.length > 0 || !ip || !isIPv4(ip) || !/^\d{1,2}$/.test(prefix) || n < 1 || n > 32) {
     throw new SetupRequestError('address', `not an IPv4 address with a prefix: ${text}`);
   }
   return `${ip}/${n}`;
 }
 
-/** RFC 1123 host name labels: letters, digits and inner hyphens, 63 each, 253 in all. */
+/**
+ * A host name: RFC 1123 labels (the configuration's rule for a node's host, lower-cased),
+ * not an address and without a trailing dot.
+ */
 export function readHostname(text: string): string {
   const name = text.trim().toLowerCase();
-  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-  if (name.length === 0 || name.length > 253 || !name.split('.').every((l) => label.test(l))) {
+  if (isIP(name) !== 0 || name.endsWith('.') || hostProblem(name) !== undefined) {
     throw new SetupRequestError(
       'hostname',
       `letters, digits and hyphens only, not at the start or end: ${text}`,
     );
   }
   return name;
+}
+
+/** The gateway as typed: an IPv4 address, or none ('' or '-' typed): ''. */
+export function readGateway(text: string): string {
+  const gateway = text.trim() === '-' ? '' : text.trim();
+  if (gateway && !isIPv4(gateway)) {
+    throw new SetupRequestError('gateway', `not an IPv4 address: ${gateway}`);
+  }
+  return gateway;
+}
+
+/** Up to 3 DNS servers, IPv4 addresses. */
+export function readDnsServers(servers: readonly string[]): string[] {
+  const wrong = servers.find((d) => !isIPv4(d));
+  if (wrong !== undefined) throw new SetupRequestError('dns', `not an IPv4 address: ${wrong}`);
+  if (servers.length > 3) throw new SetupRequestError('dns', 'at most 3 servers');
+  return [...servers];
 }
 
 /** A tz database name such as Europe/Paris or UTC; whether it exists is the helper's check. */
@@ -94,14 +109,8 @@ function readEthernet(value: unknown): EthernetSetting {
   if (e?.mode === 'dhcp') return { mode: 'dhcp' };
   if (e?.mode !== 'static') throw new SetupRequestError('ethernet', 'mode is dhcp or static');
   const address = readAddress(String(e.address ?? ''));
-  const gateway = e.gateway === undefined || e.gateway === '' ? undefined : String(e.gateway);
-  if (gateway !== undefined && !isIpv4(gateway)) {
-    throw new SetupRequestError('gateway', `not an IPv4 address: ${gateway}`);
-  }
-  const dns = Array.isArray(e.dns) ? e.dns.map(String) : [];
-  const wrong = dns.find((d) => !isIpv4(d));
-  if (wrong !== undefined) throw new SetupRequestError('dns', `not an IPv4 address: ${wrong}`);
-  if (dns.length > 3) throw new SetupRequestError('dns', 'at most 3 servers');
+  const gateway = readGateway(String(e.gateway ?? ''));
+  const dns = readDnsServers(Array.isArray(e.dns) ? e.dns.map(String) : []);
   return { mode: 'static', address, ...(gateway ? { gateway } : {}), dns };
 }
 
